@@ -1,0 +1,119 @@
+/* cupi/client.h - HTTPS client for the CUPI SMTP resources (libcurl).
+ *
+ * One cupi_engine drives every request of a process without blocking: the
+ * caller mirrors cupi_engine_fds() and cupi_engine_timeout_ms() into its own
+ * event loop and calls cupi_engine_dispatch() when something is ready. One
+ * cupi_client per CUPI server holds its connection, session cookie, limits
+ * and counters. Completion callbacks run inside cupi_engine_dispatch() (or
+ * inside cupi_client_free() with CUPI_E_CANCELLED), never re-entrantly inside
+ * cupi_client_get/put. The blocking calls at the end are for cupictl and
+ * tests; they run the engine until their own request completes.
+ *
+ * Not thread-safe: use an engine and its clients from one thread.
+ */
+#ifndef CUPI_CLIENT_H
+#define CUPI_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cupi/codec.h>
+#include <cupi/fields.h>
+#include <cupi/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cupi_engine cupi_engine;
+typedef struct cupi_client cupi_client;
+
+typedef struct cupi_client_options {
+    const char *url;      /* https://host[:port]; http:// only when insecure */
+    const char *user;     /* Basic auth user */
+    const char *password; /* copied; wiped from memory on free */
+    const char *ca_file;  /* PEM bundle, NULL: system store */
+    bool insecure;        /* skip certificate and host verification */
+    cupi_format format;   /* wire encoding (Accept / Content-Type) */
+    long timeout_ms;      /* one HTTP attempt; 0: 5000 */
+    unsigned max_concurrent; /* requests in flight; 0: 2 */
+    unsigned max_retries;    /* extra attempts after HTTP 503; 0: 3 */
+    long backoff_base_ms;    /* first 503 back-off; 0: 200 */
+    long backoff_max_ms;     /* back-off cap; 0: 5000 */
+    long session_idle_ms;    /* drop JSESSIONID after this idle; 0: 60000 */
+} cupi_client_options;
+
+typedef struct cupi_result {
+    cupi_status status;
+    long http_status;     /* last HTTP status, 0 when none was received */
+    cupi_resource resource;
+    bool is_put;
+    unsigned attempts;    /* HTTP attempts made (503 retries included) */
+    cupi_snapshot snapshot; /* GET with CUPI_OK: the decoded values */
+    char message[256];    /* error text for operators: CUPI's own message when
+                             it sent one; "" on success; never a secret */
+} cupi_result;
+
+typedef void (*cupi_callback)(const cupi_result *result, void *arg);
+
+typedef struct cupi_pollfd {
+    int fd;
+    bool want_read;
+    bool want_write;
+} cupi_pollfd;
+
+typedef struct cupi_client_stats {
+    uint32_t requests; /* HTTP attempts sent */
+    uint32_t failures; /* attempts that failed: transport, TLS, 4xx, 5xx, parse */
+    unsigned in_flight;
+    unsigned queued;
+} cupi_client_stats;
+
+/* Process-wide setup of libcurl and libxml2; call once before anything else. */
+cupi_status cupi_global_init(void);
+void cupi_global_cleanup(void);
+
+cupi_engine *cupi_engine_new(void);
+/* Frees the engine; every client must have been freed first. */
+void cupi_engine_free(cupi_engine *e);
+
+/* Sockets the engine waits on. Writes at most max entries and returns how
+ * many there are in total (call again with a bigger array when larger). */
+size_t cupi_engine_fds(const cupi_engine *e, cupi_pollfd *out, size_t max);
+/* Milliseconds until cupi_engine_dispatch() must run even if no socket is
+ * ready; -1 when nothing is pending. */
+long cupi_engine_timeout_ms(const cupi_engine *e);
+/* Processes ready sockets (ready may be NULL when n_ready is 0), due timers
+ * and retries, and runs the callbacks of completed requests. */
+void cupi_engine_dispatch(cupi_engine *e, const cupi_pollfd *ready, size_t n_ready);
+/* True while any request is queued, in flight or waiting for a retry. */
+bool cupi_engine_busy(const cupi_engine *e);
+/* Blocking helper: poll()s the engine's sockets for at most max_wait_ms and
+ * dispatches once. */
+void cupi_engine_wait(cupi_engine *e, long max_wait_ms);
+
+/* Creates a client. Returns NULL with err filled on a bad option (URL scheme,
+ * missing CA file ...). */
+cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char *err,
+                             size_t errsz);
+/* Cancels what is pending (callbacks get CUPI_E_CANCELLED) and frees. */
+void cupi_client_free(cupi_client *c);
+
+/* Queue a GET of a resource; cb runs once with the result. Returns CUPI_OK
+ * or CUPI_E_NOMEM (cb will then not run). */
+cupi_status cupi_client_get(cupi_client *c, cupi_resource r, cupi_callback cb, void *arg);
+/* Queue a PUT carrying exactly the present fields of changes. Any 2xx is
+ * success; the caller reads back to know a value stuck. */
+cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes, cupi_callback cb,
+                            void *arg);
+void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out);
+
+/* Blocking GET / PUT: run the engine until this request completes. */
+cupi_status cupi_get_sync(cupi_client *c, cupi_resource r, cupi_result *out);
+cupi_status cupi_put_sync(cupi_client *c, const cupi_snapshot *changes, cupi_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

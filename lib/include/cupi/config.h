@@ -1,0 +1,68 @@
+/* cupi/config.h - the cupi-snmp-agent.conf file, shared by the agent and
+ * cupictl. Directives are those of CONTRACT.md section 3 plus the AgentX
+ * ones the agent applies (agentXSocket, agentxPingInterval, agentxTimeout,
+ * agentxRetries). Errors name file and line. */
+#ifndef CUPI_CONFIG_H
+#define CUPI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cupi/codec.h>
+#include <cupi/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CUPI_DEFAULT_CONFIG "/etc/snmp/cupi-snmp-agent.conf"
+
+typedef struct cupi_server_config {
+    unsigned index; /* 1..65535, the MIB row */
+    char *name;
+    char *url;
+    char *user;
+    char *password; /* owned; wiped on free; never logged */
+    char *ca_file;  /* NULL: system store */
+    bool insecure;
+    cupi_format format;
+} cupi_server_config;
+
+typedef struct cupi_config {
+    cupi_server_config *servers; /* sorted by index */
+    size_t n_servers;
+    unsigned poll_interval_s; /* default 60, min 1 */
+    unsigned cache_ttl_s;     /* default 30 */
+    long timeout_ms;          /* default 5000 */
+    unsigned max_concurrent;  /* default 2 */
+    char *state_file;         /* NULL: none */
+    bool notifications;       /* default true */
+    char *agentx_socket;      /* NULL: net-snmp default */
+    long agentx_ping_interval_s; /* -1: default (5) */
+    long agentx_timeout_s;       /* -1: net-snmp default */
+    long agentx_retries;         /* -1: net-snmp default */
+} cupi_config;
+
+/* Receives warnings (world-readable password file, cupiInsecure ...). */
+typedef void (*cupi_config_warn_fn)(void *arg, const char *msg);
+
+void cupi_config_init(cupi_config *c); /* defaults, no servers */
+void cupi_config_free(cupi_config *c);
+
+/* Reads one file into c (call repeatedly for several files, then
+ * cupi_config_finish). A missing file is CUPI_E_IO unless optional. err gets
+ * "FILE:LINE: what is wrong". */
+cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
+                             cupi_config_warn_fn warn, void *warn_arg, char *err,
+                             size_t errsz);
+/* Cross-directive checks once every file is read (each INDEX has a
+ * cupiServer, http:// only with cupiInsecure, ...). */
+cupi_status cupi_config_finish(cupi_config *c, char *err, size_t errsz);
+
+/* The server whose INDEX or NAME is key; NULL when none. */
+const cupi_server_config *cupi_config_find_server(const cupi_config *c, const char *key);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,36 @@
+/* cupi/status.h - error codes shared by every libcupi call. */
+#ifndef CUPI_STATUS_H
+#define CUPI_STATUS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cupi_status {
+    CUPI_OK = 0,
+    CUPI_E_NOMEM,     /* allocation failed */
+    CUPI_E_INVALID,   /* bad argument or value (validation) */
+    CUPI_E_CONFIG,    /* bad configuration */
+    CUPI_E_TRANSPORT, /* DNS, connect, reset, dropped connection */
+    CUPI_E_TIMEOUT,   /* no complete answer within the request timeout */
+    CUPI_E_TLS,       /* handshake, certificate or host name verification */
+    CUPI_E_AUTH,      /* HTTP 401 or 403 */
+    CUPI_E_NOT_FOUND, /* HTTP 404: resource missing (CUC older than 14SU2) */
+    CUPI_E_REJECTED,  /* other HTTP 4xx, e.g. 400 with ErrorDetails */
+    CUPI_E_BUSY,      /* HTTP 503 after every retry */
+    CUPI_E_SERVER,    /* other HTTP 5xx */
+    CUPI_E_PARSE,     /* body not understood */
+    CUPI_E_TOO_LARGE, /* body over CUPI_MAX_BODY */
+    CUPI_E_CANCELLED, /* request dropped (client freed) */
+    CUPI_E_IO,        /* local file I/O */
+} cupi_status;
+
+/* Short stable name, e.g. "auth" for CUPI_E_AUTH. */
+const char *cupi_status_name(cupi_status s);
+/* One-line description for operators. */
+const char *cupi_status_text(cupi_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
