@@ -26,6 +26,7 @@ typedef struct cupi_server_config {
     char *ca_file;  /* NULL: system store */
     bool insecure;
     cupi_format format;
+    char *origin; /* "FILE:LINE" of its cupiServer directive, for messages */
 } cupi_server_config;
 
 typedef struct cupi_config {
