@@ -53,3 +53,18 @@ cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask
     }
     return CUPI_VALID;
 }
+
+cupi_verdict cupi_changes_check(const cupi_snapshot *current, const cupi_snapshot *changes,
+                                unsigned *column, char *why, size_t whysz)
+{
+    cupi_verdict v = cupi_snapshot_check(changes, column, why, whysz);
+    if (v != CUPI_VALID)
+        return v;
+    cupi_snapshot merged;
+    if (current && current->resource == changes->resource)
+        merged = *current;
+    else
+        cupi_snapshot_init(&merged, changes->resource);
+    cupi_snapshot_apply(&merged, changes);
+    return cupi_rules_check(&merged, changes->present, column, why, whysz);
+}

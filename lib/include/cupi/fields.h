@@ -134,6 +134,13 @@ cupi_verdict cupi_snapshot_check(const cupi_snapshot *s, unsigned *column, char 
 cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask,
                               unsigned *column, char *why, size_t whysz);
 
+/* The whole validation of an update, shared by cupictl and the agent: every
+ * value of changes (cupi_snapshot_check), then the cross-field rules on
+ * current with changes applied. current may be NULL when unknown (rules are
+ * then judged on changes alone). *column gets the offending column. */
+cupi_verdict cupi_changes_check(const cupi_snapshot *current, const cupi_snapshot *changes,
+                                unsigned *column, char *why, size_t whysz);
+
 #ifdef __cplusplus
 }
 #endif
