@@ -1,0 +1,666 @@
+/* cupi_http_client.c - one CUPI server: options, the request queue under
+ * max_concurrent, pooled easy handles, the JSESSIONID session, 503 retries
+ * and the mapping of each answer to a cupi_result. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cupi/cupi.h>
+
+#include "cupi_http_internal.h"
+
+#define DEFAULT_TIMEOUT_MS 5000L
+#define DEFAULT_MAX_CONCURRENT 2u
+#define DEFAULT_MAX_RETRIES 3u
+#define DEFAULT_BACKOFF_BASE_MS 200L
+#define DEFAULT_BACKOFF_MAX_MS 5000L
+#define DEFAULT_SESSION_IDLE_MS 60000L
+/* A pooled handle keeps a small body buffer; a big one is given back. */
+#define KEEP_BODY_BYTES (64u * 1024u)
+
+static void set_err(char *err, size_t errsz, const char *msg)
+{
+    if (err && errsz)
+        snprintf(err, errsz, "%s", msg);
+}
+
+/* --- requests ------------------------------------------------------------- */
+
+void cupi_request_free(cupi_request *r)
+{
+    if (!r)
+        return;
+    /* A PUT body may carry the smart host's smtpPassword. */
+    cupi_wipe(r->body, r->body_len);
+    free(r->body);
+    free(r);
+}
+
+static cupi_request *request_new(cupi_client *c, cupi_resource res, bool is_put,
+                                 cupi_callback cb, void *arg)
+{
+    cupi_request *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->client = c;
+    r->cb = cb;
+    r->arg = arg;
+    r->result.status = CUPI_OK;
+    r->result.resource = res;
+    r->result.is_put = is_put;
+    r->result.snapshot.resource = res;
+    return r;
+}
+
+static void request_set_message(cupi_client *c, cupi_request *r, const char *msg)
+{
+    snprintf(r->result.message, sizeof r->result.message, "%s", msg);
+    cupi_http_scrub(r->result.message, sizeof r->result.message, c->password);
+}
+
+/* Hands a request over to the engine; its callback runs in the next
+ * cupi_engine_dispatch(). */
+static void request_finish(cupi_client *c, cupi_request *r, cupi_status st)
+{
+    r->result.status = st;
+    if (st != CUPI_OK)
+        r->result.snapshot.present = 0;
+    cupi_req_push(&c->engine->done, r);
+}
+
+/* --- transfers (pooled easy handles) -------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    cupi_transfer *t = userp;
+    size_t n = size * nmemb;
+    if (n > CUPI_MAX_BODY - t->len) {
+        /* Returning short makes curl abort with CURLE_WRITE_ERROR. */
+        t->too_large = true;
+        return 0;
+    }
+    size_t need = t->len + n + 1; /* +1: keep the body NUL-terminated */
+    if (need > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        if (cap > CUPI_MAX_BODY + 1)
+            cap = CUPI_MAX_BODY + 1;
+        char *b = realloc(t->body, cap);
+        if (!b)
+            return 0;
+        t->body = b;
+        t->cap = cap;
+    }
+    memcpy(t->body + t->len, data, n);
+    t->len += n;
+    t->body[t->len] = '\0';
+    return n;
+}
+
+/* Refuses an oversized body before any of it is downloaded. */
+static bool announced_too_large(const char *line, size_t len)
+{
+    static const char hdr[] = "content-length:";
+    if (len < sizeof hdr - 1 || strncasecmp(line, hdr, sizeof hdr - 1) != 0)
+        return false;
+    char num[32];
+    size_t i = sizeof hdr - 1, n = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    while (i < len && n + 1 < sizeof num && line[i] >= '0' && line[i] <= '9')
+        num[n++] = line[i++];
+    num[n] = '\0';
+    if (n == 0)
+        return false;
+    if (n >= 20) /* more digits than any sane length */
+        return true;
+    return strtoull(num, NULL, 10) > CUPI_MAX_BODY;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    cupi_transfer *t = userp;
+    size_t n = size * nmemb;
+    if (announced_too_large(data, n)) {
+        t->too_large = true;
+        return 0;
+    }
+    if (cupi_http_session_cookie(data, n, t->session, sizeof t->session))
+        t->got_session = true;
+    return n;
+}
+
+static void transfer_destroy(cupi_transfer *t)
+{
+    if (!t)
+        return;
+    if (t->easy)
+        curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->headers);
+    free(t->body);
+    free(t);
+}
+
+/* Options that never change between attempts of one client. */
+static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
+{
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                    \
+    do {                                                 \
+        if (rc == CURLE_OK)                              \
+            rc = curl_easy_setopt(h, opt, val);          \
+    } while (0)
+    SET(CURLOPT_PRIVATE, t);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    /* HTTP/1.1 so that max_concurrent is also the number of connections
+     * CUPI sees, which is what its throttling counts. */
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SET(CURLOPT_USERAGENT, "libcupi/" CUPI_VERSION);
+    SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    SET(CURLOPT_USERNAME, c->user);
+    SET(CURLOPT_PASSWORD, c->password);
+    SET(CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (c->ca_file)
+        SET(CURLOPT_CAINFO, c->ca_file);
+    SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, t);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, t);
+    SET(CURLOPT_ERRORBUFFER, t->errbuf);
+#undef SET
+    return rc == CURLE_OK;
+}
+
+static cupi_transfer *transfer_take(cupi_client *c)
+{
+    cupi_transfer *t = c->idle;
+    if (t) {
+        c->idle = t->next;
+        c->n_idle--;
+        t->next = NULL;
+        return t;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->client = c;
+    t->easy = curl_easy_init();
+    if (!t->easy || !transfer_setup(c, t->easy, t)) {
+        transfer_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void transfer_release(cupi_client *c, cupi_transfer *t)
+{
+    t->req = NULL;
+    if (t->cap > KEEP_BODY_BYTES) {
+        free(t->body);
+        t->body = NULL;
+        t->cap = 0;
+    }
+    t->len = 0;
+    if (c->n_idle >= c->max_concurrent) {
+        transfer_destroy(t);
+        return;
+    }
+    t->next = c->idle;
+    c->idle = t;
+    c->n_idle++;
+}
+
+static void unlink_active(cupi_client *c, cupi_transfer *t)
+{
+    for (cupi_transfer **p = &c->active; *p; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            t->next = NULL;
+            c->n_active--;
+            return;
+        }
+    }
+}
+
+/* --- one attempt ---------------------------------------------------------- */
+
+static const char *session_for_request(cupi_client *c, int64_t now)
+{
+    if (c->session[0] && now - c->session_used_ms > c->session_idle_ms)
+        cupi_wipe(c->session, sizeof c->session);
+    if (!c->session[0])
+        return NULL;
+    c->session_used_ms = now;
+    return c->session;
+}
+
+static bool add_header(struct curl_slist **list, const char *name, const char *value)
+{
+    char line[CUPI_SESSION_MAX + 64];
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l)
+        return false;
+    *list = l;
+    return true;
+}
+
+static bool build_headers(cupi_client *c, cupi_transfer *t, const cupi_request *r,
+                          int64_t now)
+{
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+    const char *mime = cupi_format_mime(c->format);
+    bool ok = add_header(&t->headers, "Accept", mime);
+    if (r->result.is_put) {
+        ok = ok && add_header(&t->headers, "Content-Type", mime);
+        /* No 100-continue round trip for a body of a few hundred bytes. */
+        ok = ok && add_header(&t->headers, "Expect", "");
+    }
+    const char *session = session_for_request(c, now);
+    if (session) {
+        char cookie[CUPI_SESSION_MAX + 16];
+        snprintf(cookie, sizeof cookie, "JSESSIONID=%s", session);
+        ok = ok && add_header(&t->headers, "Cookie", cookie);
+    }
+    return ok;
+}
+
+static bool prepare_attempt(cupi_client *c, cupi_transfer *t, cupi_request *r, int64_t now)
+{
+    const char *path = cupi_resource_path(r->result.resource);
+    size_t n = strlen(c->base_url) + strlen(path) + 1;
+    char *url = malloc(n);
+    if (!url)
+        return false;
+    snprintf(url, n, "%s%s", c->base_url, path);
+    t->len = 0;
+    t->too_large = false;
+    t->got_session = false;
+    t->errbuf[0] = '\0';
+    CURL *h = t->easy;
+    bool ok = build_headers(c, t, r, now) &&
+              curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers) == CURLE_OK;
+    free(url);
+    if (!ok)
+        return false;
+    if (r->result.is_put) {
+        /* POSTFIELDS is not copied: the request owns the body until done. */
+        return curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len) ==
+                   CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT") == CURLE_OK;
+    }
+    /* A pooled handle may last have carried a PUT. */
+    return curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL) == CURLE_OK &&
+           curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
+}
+
+static void start_attempt(cupi_client *c, cupi_request *r, int64_t now)
+{
+    cupi_transfer *t = transfer_take(c);
+    if (!t) {
+        request_set_message(c, r, "out of memory");
+        request_finish(c, r, CUPI_E_NOMEM);
+        return;
+    }
+    t->req = r;
+    if (!prepare_attempt(c, t, r, now) ||
+        curl_multi_add_handle(c->engine->multi, t->easy) != CURLM_OK) {
+        transfer_release(c, t);
+        request_set_message(c, r, "could not set up the HTTP request");
+        request_finish(c, r, CUPI_E_NOMEM);
+        return;
+    }
+    t->next = c->active;
+    c->active = t;
+    c->n_active++;
+    r->result.attempts++;
+    c->requests++;
+}
+
+/* --- answers -------------------------------------------------------------- */
+
+static void update_session(cupi_client *c, const cupi_transfer *t, long http, int64_t now)
+{
+    if (http == 401) {
+        /* The session may be what the server refused; start clean. */
+        cupi_wipe(c->session, sizeof c->session);
+        return;
+    }
+    if (t->got_session) {
+        memcpy(c->session, t->session, sizeof c->session);
+        c->session_used_ms = now;
+    }
+}
+
+static void describe_http(cupi_client *c, const cupi_transfer *t, cupi_request *r,
+                          cupi_status st, long http)
+{
+    char cupi_msg[200];
+    char msg[sizeof r->result.message];
+    if (http >= 300 && http < 400) {
+        snprintf(msg, sizeof msg, "HTTP %ld: redirect not followed; check the server URL",
+                 http);
+    } else {
+        if (!cupi_error_message(t->body ? t->body : "", t->len, cupi_msg, sizeof cupi_msg))
+            snprintf(cupi_msg, sizeof cupi_msg, "%s", cupi_status_text(st));
+        if (st == CUPI_E_BUSY && r->result.attempts > 1)
+            snprintf(msg, sizeof msg, "HTTP %ld: %.180s (after %u attempts)", http, cupi_msg,
+                     r->result.attempts);
+        else
+            snprintf(msg, sizeof msg, "HTTP %ld: %.200s", http, cupi_msg);
+    }
+    request_set_message(c, r, msg);
+}
+
+static void describe(cupi_client *c, const cupi_transfer *t, cupi_request *r, cupi_status st,
+                     CURLcode rc, long http)
+{
+    char msg[sizeof r->result.message];
+    switch (st) {
+    case CUPI_OK:
+        r->result.message[0] = '\0';
+        return;
+    case CUPI_E_TOO_LARGE:
+        snprintf(msg, sizeof msg, "response body larger than %u bytes refused",
+                 (unsigned)CUPI_MAX_BODY);
+        break;
+    case CUPI_E_TIMEOUT:
+    case CUPI_E_TLS:
+    case CUPI_E_TRANSPORT:
+        /* curl's error buffer names host and cause, never the credentials. */
+        snprintf(msg, sizeof msg, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+        break;
+    default:
+        describe_http(c, t, r, st, http);
+        return;
+    }
+    request_set_message(c, r, msg);
+}
+
+static cupi_status decode_body(cupi_client *c, const cupi_transfer *t, cupi_request *r)
+{
+    char why[200];
+    cupi_status st = cupi_decode(r->result.resource, c->format, t->body ? t->body : "",
+                                 t->len, &r->result.snapshot, why, sizeof why);
+    if (st == CUPI_OK)
+        return CUPI_OK;
+    char msg[sizeof r->result.message];
+    snprintf(msg, sizeof msg, "response not understood: %.200s", why);
+    request_set_message(c, r, msg);
+    return st == CUPI_E_TOO_LARGE ? CUPI_E_TOO_LARGE : CUPI_E_PARSE;
+}
+
+static void schedule_retry(cupi_client *c, cupi_request *r, int64_t now)
+{
+    long delay = cupi_http_backoff(c->backoff_base_ms, c->backoff_max_ms,
+                                   r->result.attempts - 1, &c->rng);
+    r->retry_at_ms = now + delay;
+    cupi_req_push(&c->retrying, r);
+}
+
+void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now)
+{
+    cupi_client *c = t->client;
+    cupi_request *r = t->req;
+    curl_multi_remove_handle(c->engine->multi, t->easy);
+    unlink_active(c, t);
+
+    long http = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &http);
+    r->result.http_status = http;
+    cupi_status st = cupi_http_status(rc, t->too_large, http);
+    update_session(c, t, http, now);
+    describe(c, t, r, st, rc, http);
+    if (st == CUPI_OK && !r->result.is_put)
+        st = decode_body(c, t, r);
+    transfer_release(c, t);
+
+    if (st != CUPI_OK)
+        c->failures++; /* a Counter32: wraps */
+    if (st == CUPI_E_BUSY && r->result.attempts <= c->max_retries)
+        schedule_retry(c, r, now);
+    else
+        request_finish(c, r, st);
+}
+
+/* --- scheduling ----------------------------------------------------------- */
+
+/* Due retries go ahead of the queue: they have waited longest. */
+static void requeue_due_retries(cupi_client *c, int64_t now)
+{
+    cupi_req_list due = {0}, waiting = {0};
+    cupi_request *r;
+    while ((r = cupi_req_pop(&c->retrying)))
+        cupi_req_push(r->retry_at_ms <= now ? &due : &waiting, r);
+    c->retrying = waiting;
+    if (!due.head)
+        return;
+    due.tail->next = c->queue.head;
+    if (!c->queue.tail)
+        c->queue.tail = due.tail;
+    c->queue.head = due.head;
+    c->queue.n += due.n;
+}
+
+void cupi_client_pump(cupi_client *c, int64_t now)
+{
+    requeue_due_retries(c, now);
+    while (c->n_active < c->max_concurrent && c->queue.head)
+        start_attempt(c, cupi_req_pop(&c->queue), now);
+}
+
+int64_t cupi_client_next_retry(const cupi_client *c)
+{
+    int64_t next = -1;
+    for (const cupi_request *r = c->retrying.head; r; r = r->next)
+        if (next < 0 || r->retry_at_ms < next)
+            next = r->retry_at_ms;
+    return next;
+}
+
+bool cupi_client_busy(const cupi_client *c)
+{
+    return c->n_active || c->queue.n || c->retrying.n;
+}
+
+/* --- public API ----------------------------------------------------------- */
+
+static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
+{
+    if (!o->user) {
+        set_err(err, errsz, "no user given");
+        return false;
+    }
+    if (o->format != CUPI_FORMAT_XML && o->format != CUPI_FORMAT_JSON) {
+        set_err(err, errsz, "unknown wire format");
+        return false;
+    }
+    if (o->timeout_ms < 0 || o->backoff_base_ms < 0 || o->backoff_max_ms < 0 ||
+        o->session_idle_ms < 0) {
+        set_err(err, errsz, "time options must not be negative");
+        return false;
+    }
+    if (o->ca_file && !o->insecure) {
+        FILE *f = fopen(o->ca_file, "r");
+        if (!f) {
+            char why[512];
+            snprintf(why, sizeof why, "CA file %.300s is not readable: %s", o->ca_file,
+                     strerror(errno));
+            set_err(err, errsz, why);
+            return false;
+        }
+        fclose(f);
+    }
+    return true;
+}
+
+static void apply_defaults(cupi_client *c, const cupi_client_options *o)
+{
+    c->insecure = o->insecure;
+    c->format = o->format;
+    c->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->max_concurrent = o->max_concurrent ? o->max_concurrent : DEFAULT_MAX_CONCURRENT;
+    c->max_retries = o->max_retries ? o->max_retries : DEFAULT_MAX_RETRIES;
+    c->backoff_base_ms = o->backoff_base_ms ? o->backoff_base_ms : DEFAULT_BACKOFF_BASE_MS;
+    c->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : DEFAULT_BACKOFF_MAX_MS;
+    if (c->backoff_max_ms < c->backoff_base_ms)
+        c->backoff_max_ms = c->backoff_base_ms;
+    c->session_idle_ms = o->session_idle_ms ? o->session_idle_ms : DEFAULT_SESSION_IDLE_MS;
+}
+
+static void client_destroy(cupi_client *c)
+{
+    while (c->idle) {
+        cupi_transfer *t = c->idle;
+        c->idle = t->next;
+        transfer_destroy(t);
+    }
+    cupi_wipe(c->password, c->password_len);
+    cupi_wipe(c->session, sizeof c->session);
+    free(c->password);
+    free(c->user);
+    free(c->ca_file);
+    free(c->base_url);
+    free(c);
+}
+
+cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char *err,
+                             size_t errsz)
+{
+    if (err && errsz)
+        err[0] = '\0';
+    if (!e || !o) {
+        set_err(err, errsz, "no engine or options");
+        return NULL;
+    }
+    if (!check_options(o, err, errsz))
+        return NULL;
+    char scratch[256];
+    char *base = NULL;
+    cupi_status st = cupi_http_base_url(o->url, o->insecure, &base, scratch, sizeof scratch);
+    if (st != CUPI_OK) {
+        set_err(err, errsz, scratch);
+        return NULL;
+    }
+    cupi_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        free(base);
+        set_err(err, errsz, "out of memory");
+        return NULL;
+    }
+    c->engine = e;
+    c->base_url = base;
+    c->user = strdup(o->user);
+    c->password = strdup(o->password ? o->password : "");
+    c->password_len = c->password ? strlen(c->password) : 0;
+    c->ca_file = o->ca_file && !o->insecure ? strdup(o->ca_file) : NULL;
+    if (!c->user || !c->password || (o->ca_file && !o->insecure && !c->ca_file)) {
+        client_destroy(c);
+        set_err(err, errsz, "out of memory");
+        return NULL;
+    }
+    apply_defaults(c, o);
+    c->rng = (uint64_t)cupi_now_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^ 0x5DEECE66Du;
+    cupi_engine_link_client(e, c);
+    return c;
+}
+
+static void cancel_all(cupi_client *c, cupi_req_list *l)
+{
+    cupi_request *r;
+    while ((r = cupi_req_pop(l))) {
+        r->result.status = CUPI_E_CANCELLED;
+        r->result.snapshot.present = 0;
+        request_set_message(c, r, "request cancelled: client freed");
+        if (r->cb)
+            r->cb(&r->result, r->arg);
+        cupi_request_free(r);
+    }
+}
+
+void cupi_client_free(cupi_client *c)
+{
+    if (!c)
+        return;
+    /* Callbacks run below may try to queue more on this client. */
+    c->closing = true;
+    cupi_req_list gone = {0};
+    cupi_engine_take_done(c->engine, c, &gone);
+    while (c->active) {
+        cupi_transfer *t = c->active;
+        c->active = t->next;
+        c->n_active--;
+        curl_multi_remove_handle(c->engine->multi, t->easy);
+        cupi_req_push(&gone, t->req);
+        transfer_destroy(t);
+    }
+    cupi_request *r;
+    while ((r = cupi_req_pop(&c->retrying)))
+        cupi_req_push(&gone, r);
+    while ((r = cupi_req_pop(&c->queue)))
+        cupi_req_push(&gone, r);
+    cancel_all(c, &gone);
+    cupi_engine_unlink_client(c->engine, c);
+    client_destroy(c);
+}
+
+cupi_status cupi_client_get(cupi_client *c, cupi_resource r, cupi_callback cb, void *arg)
+{
+    if (!c || (int)r < 0 || r >= CUPI_RES_COUNT)
+        return CUPI_E_INVALID;
+    if (c->closing)
+        return CUPI_E_CANCELLED;
+    cupi_request *req = request_new(c, r, false, cb, arg);
+    if (!req)
+        return CUPI_E_NOMEM;
+    cupi_req_push(&c->queue, req);
+    cupi_client_pump(c, cupi_now_ms());
+    return CUPI_OK;
+}
+
+cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes, cupi_callback cb,
+                            void *arg)
+{
+    if (!c || !changes || (int)changes->resource < 0 || changes->resource >= CUPI_RES_COUNT ||
+        changes->present == 0)
+        return CUPI_E_INVALID;
+    if (c->closing)
+        return CUPI_E_CANCELLED;
+    cupi_request *req = request_new(c, changes->resource, true, cb, arg);
+    if (!req)
+        return CUPI_E_NOMEM;
+    cupi_status st = cupi_encode(changes, c->format, &req->body, &req->body_len);
+    if (st != CUPI_OK) {
+        cupi_request_free(req);
+        return st;
+    }
+    cupi_req_push(&c->queue, req);
+    cupi_client_pump(c, cupi_now_ms());
+    return CUPI_OK;
+}
+
+void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!c)
+        return;
+    out->requests = c->requests;
+    out->failures = c->failures;
+    out->in_flight = c->n_active;
+    out->queued = (unsigned)(c->queue.n + c->retrying.n);
+}

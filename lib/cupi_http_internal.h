@@ -1,0 +1,141 @@
+/* cupi_http_internal.h - private to the HTTP client (cupi_http*.c,
+ * cupi_sync.c). Nothing here is part of libcupi's ABI: every function is
+ * hidden so the shared library exports only what cupi/client.h declares. */
+#ifndef CUPI_HTTP_INTERNAL_H
+#define CUPI_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include <cupi/client.h>
+
+#define CUPI_INTERNAL __attribute__((visibility("hidden")))
+
+/* Longest JSESSIONID value kept; Tomcat's are 32 hex digits, so anything
+ * much longer is not a session id we want to echo back. */
+#define CUPI_SESSION_MAX 128
+
+typedef struct cupi_request cupi_request;
+typedef struct cupi_transfer cupi_transfer;
+
+/* One GET or PUT from cupi_client_get/put until its callback has run. */
+struct cupi_request {
+    cupi_request *next;
+    cupi_client *client;
+    cupi_callback cb;
+    void *arg;
+    char *body; /* PUT body, owned; curl reads it without copying */
+    size_t body_len;
+    int64_t retry_at_ms;
+    cupi_result result;
+};
+
+typedef struct cupi_req_list {
+    cupi_request *head, *tail;
+    size_t n;
+} cupi_req_list;
+
+/* One easy handle and the buffers of the attempt it carries. Pooled per
+ * client so that its options are set once and curl can hand the same
+ * connection back to it. */
+struct cupi_transfer {
+    cupi_transfer *next;
+    cupi_client *client;
+    cupi_request *req; /* NULL while idle in the pool */
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    bool got_session;
+    char session[CUPI_SESSION_MAX + 1];
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct cupi_client {
+    cupi_engine *engine;
+    cupi_client *next; /* in engine->clients */
+    char *base_url;    /* scheme://host[:port], no trailing slash */
+    char *user;
+    char *password;
+    size_t password_len;
+    char *ca_file;
+    bool insecure;
+    cupi_format format;
+    long timeout_ms;
+    unsigned max_concurrent;
+    unsigned max_retries;
+    long backoff_base_ms;
+    long backoff_max_ms;
+    long session_idle_ms;
+    char session[CUPI_SESSION_MAX + 1]; /* "" when no session */
+    int64_t session_used_ms;
+    cupi_req_list queue;    /* waiting for a free slot, FIFO */
+    cupi_req_list retrying; /* waiting out a 503 back-off */
+    cupi_transfer *active;  /* in flight */
+    unsigned n_active;
+    cupi_transfer *idle; /* pooled, at most max_concurrent */
+    unsigned n_idle;
+    uint64_t rng;
+    bool closing; /* inside cupi_client_free: refuse new requests */
+    uint32_t requests;
+    uint32_t failures;
+};
+
+struct cupi_engine_sock {
+    curl_socket_t fd;
+    int what; /* CURL_POLL_IN / OUT / INOUT */
+};
+
+struct cupi_engine {
+    CURLM *multi;
+    struct cupi_engine_sock *socks;
+    size_t n_socks, cap_socks;
+    int64_t curl_deadline_ms; /* -1: curl wants no timer */
+    cupi_client *clients;
+    cupi_req_list done; /* finished, callback not run yet */
+};
+
+/* --- cupi_http_util.c: pure helpers ------------------------------------ */
+
+CUPI_INTERNAL int64_t cupi_now_ms(void);
+/* Checks a base URL; on success *base is the malloc'ed scheme://host[:port]. */
+CUPI_INTERNAL cupi_status cupi_http_base_url(const char *url, bool insecure, char **base,
+                                             char *err, size_t errsz);
+/* Maps what curl and the server said to a status. */
+CUPI_INTERNAL cupi_status cupi_http_status(CURLcode rc, bool too_large, long http);
+/* Back-off before retry number n (0 for the first), jitter included. */
+CUPI_INTERNAL long cupi_http_backoff(long base_ms, long max_ms, unsigned n, uint64_t *rng);
+/* JSESSIONID value of one response header line, if it is a Set-Cookie for it. */
+CUPI_INTERNAL bool cupi_http_session_cookie(const char *line, size_t len, char *out,
+                                            size_t outsz);
+/* Replaces every occurrence of secret in msg by "***". */
+CUPI_INTERNAL void cupi_http_scrub(char *msg, size_t msgsz, const char *secret);
+CUPI_INTERNAL void cupi_wipe(void *p, size_t n);
+
+/* --- cupi_http.c: engine ------------------------------------------------ */
+
+CUPI_INTERNAL void cupi_req_push(cupi_req_list *l, cupi_request *r);
+CUPI_INTERNAL cupi_request *cupi_req_pop(cupi_req_list *l);
+CUPI_INTERNAL void cupi_engine_link_client(cupi_engine *e, cupi_client *c);
+CUPI_INTERNAL void cupi_engine_unlink_client(cupi_engine *e, cupi_client *c);
+/* Moves the finished requests of c out of the engine's delivery queue. */
+CUPI_INTERNAL void cupi_engine_take_done(cupi_engine *e, const cupi_client *c,
+                                         cupi_req_list *out);
+
+/* --- cupi_http_client.c: requests ---------------------------------------- */
+
+/* A transfer curl reported as finished; the request is retried or queued on
+ * the engine for its callback. */
+CUPI_INTERNAL void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now);
+/* Moves due retries to the queue and starts what fits under max_concurrent. */
+CUPI_INTERNAL void cupi_client_pump(cupi_client *c, int64_t now);
+/* Earliest retry deadline, -1 when none. */
+CUPI_INTERNAL int64_t cupi_client_next_retry(const cupi_client *c);
+CUPI_INTERNAL bool cupi_client_busy(const cupi_client *c);
+CUPI_INTERNAL void cupi_request_free(cupi_request *r);
+
+#endif

@@ -1,0 +1,244 @@
+/* cupi_http_util.c - the HTTP client's pure helpers: URL checks, status
+ * mapping, back-off, session cookie parsing and secret scrubbing. Kept apart
+ * from the engine so each rule is readable on its own. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cupi_http_internal.h"
+
+int64_t cupi_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cupi_wipe(void *p, size_t n)
+{
+    if (p)
+        explicit_bzero(p, n);
+}
+
+static char *url_part(CURLU *u, CURLUPart part)
+{
+    char *s = NULL;
+    if (curl_url_get(u, part, &s, 0) != CURLUE_OK)
+        return NULL;
+    return s;
+}
+
+/* True when the URL carries a part we refuse (credentials, query ...). */
+static bool url_has(CURLU *u, CURLUPart part)
+{
+    char *s = url_part(u, part);
+    bool has = s && *s;
+    curl_free(s);
+    return has;
+}
+
+static cupi_status url_fail(CURLU *u, char *err, size_t errsz, const char *why)
+{
+    /* The URL itself is not echoed: a user may have put a password in it. */
+    snprintf(err, errsz, "%s", why);
+    curl_url_cleanup(u);
+    return CUPI_E_INVALID;
+}
+
+static char *strip_slash(char *url)
+{
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        url[--n] = '\0';
+    return url;
+}
+
+cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char *err,
+                               size_t errsz)
+{
+    *base = NULL;
+    if (!url || !*url) {
+        snprintf(err, errsz, "no server URL given");
+        return CUPI_E_INVALID;
+    }
+    CURLU *u = curl_url();
+    if (!u) {
+        snprintf(err, errsz, "out of memory");
+        return CUPI_E_NOMEM;
+    }
+    /* NON_SUPPORT_SCHEME: let curl parse ftp:// & co so we can say why we
+     * refuse them instead of curl's vaguer "unsupported scheme". */
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    if (uc != CURLUE_OK) {
+        char why[160];
+        snprintf(why, sizeof why, "server URL is not valid: %s", curl_url_strerror(uc));
+        return url_fail(u, err, errsz, why);
+    }
+    char *scheme = url_part(u, CURLUPART_SCHEME);
+    bool https = scheme && strcmp(scheme, "https") == 0;
+    bool http = scheme && strcmp(scheme, "http") == 0;
+    curl_free(scheme);
+    if (!https && !http)
+        return url_fail(u, err, errsz, "server URL must start with https://");
+    if (http && !insecure)
+        return url_fail(u, err, errsz,
+                        "plain http:// server URL is only allowed with insecure; use https://");
+    if (url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD) ||
+        url_has(u, CURLUPART_OPTIONS))
+        return url_fail(u, err, errsz,
+                        "server URL must not contain credentials; give user and password "
+                        "separately");
+    if (url_has(u, CURLUPART_QUERY) || url_has(u, CURLUPART_FRAGMENT))
+        return url_fail(u, err, errsz, "server URL must not have a query or fragment");
+    char *path = url_part(u, CURLUPART_PATH);
+    bool bare = !path || strcmp(path, "") == 0 || strcmp(path, "/") == 0;
+    curl_free(path);
+    if (!bare)
+        return url_fail(u, err, errsz,
+                        "server URL must be https://host[:port] without a path (the CUPI "
+                        "paths are added by the client)");
+    char *full = url_part(u, CURLUPART_URL);
+    curl_url_cleanup(u);
+    if (!full) {
+        snprintf(err, errsz, "out of memory");
+        return CUPI_E_NOMEM;
+    }
+    *base = strdup(strip_slash(full));
+    curl_free(full);
+    if (!*base) {
+        snprintf(err, errsz, "out of memory");
+        return CUPI_E_NOMEM;
+    }
+    return CUPI_OK;
+}
+
+static bool curl_tls_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+cupi_status cupi_http_status(CURLcode rc, bool too_large, long http)
+{
+    /* Checked first: the cap aborts the transfer, which curl reports as a
+     * plain write error. */
+    if (too_large)
+        return CUPI_E_TOO_LARGE;
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return CUPI_E_TIMEOUT;
+    if (curl_tls_error(rc))
+        return CUPI_E_TLS;
+    if (rc != CURLE_OK)
+        return CUPI_E_TRANSPORT;
+    if (http >= 200 && http < 300)
+        return CUPI_OK;
+    if (http == 401 || http == 403)
+        return CUPI_E_AUTH;
+    if (http == 404)
+        return CUPI_E_NOT_FOUND;
+    if (http == 503)
+        return CUPI_E_BUSY;
+    if (http >= 300 && http < 500)
+        return CUPI_E_REJECTED;
+    return CUPI_E_SERVER;
+}
+
+/* xorshift64*: jitter only needs to spread clients apart, not be secret. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t x = *state ? *state : 0x9E3779B97F4A7C15u;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1Du;
+}
+
+long cupi_http_backoff(long base_ms, long max_ms, unsigned n, uint64_t *rng)
+{
+    long delay = base_ms;
+    for (unsigned i = 0; i < n && delay < max_ms; i++)
+        delay = delay > max_ms / 2 ? max_ms : delay * 2;
+    if (delay > max_ms)
+        delay = max_ms;
+    /* Up to +50%: clients throttled together must not retry together. */
+    long spread = delay / 2;
+    if (spread > 0)
+        delay += (long)(next_random(rng) % (uint64_t)(spread + 1));
+    return delay;
+}
+
+static bool cookie_octet(unsigned char ch)
+{
+    /* RFC 6265 cookie-octet */
+    return ch > 0x20 && ch < 0x7f && ch != '"' && ch != ',' && ch != ';' && ch != '\\';
+}
+
+bool cupi_http_session_cookie(const char *line, size_t len, char *out, size_t outsz)
+{
+    static const char hdr[] = "set-cookie:";
+    static const char name[] = "JSESSIONID=";
+    if (len < sizeof hdr - 1 || strncasecmp(line, hdr, sizeof hdr - 1) != 0)
+        return false;
+    size_t i = sizeof hdr - 1;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    /* Exact, case-sensitive name: JSESSIONIDSSO is a different cookie. */
+    if (len - i < sizeof name - 1 || memcmp(line + i, name, sizeof name - 1) != 0)
+        return false;
+    i += sizeof name - 1;
+    bool quoted = i < len && line[i] == '"';
+    if (quoted)
+        i++;
+    size_t start = i;
+    while (i < len && cookie_octet((unsigned char)line[i]))
+        i++;
+    size_t n = i - start;
+    if (quoted && (i >= len || line[i] != '"'))
+        return false;
+    if (n == 0 || n >= outsz)
+        return false;
+    memcpy(out, line + start, n);
+    out[n] = '\0';
+    return true;
+}
+
+void cupi_http_scrub(char *msg, size_t msgsz, const char *secret)
+{
+    size_t slen = secret ? strlen(secret) : 0;
+    if (slen == 0 || msgsz == 0 || !strstr(msg, secret))
+        return;
+    char out[512];
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 1 < sizeof out;) {
+        if (strncmp(p, secret, slen) == 0) {
+            for (const char *s = "***"; *s && o + 1 < sizeof out; s++)
+                out[o++] = *s;
+            p += slen;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    snprintf(msg, msgsz, "%s", out);
+    cupi_wipe(out, sizeof out);
+}
