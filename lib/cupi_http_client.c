@@ -2,11 +2,9 @@
  * max_concurrent, pooled easy handles, the JSESSIONID session, 503 retries
  * and the mapping of each answer to a cupi_result. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cupi/cupi.h>
 
@@ -18,8 +16,6 @@
 #define DEFAULT_BACKOFF_BASE_MS 200L
 #define DEFAULT_BACKOFF_MAX_MS 5000L
 #define DEFAULT_SESSION_IDLE_MS 60000L
-/* A pooled handle keeps a small body buffer; a big one is given back. */
-#define KEEP_BODY_BYTES (64u * 1024u)
 
 static void set_err(char *err, size_t errsz, const char *msg)
 {
@@ -69,155 +65,6 @@ static void request_finish(cupi_client *c, cupi_request *r, cupi_status st)
     if (st != CUPI_OK)
         r->result.snapshot.present = 0;
     cupi_req_push(&c->engine->done, r);
-}
-
-/* --- transfers (pooled easy handles) -------------------------------------- */
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
-{
-    cupi_transfer *t = userp;
-    size_t n = size * nmemb;
-    if (n > CUPI_MAX_BODY - t->len) {
-        /* Returning short makes curl abort with CURLE_WRITE_ERROR. */
-        t->too_large = true;
-        return 0;
-    }
-    size_t need = t->len + n + 1; /* +1: keep the body NUL-terminated */
-    if (need > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        if (cap > CUPI_MAX_BODY + 1)
-            cap = CUPI_MAX_BODY + 1;
-        char *b = realloc(t->body, cap);
-        if (!b)
-            return 0;
-        t->body = b;
-        t->cap = cap;
-    }
-    memcpy(t->body + t->len, data, n);
-    t->len += n;
-    t->body[t->len] = '\0';
-    return n;
-}
-
-/* Refuses an oversized body before any of it is downloaded. */
-static bool announced_too_large(const char *line, size_t len)
-{
-    static const char hdr[] = "content-length:";
-    if (len < sizeof hdr - 1 || strncasecmp(line, hdr, sizeof hdr - 1) != 0)
-        return false;
-    char num[32];
-    size_t i = sizeof hdr - 1, n = 0;
-    while (i < len && (line[i] == ' ' || line[i] == '\t'))
-        i++;
-    while (i < len && n + 1 < sizeof num && line[i] >= '0' && line[i] <= '9')
-        num[n++] = line[i++];
-    num[n] = '\0';
-    if (n == 0)
-        return false;
-    if (n >= 20) /* more digits than any sane length */
-        return true;
-    return strtoull(num, NULL, 10) > CUPI_MAX_BODY;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
-{
-    cupi_transfer *t = userp;
-    size_t n = size * nmemb;
-    if (announced_too_large(data, n)) {
-        t->too_large = true;
-        return 0;
-    }
-    if (cupi_http_session_cookie(data, n, t->session, sizeof t->session))
-        t->got_session = true;
-    return n;
-}
-
-static void transfer_destroy(cupi_transfer *t)
-{
-    if (!t)
-        return;
-    if (t->easy)
-        curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
-    free(t->body);
-    free(t);
-}
-
-/* Options that never change between attempts of one client. */
-static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
-{
-    CURLcode rc = CURLE_OK;
-#define SET(opt, val)                                    \
-    do {                                                 \
-        if (rc == CURLE_OK)                              \
-            rc = curl_easy_setopt(h, opt, val);          \
-    } while (0)
-    SET(CURLOPT_PRIVATE, t);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    /* HTTP/1.1 so that max_concurrent is also the number of connections
-     * CUPI sees, which is what its throttling counts. */
-    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    SET(CURLOPT_USERAGENT, "libcupi/" CUPI_VERSION);
-    SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    SET(CURLOPT_USERNAME, c->user);
-    SET(CURLOPT_PASSWORD, c->password);
-    SET(CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
-    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    if (c->ca_file)
-        SET(CURLOPT_CAINFO, c->ca_file);
-    SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, t);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, t);
-    SET(CURLOPT_ERRORBUFFER, t->errbuf);
-#undef SET
-    return rc == CURLE_OK;
-}
-
-static cupi_transfer *transfer_take(cupi_client *c)
-{
-    cupi_transfer *t = c->idle;
-    if (t) {
-        c->idle = t->next;
-        c->n_idle--;
-        t->next = NULL;
-        return t;
-    }
-    t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->client = c;
-    t->easy = curl_easy_init();
-    if (!t->easy || !transfer_setup(c, t->easy, t)) {
-        transfer_destroy(t);
-        return NULL;
-    }
-    return t;
-}
-
-static void transfer_release(cupi_client *c, cupi_transfer *t)
-{
-    t->req = NULL;
-    if (t->cap > KEEP_BODY_BYTES) {
-        free(t->body);
-        t->body = NULL;
-        t->cap = 0;
-    }
-    t->len = 0;
-    if (c->n_idle >= c->max_concurrent) {
-        transfer_destroy(t);
-        return;
-    }
-    t->next = c->idle;
-    c->idle = t;
-    c->n_idle++;
 }
 
 static void unlink_active(cupi_client *c, cupi_transfer *t)
@@ -309,7 +156,7 @@ static bool prepare_attempt(cupi_client *c, cupi_transfer *t, cupi_request *r, i
 
 static void start_attempt(cupi_client *c, cupi_request *r, int64_t now)
 {
-    cupi_transfer *t = transfer_take(c);
+    cupi_transfer *t = cupi_transfer_take(c);
     if (!t) {
         request_set_message(c, r, "out of memory");
         request_finish(c, r, CUPI_E_NOMEM);
@@ -318,7 +165,7 @@ static void start_attempt(cupi_client *c, cupi_request *r, int64_t now)
     t->req = r;
     if (!prepare_attempt(c, t, r, now) ||
         curl_multi_add_handle(c->engine->multi, t->easy) != CURLM_OK) {
-        transfer_release(c, t);
+        cupi_transfer_release(c, t);
         request_set_message(c, r, "could not set up the HTTP request");
         request_finish(c, r, CUPI_E_NOMEM);
         return;
@@ -426,7 +273,7 @@ void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now)
     describe(c, t, r, st, rc, http);
     if (st == CUPI_OK && !r->result.is_put)
         st = decode_body(c, t, r);
-    transfer_release(c, t);
+    cupi_transfer_release(c, t);
 
     if (st != CUPI_OK)
         c->failures++; /* a Counter32: wraps */
@@ -526,7 +373,7 @@ static void client_destroy(cupi_client *c)
     while (c->idle) {
         cupi_transfer *t = c->idle;
         c->idle = t->next;
-        transfer_destroy(t);
+        cupi_transfer_destroy(t);
     }
     cupi_wipe(c->password, c->password_len);
     cupi_wipe(c->session, sizeof c->session);
@@ -605,7 +452,7 @@ void cupi_client_free(cupi_client *c)
         c->n_active--;
         curl_multi_remove_handle(c->engine->multi, t->easy);
         cupi_req_push(&gone, t->req);
-        transfer_destroy(t);
+        cupi_transfer_destroy(t);
     }
     cupi_request *r;
     while ((r = cupi_req_pop(&c->retrying)))

@@ -126,6 +126,14 @@ CUPI_INTERNAL void cupi_engine_unlink_client(cupi_engine *e, cupi_client *c);
 CUPI_INTERNAL void cupi_engine_take_done(cupi_engine *e, const cupi_client *c,
                                          cupi_req_list *out);
 
+/* --- cupi_http_transfer.c: pooled easy handles ------------------------------ */
+
+/* An idle handle of c, or a new one set up for c; NULL when out of memory. */
+CUPI_INTERNAL cupi_transfer *cupi_transfer_take(cupi_client *c);
+/* Back to c's pool (or freed when the pool is full). */
+CUPI_INTERNAL void cupi_transfer_release(cupi_client *c, cupi_transfer *t);
+CUPI_INTERNAL void cupi_transfer_destroy(cupi_transfer *t);
+
 /* --- cupi_http_client.c: requests ---------------------------------------- */
 
 /* A transfer curl reported as finished; the request is retried or queued on
