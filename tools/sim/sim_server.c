@@ -106,9 +106,9 @@ static int resource_at(const char *url)
     return -1;
 }
 
-/* Sleeps, but returns at once when the server is stopping, so a fault with a
- * long latency never holds up shutdown. */
-static void sleep_ms(sim_server *srv, long ms)
+/* Sleeps, but returns false at once when the server is stopping, so a fault
+ * with a long latency never holds up shutdown. */
+static bool sleep_ms(sim_server *srv, long ms)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -123,7 +123,9 @@ static void sleep_ms(sim_server *srv, long ms)
         if (pthread_cond_timedwait(&srv->wake, &srv->lock, &deadline) == ETIMEDOUT)
             break;
     }
+    bool slept = !srv->stopping;
     pthread_mutex_unlock(&srv->lock);
+    return slept;
 }
 
 /* --- responses ------------------------------------------------------------ */
@@ -352,8 +354,8 @@ static enum MHD_Result serve_vmrest(struct MHD_Connection *c, sim_request *rq, c
     pthread_mutex_unlock(&srv->lock);
 
     if (faulted) {
-        if (fault.latency_ms > 0)
-            sleep_ms(srv, fault.latency_ms);
+        if (fault.latency_ms > 0 && !sleep_ms(srv, fault.latency_ms))
+            return MHD_NO; /* shutting down: do not answer half-way through */
         if (fault.drop || fault.status || fault.malformed)
             return serve_fault(c, rq, &fault, (cupi_resource)r, fmt);
     }
