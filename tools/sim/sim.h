@@ -37,10 +37,10 @@ typedef struct sim_options {
     bool verbose;            /* one log line per request */
     const char *listen_addr; /* numeric address, default 127.0.0.1 */
     char *user;
-    char *password;          /* wiped on exit */
-    char *tls_cert_pem;      /* leaf (and CA) certificate chain */
-    char *tls_key_pem;       /* wiped on exit */
-    const char *state_file;  /* NULL: state kept in memory only */
+    char *password;         /* wiped on exit */
+    char *tls_cert_pem;     /* leaf (and CA) certificate chain */
+    char *tls_key_pem;      /* wiped on exit */
+    const char *state_file; /* NULL: state kept in memory only */
 } sim_options;
 
 typedef enum sim_method {
@@ -52,12 +52,12 @@ typedef enum sim_method {
 /* One fault-injection rule (POST /_sim/fault). */
 typedef struct sim_fault {
     sim_method method;
-    int resource;      /* a cupi_resource, or -1 for any */
-    long latency_ms;   /* delay before answering (or dropping) */
-    int status;        /* answer with this HTTP status instead; 0: none */
-    long remaining;    /* requests it still applies to; -1: until cleared */
-    bool malformed;    /* answer 200 with a truncated, unparsable body */
-    bool drop;         /* close the connection without answering */
+    int resource;    /* a cupi_resource, or -1 for any */
+    long latency_ms; /* delay before answering (or dropping) */
+    int status;      /* answer with this HTTP status instead; 0: none */
+    long remaining;  /* requests it still applies to; -1: until cleared */
+    bool malformed;  /* answer 200 with a truncated, unparsable body */
+    bool drop;       /* close the connection without answering */
 } sim_fault;
 
 typedef struct sim_counters {
@@ -68,7 +68,7 @@ typedef struct sim_counters {
     uint64_t with_session_cookie;
     uint64_t dropped;
     unsigned max_in_progress;
-    char *last_put_body[CUPI_RES_COUNT];         /* NUL-terminated copy */
+    char *last_put_body[CUPI_RES_COUNT]; /* NUL-terminated copy */
     char *last_put_content_type[CUPI_RES_COUNT];
 } sim_counters;
 
@@ -140,8 +140,8 @@ void sim_resource_defaults(cupi_snapshot *s, cupi_resource r);
 void sim_resource_get(const cupi_snapshot *state, cupi_format fmt, sim_reply *out);
 /* Validates and applies a PUT body to *state (caller holds the lock). On any
  * error *state is untouched. Returns true when the state changed. */
-bool sim_resource_put(cupi_snapshot *state, cupi_format body_fmt, const char *body,
-                      size_t len, cupi_format reply_fmt, sim_reply *out);
+bool sim_resource_put(cupi_snapshot *state, cupi_format body_fmt, const char *body, size_t len,
+                      cupi_format reply_fmt, sim_reply *out);
 /* ErrorDetails reply. */
 void sim_reply_error(sim_reply *out, int status, cupi_format fmt, const char *code,
                      const char *message);

@@ -117,8 +117,7 @@ static int fault_post(sim_server *srv, const cJSON *in, cJSON **out, char *err, 
     return status;
 }
 
-static int fault_delete(sim_server *srv, const cJSON *in, cJSON **out, char *err,
-                        size_t errsz)
+static int fault_delete(sim_server *srv, const cJSON *in, cJSON **out, char *err, size_t errsz)
 {
     pthread_mutex_lock(&srv->lock);
     sim_faults_clear(srv);
@@ -126,8 +125,7 @@ static int fault_delete(sim_server *srv, const cJSON *in, cJSON **out, char *err
     return fault_get(srv, in, out, err, errsz);
 }
 
-static int counters_get(sim_server *srv, const cJSON *in, cJSON **out, char *err,
-                        size_t errsz)
+static int counters_get(sim_server *srv, const cJSON *in, cJSON **out, char *err, size_t errsz)
 {
     (void)in;
     (void)err;

@@ -21,8 +21,8 @@ static const char *const method_names[] = {
     [SIM_METHOD_PUT] = "PUT",
 };
 
-static bool get_long(const cJSON *obj, const char *key, long lo, long hi, long *out,
-                     char *err, size_t errsz)
+static bool get_long(const cJSON *obj, const char *key, long lo, long hi, long *out, char *err,
+                     size_t errsz)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!m)
@@ -51,7 +51,7 @@ static bool get_bool(const cJSON *obj, const char *key, bool *out, char *err, si
 
 bool sim_fault_from_json(const cJSON *obj, sim_fault *out, char *err, size_t errsz)
 {
-    static const char *const known[] = {"latency_ms", "method", "resource", "status",
+    static const char *const known[] = {"latency_ms", "method",    "resource", "status",
                                         "count",      "malformed", "drop"};
     sim_fault f = {.method = SIM_METHOD_ANY, .resource = -1, .remaining = -1};
     if (!cJSON_IsObject(obj)) {
@@ -74,8 +74,9 @@ bool sim_fault_from_json(const cJSON *obj, sim_fault *out, char *err, size_t err
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(obj, "method");
     if (method) {
         size_t i = 0;
-        while (i < sizeof method_names / sizeof method_names[0] &&
-               !(cJSON_IsString(method) && strcasecmp(method->valuestring, method_names[i]) == 0))
+        while (
+            i < sizeof method_names / sizeof method_names[0] &&
+            !(cJSON_IsString(method) && strcasecmp(method->valuestring, method_names[i]) == 0))
             i++;
         if (i == sizeof method_names / sizeof method_names[0]) {
             snprintf(err, errsz, "\"method\" must be \"GET\", \"PUT\" or \"*\"");

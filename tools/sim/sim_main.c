@@ -8,6 +8,7 @@
  */
 #include "sim.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -125,8 +126,18 @@ static int add_server(cli *c, const char *arg)
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, cli *c, sim_options *o)
 {
-    enum { OPT_HTTP = 256, OPT_LISTEN, OPT_SERVER, OPT_USER, OPT_PWFILE, OPT_CERT, OPT_KEY,
-           OPT_WRITE_CA, OPT_STATE, OPT_PIDFILE };
+    enum {
+        OPT_HTTP = 256,
+        OPT_LISTEN,
+        OPT_SERVER,
+        OPT_USER,
+        OPT_PWFILE,
+        OPT_CERT,
+        OPT_KEY,
+        OPT_WRITE_CA,
+        OPT_STATE,
+        OPT_PIDFILE
+    };
     static const struct option longopts[] = {
         {"http", no_argument, NULL, OPT_HTTP},
         {"listen", required_argument, NULL, OPT_LISTEN},
@@ -145,22 +156,46 @@ static int parse_args(int argc, char **argv, cli *c, sim_options *o)
     int opt, rc;
     while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (opt) {
-        case OPT_HTTP: o->http = true; break;
-        case OPT_LISTEN: o->listen_addr = optarg; break;
+        case OPT_HTTP:
+            o->http = true;
+            break;
+        case OPT_LISTEN:
+            o->listen_addr = optarg;
+            break;
         case OPT_SERVER:
             if ((rc = add_server(c, optarg)) != 0)
                 return rc;
             break;
-        case OPT_USER: c->user = optarg; break;
-        case OPT_PWFILE: c->password_file = optarg; break;
-        case OPT_CERT: c->cert_file = optarg; break;
-        case OPT_KEY: c->key_file = optarg; break;
-        case OPT_WRITE_CA: c->write_ca = optarg; break;
-        case OPT_STATE: o->state_file = optarg; break;
-        case OPT_PIDFILE: c->pidfile = optarg; break;
-        case 'v': o->verbose = true; break;
-        case 'h': usage(stdout); return 0;
-        default: fputs("Try 'cupi-sim --help'.\n", stderr); return EXIT_USAGE;
+        case OPT_USER:
+            c->user = optarg;
+            break;
+        case OPT_PWFILE:
+            c->password_file = optarg;
+            break;
+        case OPT_CERT:
+            c->cert_file = optarg;
+            break;
+        case OPT_KEY:
+            c->key_file = optarg;
+            break;
+        case OPT_WRITE_CA:
+            c->write_ca = optarg;
+            break;
+        case OPT_STATE:
+            o->state_file = optarg;
+            break;
+        case OPT_PIDFILE:
+            c->pidfile = optarg;
+            break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fputs("Try 'cupi-sim --help'.\n", stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind < argc)
@@ -170,9 +205,15 @@ static int parse_args(int argc, char **argv, cli *c, sim_options *o)
     if (!c->cert_file != !c->key_file)
         return usage_error("%s", "--cert and --key go together");
     if (c->cert_file && c->write_ca)
-        return usage_error("%s", "--write-ca writes the generated CA; it cannot go with --cert");
+        return usage_error("%s",
+                           "--write-ca writes the generated CA; it cannot go with --cert");
     if (o->http && (c->cert_file || c->write_ca))
         return usage_error("%s", "--http serves no certificate; drop --cert/--write-ca");
+    unsigned char addr[16];
+    if (inet_pton(AF_INET, o->listen_addr, addr) != 1 &&
+        inet_pton(AF_INET6, o->listen_addr, addr) != 1)
+        return usage_error("--listen %s: expected a numeric IPv4 or IPv6 address",
+                           o->listen_addr);
     if (c->user && !c->user[0])
         return usage_error("%s", "--user must not be empty");
     return -1;

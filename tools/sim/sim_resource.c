@@ -115,12 +115,13 @@ void sim_resource_get(const cupi_snapshot *state, cupi_format fmt, sim_reply *ou
     out->content_type = cupi_format_mime(fmt);
 }
 
-bool sim_resource_put(cupi_snapshot *state, cupi_format body_fmt, const char *body,
-                      size_t len, cupi_format reply_fmt, sim_reply *out)
+bool sim_resource_put(cupi_snapshot *state, cupi_format body_fmt, const char *body, size_t len,
+                      cupi_format reply_fmt, sim_reply *out)
 {
     char why[512] = "";
     cupi_snapshot changes;
-    cupi_status st = cupi_decode(state->resource, body_fmt, body, len, &changes, why, sizeof why);
+    cupi_status st =
+        cupi_decode(state->resource, body_fmt, body, len, &changes, why, sizeof why);
     if (st == CUPI_E_TOO_LARGE) {
         sim_reply_error(out, 413, reply_fmt, "REQUEST_TOO_LARGE", "request body too large");
         return false;

@@ -44,7 +44,7 @@ typedef struct sim_request {
     bool too_large; /* body over CUPI_MAX_BODY; the rest was discarded */
     char *body;
     size_t len, cap;
-    unsigned status; /* answered with; 0 when dropped */
+    unsigned status;                          /* answered with; 0 when dropped */
     char new_session[SIM_SESSION_ID_LEN + 1]; /* JSESSIONID to set, or "" */
     int64_t start_ms;
     char method[16];
@@ -75,9 +75,10 @@ static bool media_type_is(const char *value, const char *type, bool list)
 
 static cupi_format reply_format(struct MHD_Connection *c)
 {
-    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    const char *accept =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     return media_type_is(accept, cupi_format_mime(CUPI_FORMAT_JSON), true) ? CUPI_FORMAT_JSON
-                                                                          : CUPI_FORMAT_XML;
+                                                                           : CUPI_FORMAT_XML;
 }
 
 static bool peer_is_loopback(struct MHD_Connection *c)
@@ -202,7 +203,8 @@ static enum MHD_Result queue_unauthorized(struct MHD_Connection *c, sim_request 
 static enum MHD_Result queue_json(struct MHD_Connection *c, sim_request *rq, unsigned status,
                                   char *json)
 {
-    return queue(c, rq, status, make_response(json, json ? strlen(json) : 0, "application/json"));
+    return queue(c, rq, status,
+                 make_response(json, json ? strlen(json) : 0, "application/json"));
 }
 
 /* --- /vmrest -------------------------------------------------------------- */
@@ -294,7 +296,8 @@ static enum MHD_Result serve_put(struct MHD_Connection *c, sim_request *rq, cupi
     else if (media_type_is(ctype, cupi_format_mime(CUPI_FORMAT_JSON), false))
         body_fmt = CUPI_FORMAT_JSON;
     else
-        return queue_error(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, fmt, "UNSUPPORTED_MEDIA_TYPE",
+        return queue_error(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, fmt,
+                           "UNSUPPORTED_MEDIA_TYPE",
                            "Content-Type must be application/xml or application/json");
     if (rq->too_large)
         return queue_error(c, rq, MHD_HTTP_CONTENT_TOO_LARGE, fmt, "REQUEST_TOO_LARGE",
@@ -481,7 +484,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         break;
     }
     static const char text[] = "Not Found";
-    return queue(c, rq, MHD_HTTP_NOT_FOUND, make_response(strdup(text), strlen(text), "text/plain"));
+    return queue(c, rq, MHD_HTTP_NOT_FOUND,
+                 make_response(strdup(text), strlen(text), "text/plain"));
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -587,14 +591,15 @@ int sim_server_start(sim_server *srv, char *err, size_t errsz)
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)srv->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_ARRAY,
-        o->http ? &tls_opts[2] : tls_opts, MHD_OPTION_END);
+        on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+        MHD_OPTION_ARRAY, o->http ? &tls_opts[2] : tls_opts, MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errsz, "%s: cannot serve on %s port %u%s%s", srv->name, o->listen_addr,
                  srv->port, errno ? ": " : "", errno ? strerror(errno) : "");
         return -1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     if (info && info->port)
         srv->port = info->port;
     atomic_store(&srv->started, true);

@@ -140,7 +140,8 @@ static int load_entry(sim_server *srv, const cJSON *entry, char *err, size_t err
         int r = cupi_resource_from_name(m->string);
         char why[256];
         if (r < 0) {
-            snprintf(err, errsz, "server \"%s\": unknown resource \"%s\"", srv->name, m->string);
+            snprintf(err, errsz, "server \"%s\": unknown resource \"%s\"", srv->name,
+                     m->string);
             return -1;
         }
         if (!sim_snapshot_from_json(&next[r], m, why, sizeof why)) {

@@ -28,13 +28,13 @@ typedef struct pki_item {
     size_t key_id_len;
 } pki_item;
 
-#define CHECK(expr)                                                                        \
-    do {                                                                                   \
-        int rc_ = (expr);                                                                  \
-        if (rc_ < 0) {                                                                     \
-            snprintf(err, errsz, "%s: %s", #expr, gnutls_strerror(rc_));                   \
-            return -1;                                                                     \
-        }                                                                                  \
+#define CHECK(expr)                                                                            \
+    do {                                                                                       \
+        int rc_ = (expr);                                                                      \
+        if (rc_ < 0) {                                                                         \
+            snprintf(err, errsz, "%s: %s", #expr, gnutls_strerror(rc_));                       \
+            return -1;                                                                         \
+        }                                                                                      \
     } while (0)
 
 static void pki_item_free(pki_item *p)
@@ -123,7 +123,8 @@ static int build(pki_item *ca, pki_item *leaf, const char *extra_ip, char *err, 
     if (pki_item_new(ca, "cupi-sim test CA", err, errsz) != 0)
         return -1;
     CHECK(gnutls_x509_crt_set_basic_constraints(ca->crt, 1, 0));
-    CHECK(gnutls_x509_crt_set_key_usage(ca->crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
+    CHECK(gnutls_x509_crt_set_key_usage(ca->crt, GNUTLS_KEY_KEY_CERT_SIGN |
+                                                     GNUTLS_KEY_CRL_SIGN |
                                                      GNUTLS_KEY_DIGITAL_SIGNATURE));
     CHECK(gnutls_x509_crt_set_authority_key_id(ca->crt, ca->key_id, ca->key_id_len));
     CHECK(gnutls_x509_crt_sign2(ca->crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0));
