@@ -1,0 +1,209 @@
+/* agent_main.c - cupi-snmp-agent: the CUPI-SMTP-MIB module as an AgentX
+ * subagent. Command line and conventions follow snmpd's. */
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include "cupi_smtp.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define APP_NAME "cupi-snmp-agent"
+#define DEFAULT_PING_INTERVAL_S 5
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+typedef struct options {
+    bool foreground;
+    bool no_default_configs;
+    const char *config_files;
+    const char *agentx_socket;
+    const char *pidfile;
+    bool logging_set;
+} options;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: " APP_NAME " [-f] [-C] [-c FILE[,FILE]] [-x ADDRESS] [-L LOGOPTS] "
+            "[-D TOKENS] [-p PIDFILE] [-v] [-h]\n"
+            "\n"
+            "  -f          stay in the foreground (default: run as a daemon)\n"
+            "  -C          read no default configuration file\n"
+            "  -c FILE     read this configuration file too (comma-separated list)\n"
+            "  -x ADDRESS  AgentX master address (unix:/path or tcp:host:port)\n"
+            "  -L LOGOPTS  net-snmp logging: -Lo, -Le, -Lf FILE, -Ls daemon ...\n"
+            "  -D TOKENS   debug output for these tokens (e.g. -D cupi)\n"
+            "  -p PIDFILE  write the process id here\n"
+            "  -v          print the version;  -h  this help\n"
+            "\n"
+            "Default configuration: " APP_NAME ".conf in net-snmp's configuration path\n"
+            "(e.g. /etc/snmp/" APP_NAME ".conf).\n");
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: select() must return so the loop sees the flag. */
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    int opt;
+    while ((opt = getopt(argc, argv, "fCc:x:L:D:p:vh")) != -1) {
+        switch (opt) {
+        case 'f': o->foreground = true; break;
+        case 'C': o->no_default_configs = true; break;
+        case 'c': o->config_files = optarg; break;
+        case 'x': o->agentx_socket = optarg; break;
+        case 'p': o->pidfile = optarg; break;
+        case 'L':
+            if (snmp_log_options(optarg, argc, argv) < 0) {
+                fprintf(stderr, APP_NAME ": bad -L option\n");
+                return 2;
+            }
+            o->logging_set = true;
+            break;
+        case 'D':
+            debug_register_tokens(optarg);
+            snmp_set_do_debugging(1);
+            break;
+        case 'v': printf(APP_NAME " %s (net-snmp %s)\n", CUPI_VERSION, netsnmp_get_version()); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, APP_NAME ": unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snmp_log(LOG_ERR, APP_NAME ": cannot write pid file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* AgentX settings of the configuration file, the -x option winning. Must run
+ * after init_agent(), which resets the ping interval to its own default. */
+static void apply_agentx_settings(const cupi_config *cfg, const options *o)
+{
+    const char *socket = o->agentx_socket ? o->agentx_socket : cfg->agentx_socket;
+    if (socket)
+        netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, socket);
+    long ping = cfg->agentx_ping_interval_s > 0 ? cfg->agentx_ping_interval_s
+                                                : DEFAULT_PING_INTERVAL_S;
+    netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+                       (int)ping);
+    if (cfg->agentx_timeout_s > 0)
+        netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_TIMEOUT,
+                           (int)(cfg->agentx_timeout_s * 1000000L));
+    if (cfg->agentx_retries >= 0)
+        netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_RETRIES,
+                           (int)cfg->agentx_retries);
+}
+
+static void reload(const options *o)
+{
+    cupi_config cfg;
+    if (cupi_smtp_load_config(&cfg, o->config_files, o->no_default_configs) != 0 ||
+        cupi_smtp_reload(&cfg) != 0)
+        snmp_log(LOG_ERR, APP_NAME ": configuration not reloaded, the previous one stays\n");
+    cupi_config_free(&cfg);
+}
+
+int main(int argc, char **argv)
+{
+    options o = {0};
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc;
+    if (!o.logging_set) {
+        if (o.foreground)
+            snmp_enable_stderrlog();
+        else
+            snmp_enable_syslog_ident(APP_NAME, LOG_DAEMON);
+    }
+
+    /* A config error is reported before daemonizing, with exit status 1. */
+    cupi_config cfg;
+    if (cupi_smtp_load_config(&cfg, o.config_files, o.no_default_configs) != 0) {
+        cupi_config_free(&cfg);
+        return 1;
+    }
+    if (cfg.n_servers == 0)
+        snmp_log(LOG_WARNING, APP_NAME ": no cupiServer configured\n");
+
+    /* This program reads only its own files: no snmp.conf tokens, no
+     * persistent store, no MIB files. */
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_CONFIG_LOAD, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+    setenv("MIBS", "", 0);
+    netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
+
+    if (!o.foreground && netsnmp_daemonize(1, snmp_stderrlog_status()) != 0) {
+        cupi_config_free(&cfg);
+        return 1;
+    }
+    if (o.pidfile && write_pidfile(o.pidfile) != 0) {
+        cupi_config_free(&cfg);
+        return 1;
+    }
+    install_signals();
+
+    init_agent(APP_NAME);
+    apply_agentx_settings(&cfg, &o);
+    if (cupi_smtp_start(&cfg) != 0) {
+        cupi_config_free(&cfg);
+        snmp_shutdown(APP_NAME);
+        return 1;
+    }
+    cupi_config_free(&cfg);
+    init_snmp(APP_NAME);
+    snmp_log(LOG_INFO, APP_NAME " %s started\n", CUPI_VERSION);
+
+    while (!stop_requested) {
+        agent_check_and_process(1);
+        if (reload_requested) {
+            reload_requested = 0;
+            snmp_log(LOG_INFO, APP_NAME ": SIGHUP, reloading the configuration\n");
+            reload(&o);
+        }
+    }
+
+    snmp_log(LOG_INFO, APP_NAME ": shutting down\n");
+    cupi_smtp_stop();
+    snmp_shutdown(APP_NAME);
+    if (o.pidfile)
+        unlink(o.pidfile);
+    return 0;
+}

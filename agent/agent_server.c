@@ -1,0 +1,455 @@
+/* agent_server.c - configured servers, their background refresh, status
+ * transitions and change bookkeeping. */
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include "agent_io.h"
+#include "agent_notify.h"
+#include "agent_server.h"
+#include "agent_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+agent_settings agent_cfg = {
+    .poll_interval_s = 60,
+    .cache_ttl_s = 30,
+    .timeout_ms = 5000,
+    .max_concurrent = 2,
+    .notifications = true,
+};
+
+static agent_server *servers;
+static cupi_engine *engine;
+
+static const char *const status_names[] = {
+    [AGENT_STATUS_UNKNOWN] = "unknown",         [AGENT_STATUS_OK] = "ok",
+    [AGENT_STATUS_UNREACHABLE] = "unreachable", [AGENT_STATUS_AUTH_FAILED] = "authFailed",
+    [AGENT_STATUS_TLS_FAILED] = "tlsFailed",    [AGENT_STATUS_NOT_SUPPORTED] = "notSupported",
+    [AGENT_STATUS_BUSY] = "busy",               [AGENT_STATUS_BAD_RESPONSE] = "badResponse",
+};
+
+static const agent_status status_of_cupi[] = {
+    [CUPI_OK] = AGENT_STATUS_OK,
+    [CUPI_E_TRANSPORT] = AGENT_STATUS_UNREACHABLE,
+    [CUPI_E_TIMEOUT] = AGENT_STATUS_UNREACHABLE,
+    [CUPI_E_TLS] = AGENT_STATUS_TLS_FAILED,
+    [CUPI_E_AUTH] = AGENT_STATUS_AUTH_FAILED,
+    [CUPI_E_NOT_FOUND] = AGENT_STATUS_NOT_SUPPORTED,
+    [CUPI_E_BUSY] = AGENT_STATUS_BUSY,
+};
+
+agent_status agent_status_from_cupi(cupi_status st)
+{
+    if ((size_t)st < sizeof status_of_cupi / sizeof status_of_cupi[0] && status_of_cupi[st])
+        return status_of_cupi[st];
+    return AGENT_STATUS_BAD_RESPONSE; /* rejected, 5xx, parse, too large ... */
+}
+
+uint32_t agent_uptime_ticks(void)
+{
+    return (uint32_t)netsnmp_get_agent_uptime();
+}
+
+static time_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static unsigned refresh_period(void)
+{
+    return agent_cfg.cache_ttl_s < agent_cfg.poll_interval_s ? agent_cfg.cache_ttl_s
+                                                             : agent_cfg.poll_interval_s;
+}
+
+agent_server *agent_servers_first(void)
+{
+    return servers;
+}
+
+agent_server *agent_server_find(unsigned index)
+{
+    for (agent_server *s = servers; s; s = s->next)
+        if (s->cfg.index == index)
+            return s;
+    return NULL;
+}
+
+agent_server *agent_server_next(unsigned index)
+{
+    for (agent_server *s = servers; s; s = s->next)
+        if (s->cfg.index > index)
+            return s;
+    return NULL;
+}
+
+uint32_t agent_server_data_age(const agent_server *s)
+{
+    time_t now = time(NULL), oldest = 0;
+    bool any = false;
+    for (int r = 0; r < CUPI_RES_COUNT; r++) {
+        if (!s->res[r].valid)
+            continue;
+        if (!any || s->res[r].read_at < oldest)
+            oldest = s->res[r].read_at;
+        any = true;
+    }
+    if (!any)
+        return UINT32_MAX;
+    return now > oldest ? (uint32_t)(now - oldest) : 0;
+}
+
+void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *failures)
+{
+    cupi_client_stats st = {0};
+    if (s->client)
+        cupi_client_stats_get(s->client, &st);
+    *requests = s->requests_base + st.requests;
+    *failures = s->failures_base + st.failures;
+}
+
+/* --- values and status --------------------------------------------------- */
+
+static void strip_write_only(cupi_snapshot *snap)
+{
+    size_t n;
+    const cupi_field *f = cupi_fields(snap->resource, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].write_only) {
+            snap->present &= ~(1u << (f[i].column - 1));
+            memset(&snap->v[i], 0, sizeof snap->v[i]);
+        }
+    }
+}
+
+uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
+                                  agent_change_source source, uint32_t also_changed)
+{
+    agent_resource *res = &s->res[snap->resource];
+    cupi_snapshot clean = *snap;
+    strip_write_only(&clean);
+    uint32_t changed = res->valid ? cupi_snapshot_diff(&res->snap, &clean) | also_changed : 0;
+    res->snap = clean;
+    res->read_at = time(NULL);
+    res->valid = true;
+    if (changed) {
+        s->config_changes++;
+        s->last_change_ticks = agent_uptime_ticks();
+        s->last_change_source = source;
+        DEBUGMSGTL(("cupi", "server %u: %s configuration changed (mask 0x%x, %s)\n",
+                    s->cfg.index, cupi_resource_name(snap->resource), changed,
+                    source == AGENT_SOURCE_SNMP ? "snmp" : "external"));
+        agent_notify_config(s, snap->resource, changed, source);
+    }
+    agent_state_mark_dirty();
+    return changed;
+}
+
+void agent_server_take_status(agent_server *s, cupi_status st, const char *message)
+{
+    if (st == CUPI_E_CANCELLED)
+        return;
+    agent_status now = agent_status_from_cupi(st);
+    if (st == CUPI_OK)
+        s->last_error[0] = '\0';
+    else
+        snprintf(s->last_error, sizeof s->last_error, "%s",
+                 message && *message ? message : cupi_status_text(st));
+    if (now == s->status)
+        return;
+    agent_status before = s->status;
+    s->status = now;
+    snmp_log(now == AGENT_STATUS_OK ? LOG_NOTICE : LOG_WARNING,
+             "cupi: server %u (%s): status %s -> %s%s%s\n", s->cfg.index, s->cfg.name,
+             status_names[before], status_names[now], s->last_error[0] ? ": " : "",
+             s->last_error);
+    if (!(before == AGENT_STATUS_UNKNOWN && now == AGENT_STATUS_OK))
+        agent_notify_status(s);
+}
+
+/* A read the agent serves must carry every readable field: a partial answer
+ * would leave holes in a row (or hide a value CUPI stopped sending). */
+static bool snapshot_complete(const cupi_snapshot *snap, char *why, size_t whysz)
+{
+    size_t n;
+    const cupi_field *f = cupi_fields(snap->resource, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!f[i].write_only && !cupi_snapshot_has(snap, f[i].column)) {
+            snprintf(why, whysz, "CUPI answer lacks field %s", f[i].name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void refresh_done(const cupi_result *result, void *arg)
+{
+    agent_resource *res = arg;
+    agent_server *s = res->owner;
+    res->in_flight = false;
+    if (result->status == CUPI_E_CANCELLED)
+        return;
+    res->next_refresh = mono_now() + refresh_period();
+    cupi_status st = result->status;
+    char why[256];
+    snprintf(why, sizeof why, "%s", result->message);
+    if (st == CUPI_OK && !snapshot_complete(&result->snapshot, why, sizeof why))
+        st = CUPI_E_PARSE;
+    if (st == CUPI_OK && (res->generation != res->refresh_generation || s->pending_sets)) {
+        /* A SET committed (or is committing) since this read started: its
+         * read-back is newer than what this GET saw. */
+        DEBUGMSGTL(("cupi", "server %u: stale %s read dropped\n", s->cfg.index,
+                    cupi_resource_name(res->which)));
+    } else if (st == CUPI_OK) {
+        agent_server_take_values(s, &result->snapshot, AGENT_SOURCE_EXTERNAL, 0);
+    } else {
+        DEBUGMSGTL(("cupi", "server %u: %s read failed: %s\n", s->cfg.index,
+                    cupi_resource_name(res->which), why));
+    }
+    agent_server_take_status(s, st, why);
+}
+
+static void start_refresh(agent_server *s, agent_resource *res)
+{
+    res->refresh_generation = res->generation;
+    if (cupi_client_get(s->client, res->which, refresh_done, res) == CUPI_OK)
+        res->in_flight = true;
+    else
+        res->next_refresh = mono_now() + 1;
+}
+
+void agent_servers_tick(void)
+{
+    time_t now = mono_now();
+    for (agent_server *s = servers; s; s = s->next) {
+        if (!s->client)
+            continue;
+        for (int r = 0; r < CUPI_RES_COUNT; r++)
+            if (!s->res[r].in_flight && now >= s->res[r].next_refresh)
+                start_refresh(s, &s->res[r]);
+    }
+    agent_io_sync();
+}
+
+/* --- configuration ------------------------------------------------------- */
+
+static void wipe_free(char *p)
+{
+    if (!p)
+        return;
+    volatile char *v = p;
+    while (*v)
+        *v++ = '\0';
+    free(p);
+}
+
+static void server_config_free(cupi_server_config *c)
+{
+    free(c->name);
+    free(c->url);
+    free(c->user);
+    wipe_free(c->password);
+    free(c->ca_file);
+    free(c->origin);
+    memset(c, 0, sizeof *c);
+}
+
+static int server_config_copy(cupi_server_config *dst, const cupi_server_config *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->index = src->index;
+    dst->insecure = src->insecure;
+    dst->format = src->format;
+    dst->name = strdup(src->name ? src->name : "");
+    dst->url = strdup(src->url ? src->url : "");
+    dst->user = strdup(src->user ? src->user : "");
+    dst->password = strdup(src->password ? src->password : "");
+    dst->ca_file = src->ca_file ? strdup(src->ca_file) : NULL;
+    dst->origin = src->origin ? strdup(src->origin) : NULL;
+    if (!dst->name || !dst->url || !dst->user || !dst->password ||
+        (src->ca_file && !dst->ca_file) || (src->origin && !dst->origin)) {
+        server_config_free(dst);
+        return -1;
+    }
+    return 0;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* True when the client must be rebuilt for the new settings. */
+static bool connection_changed(const cupi_server_config *a, const cupi_server_config *b)
+{
+    return !str_same(a->url, b->url) || !str_same(a->user, b->user) ||
+           !str_same(a->password, b->password) || !str_same(a->ca_file, b->ca_file) ||
+           a->insecure != b->insecure || a->format != b->format;
+}
+
+static cupi_client *make_client(const cupi_server_config *c, const cupi_config *cfg)
+{
+    char err[256];
+    cupi_client_options o = {
+        .url = c->url,
+        .user = c->user,
+        .password = c->password,
+        .ca_file = c->ca_file,
+        .insecure = c->insecure,
+        .format = c->format,
+        .timeout_ms = cfg->timeout_ms,
+        .max_concurrent = cfg->max_concurrent,
+    };
+    cupi_client *client = cupi_client_new(engine, &o, err, sizeof err);
+    if (!client)
+        snmp_log(LOG_ERR, "cupi: %s: server %u: %s\n", c->origin ? c->origin : "config",
+                 c->index, err);
+    return client;
+}
+
+static void server_free(agent_server *s)
+{
+    agent_notify_forget(s);
+    if (s->client)
+        cupi_client_free(s->client); /* runs refresh_done with CANCELLED */
+    server_config_free(&s->cfg);
+    free(s);
+}
+
+static agent_server *server_new(const cupi_server_config *c)
+{
+    agent_server *s = calloc(1, sizeof *s);
+    if (!s || server_config_copy(&s->cfg, c) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->status = AGENT_STATUS_UNKNOWN;
+    s->last_change_source = AGENT_SOURCE_NONE;
+    for (int r = 0; r < CUPI_RES_COUNT; r++) {
+        s->res[r].owner = s;
+        s->res[r].which = (cupi_resource)r;
+        cupi_snapshot_init(&s->res[r].snap, (cupi_resource)r);
+    }
+    return s;
+}
+
+static void retire_client(agent_server *s)
+{
+    if (!s->client)
+        return;
+    cupi_client_stats st;
+    cupi_client_stats_get(s->client, &st);
+    s->requests_base += st.requests;
+    s->failures_base += st.failures;
+    cupi_client_free(s->client);
+    s->client = NULL;
+}
+
+int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
+{
+    engine = e;
+    bool settings_changed = cfg->timeout_ms != agent_cfg.timeout_ms ||
+                            cfg->max_concurrent != agent_cfg.max_concurrent;
+    /* Build every client first, so that a bad configuration changes nothing. */
+    cupi_client **fresh = calloc(cfg->n_servers ? cfg->n_servers : 1, sizeof *fresh);
+    if (!fresh)
+        return -1;
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        const agent_server *old = agent_server_find(cfg->servers[i].index);
+        if (old && old->client && !settings_changed && !connection_changed(&old->cfg, &cfg->servers[i]))
+            continue;
+        fresh[i] = make_client(&cfg->servers[i], cfg);
+        if (!fresh[i]) {
+            for (size_t j = 0; j < i; j++)
+                if (fresh[j])
+                    cupi_client_free(fresh[j]);
+            free(fresh);
+            return -1;
+        }
+    }
+
+    agent_cfg.poll_interval_s = cfg->poll_interval_s;
+    agent_cfg.cache_ttl_s = cfg->cache_ttl_s;
+    agent_cfg.timeout_ms = cfg->timeout_ms;
+    agent_cfg.max_concurrent = cfg->max_concurrent;
+    agent_cfg.notifications = cfg->notifications;
+
+    /* Remove servers that are gone. */
+    for (agent_server **link = &servers; *link;) {
+        agent_server *s = *link;
+        bool kept = false;
+        for (size_t i = 0; i < cfg->n_servers; i++)
+            kept |= cfg->servers[i].index == s->cfg.index;
+        if (kept) {
+            link = &s->next;
+            continue;
+        }
+        snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
+        *link = s->next;
+        server_free(s);
+    }
+
+    /* Add or update, keeping the list sorted (cfg->servers is sorted). */
+    agent_server **tail = &servers;
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        const cupi_server_config *c = &cfg->servers[i];
+        while (*tail && (*tail)->cfg.index < c->index)
+            tail = &(*tail)->next;
+        agent_server *s = (*tail && (*tail)->cfg.index == c->index) ? *tail : NULL;
+        if (!s) {
+            s = server_new(c);
+            if (!s) {
+                if (fresh[i])
+                    cupi_client_free(fresh[i]);
+                snmp_log(LOG_ERR, "cupi: out of memory adding server %u\n", c->index);
+                continue;
+            }
+            s->next = *tail;
+            *tail = s;
+            snmp_log(LOG_INFO, "cupi: server %u (%s) at %s\n", c->index, c->name, c->url);
+        } else if (fresh[i]) {
+            bool moved = !str_same(s->cfg.url, c->url);
+            retire_client(s);
+            cupi_server_config copy;
+            if (server_config_copy(&copy, c) == 0) {
+                server_config_free(&s->cfg);
+                s->cfg = copy;
+            }
+            if (moved) {
+                /* Another URL may be another Unity Connection: its values are not ours. */
+                for (int r = 0; r < CUPI_RES_COUNT; r++)
+                    s->res[r].valid = false;
+                s->status = AGENT_STATUS_UNKNOWN;
+            }
+            snmp_log(LOG_INFO, "cupi: server %u (%s) reconfigured\n", c->index, c->name);
+        } else if (!str_same(s->cfg.name, c->name)) {
+            char *name = strdup(c->name);
+            if (name) {
+                free(s->cfg.name);
+                s->cfg.name = name;
+            }
+        }
+        if (fresh[i]) {
+            s->client = fresh[i];
+            for (int r = 0; r < CUPI_RES_COUNT; r++) {
+                s->res[r].in_flight = false;
+                s->res[r].next_refresh = 0; /* refresh at once */
+            }
+        }
+    }
+    free(fresh);
+    return 0;
+}
+
+void agent_servers_clear(void)
+{
+    while (servers) {
+        agent_server *s = servers;
+        servers = s->next;
+        server_free(s);
+    }
+}

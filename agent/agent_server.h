@@ -1,0 +1,107 @@
+/* agent_server.h - the agent's model of one configured CUPI server: its
+ * client, the last values read of both resources, status and counters.
+ *
+ * Everything here runs on the SNMP thread. MIB handlers only read this
+ * memory; CUPI I/O is started here and completes in callbacks from the
+ * cupi_engine, which agent_io.c drives from net-snmp's loop. */
+#ifndef CUPI_AGENT_SERVER_H
+#define CUPI_AGENT_SERVER_H
+
+#include <cupi/cupi.h>
+#include <stdint.h>
+#include <time.h>
+
+/* cupiServerStatus values (CUPI-SMTP-MIB). */
+typedef enum agent_status {
+    AGENT_STATUS_UNKNOWN = 1,
+    AGENT_STATUS_OK = 2,
+    AGENT_STATUS_UNREACHABLE = 3,
+    AGENT_STATUS_AUTH_FAILED = 4,
+    AGENT_STATUS_TLS_FAILED = 5,
+    AGENT_STATUS_NOT_SUPPORTED = 6,
+    AGENT_STATUS_BUSY = 7,
+    AGENT_STATUS_BAD_RESPONSE = 8,
+} agent_status;
+
+/* cupiServerLastChangeSource values. */
+typedef enum agent_change_source {
+    AGENT_SOURCE_NONE = 1,
+    AGENT_SOURCE_EXTERNAL = 2,
+    AGENT_SOURCE_SNMP = 3,
+} agent_change_source;
+
+struct agent_server;
+
+typedef struct agent_resource {
+    struct agent_server *owner;
+    cupi_resource which;
+    bool valid;          /* values known: read from CUPI or the state file */
+    cupi_snapshot snap;  /* never holds a write-only value */
+    time_t read_at;      /* wall-clock time CUPI returned these values */
+    bool in_flight;      /* a refresh GET is outstanding */
+    time_t next_refresh; /* monotonic seconds */
+    unsigned generation; /* bumped by every SET commit: older reads are stale */
+    unsigned refresh_generation; /* generation when the refresh started */
+} agent_resource;
+
+typedef struct agent_server {
+    cupi_server_config cfg; /* owned copy */
+    cupi_client *client;
+    agent_resource res[CUPI_RES_COUNT];
+    agent_status status;
+    char last_error[256];
+    uint32_t requests_base; /* counters of clients replaced by a reload */
+    uint32_t failures_base;
+    uint32_t config_changes;
+    uint32_t last_change_ticks; /* sysUpTime (centiseconds) of the last change */
+    agent_change_source last_change_source;
+    unsigned pending_sets;      /* SET transactions holding this row */
+    uint32_t notify_mask[CUPI_RES_COUNT]; /* changed columns not yet notified */
+    agent_change_source notify_source[CUPI_RES_COUNT];
+    struct agent_server *next;  /* sorted by cfg.index */
+} agent_server;
+
+/* The module's global settings (from cupi_config). */
+typedef struct agent_settings {
+    unsigned poll_interval_s;
+    unsigned cache_ttl_s;
+    long timeout_ms;
+    unsigned max_concurrent;
+    bool notifications;
+    char *state_file;
+} agent_settings;
+
+extern agent_settings agent_cfg;
+
+agent_server *agent_servers_first(void);
+agent_server *agent_server_find(unsigned index);
+/* Rows after index in index order (GETNEXT), or NULL. */
+agent_server *agent_server_next(unsigned index);
+
+/* Applies a configuration: servers added, removed or changed (a changed
+ * server keeps its values and counters, gets a new client). Takes nothing
+ * from cfg; copies what it needs. Returns 0 or -1 (logged). */
+int agent_servers_apply(const cupi_config *cfg, cupi_engine *engine);
+void agent_servers_clear(void);
+
+/* Starts the refreshes that are due; called from a periodic alarm. */
+void agent_servers_tick(void);
+
+/* Seconds since the oldest of the values served were read, UINT32_MAX when
+ * nothing was ever read. */
+uint32_t agent_server_data_age(const agent_server *s);
+void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *failures);
+
+/* Takes a successful read of a resource into the model: diff, counters,
+ * notification with the given source. Used by refreshes and SETs; a SET
+ * passes in also_changed the write-only columns it wrote, which no read can
+ * see. Returns the mask of changed columns. */
+uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
+                                  agent_change_source source, uint32_t also_changed);
+/* Status bookkeeping after any CUPI request: transitions notify once. */
+void agent_server_take_status(agent_server *s, cupi_status st, const char *message);
+
+agent_status agent_status_from_cupi(cupi_status st);
+uint32_t agent_uptime_ticks(void);
+
+#endif

@@ -1,0 +1,285 @@
+/* agent_state.c - the state file. JSON:
+ *   {"format":"cupi-snmp-state","version":1,"servers":[{"index":1,"url":"...",
+ *    "server":{"readAt":1700000000,"values":{"Port":"587",...}},"client":{...}}]}
+ * Values are CUPI text forms, validated like a CUPI answer when loaded. */
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include "agent_server.h"
+#include "agent_state.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_FORMAT "cupi-snmp-state"
+#define STATE_VERSION 1
+#define STATE_MAX_SIZE (4u * 1024u * 1024u)
+#define SAVE_DELAY_US 200000
+
+static char *state_path;
+static bool dirty;
+static unsigned save_alarm;
+
+void agent_state_configure(const char *path)
+{
+    free(state_path);
+    state_path = path ? strdup(path) : NULL;
+}
+
+static cJSON *resource_json(const agent_resource *res)
+{
+    cJSON *obj = cJSON_CreateObject();
+    cJSON *values = cJSON_AddObjectToObject(obj, "values");
+    if (!obj || !values || !cJSON_AddNumberToObject(obj, "readAt", (double)res->read_at)) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    size_t n;
+    const cupi_field *f = cupi_fields(res->which, &n);
+    char text[CUPI_STR_MAX + 32];
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].write_only || !cupi_snapshot_has(&res->snap, f[i].column))
+            continue; /* never a password */
+        cupi_value_format(&f[i], &res->snap.v[i], text, sizeof text);
+        if (!cJSON_AddStringToObject(values, f[i].name, text)) {
+            cJSON_Delete(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+static char *render_state(void)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(root, "servers");
+    bool ok = root && list && cJSON_AddStringToObject(root, "format", STATE_FORMAT) &&
+              cJSON_AddNumberToObject(root, "version", STATE_VERSION);
+    for (agent_server *s = agent_servers_first(); ok && s; s = s->next) {
+        cJSON *entry = cJSON_CreateObject();
+        ok = entry && cJSON_AddItemToArray(list, entry) &&
+             cJSON_AddNumberToObject(entry, "index", s->cfg.index) &&
+             cJSON_AddStringToObject(entry, "url", s->cfg.url);
+        for (int r = 0; ok && r < CUPI_RES_COUNT; r++) {
+            if (!s->res[r].valid)
+                continue;
+            cJSON *res = resource_json(&s->res[r]);
+            ok = res && cJSON_AddItemToObject(entry, cupi_resource_name((cupi_resource)r), res);
+        }
+    }
+    char *text = ok ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* temp file in the same directory, fsync, rename, fsync the directory: a
+ * crash leaves either the old file or the new one, never half of one. */
+static int save_atomically(const char *path, const char *text)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32);
+    char *dir_copy = strdup(path);
+    int rc = -1, fd = -1;
+    if (!tmp || !dir_copy)
+        goto out;
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto out;
+    if (write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0) {
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        goto out;
+    }
+    int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        snmp_log(LOG_ERR, "cupi: cannot write state file %s: %s\n", path, strerror(errno));
+    free(tmp);
+    free(dir_copy);
+    return rc;
+}
+
+void agent_state_flush(void)
+{
+    if (!state_path || !dirty)
+        return;
+    char *text = render_state();
+    if (!text) {
+        snmp_log(LOG_ERR, "cupi: out of memory rendering the state file\n");
+        return;
+    }
+    if (save_atomically(state_path, text) == 0)
+        dirty = false;
+    free(text);
+}
+
+static void save_later(unsigned clientreg, void *arg)
+{
+    (void)clientreg;
+    (void)arg;
+    save_alarm = 0;
+    agent_state_flush();
+}
+
+void agent_state_mark_dirty(void)
+{
+    if (!state_path)
+        return;
+    dirty = true;
+    if (!save_alarm) {
+        struct timeval tv = {0, SAVE_DELAY_US};
+        save_alarm = snmp_alarm_register_hr(tv, 0, save_later, NULL);
+    }
+}
+
+/* --- loading ------------------------------------------------------------- */
+
+static char *read_file(const char *path, const char **why)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *why = strerror(errno);
+        return NULL;
+    }
+    char *buf = malloc(STATE_MAX_SIZE + 1);
+    size_t n = buf ? fread(buf, 1, STATE_MAX_SIZE + 1, f) : 0;
+    bool err = ferror(f);
+    fclose(f);
+    if (!buf || err || n > STATE_MAX_SIZE) {
+        *why = !buf ? "out of memory" : err ? "read error" : "file too large";
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Every readable field must be there with a valid value, or the resource is
+ * not taken: half a snapshot would be served as if it were the truth. */
+static bool parse_resource(const cJSON *obj, cupi_resource r, cupi_snapshot *out,
+                           time_t *read_at)
+{
+    const cJSON *values = cJSON_GetObjectItemCaseSensitive(obj, "values");
+    const cJSON *when = cJSON_GetObjectItemCaseSensitive(obj, "readAt");
+    if (!cJSON_IsObject(values) || !cJSON_IsNumber(when) || when->valuedouble < 0)
+        return false;
+    cupi_snapshot_init(out, r);
+    size_t n;
+    const cupi_field *f = cupi_fields(r, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].write_only)
+            continue;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, f[i].name);
+        cupi_value val;
+        if (!cJSON_IsString(v) ||
+            cupi_value_parse(&f[i], v->valuestring, strlen(v->valuestring), &val) != CUPI_VALID)
+            return false;
+        cupi_snapshot_set(out, f[i].column, &val);
+    }
+    *read_at = (time_t)when->valuedouble;
+    return true;
+}
+
+void agent_state_load(void)
+{
+    if (!state_path)
+        return;
+    const char *why = NULL;
+    char *text = read_file(state_path, &why);
+    if (!text) {
+        snmp_log(errno == ENOENT ? LOG_INFO : LOG_WARNING,
+                 "cupi: state file %s not loaded: %s\n", state_path, why);
+        return;
+    }
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "servers");
+    if (!cJSON_IsString(format) || strcmp(format->valuestring, STATE_FORMAT) != 0 ||
+        !cJSON_IsNumber(version) || !cJSON_IsArray(list)) {
+        snmp_log(LOG_WARNING, "cupi: state file %s ignored: not a cupi-snmp state file\n",
+                 state_path);
+    } else if (version->valueint != STATE_VERSION) {
+        snmp_log(LOG_WARNING, "cupi: state file %s ignored: version %d, expected %d\n",
+                 state_path, version->valueint, STATE_VERSION);
+    } else {
+        unsigned loaded = 0, skipped = 0;
+        const cJSON *entry;
+        cJSON_ArrayForEach(entry, list)
+        {
+            const cJSON *index = cJSON_GetObjectItemCaseSensitive(entry, "index");
+            const cJSON *url = cJSON_GetObjectItemCaseSensitive(entry, "url");
+            agent_server *s = cJSON_IsNumber(index) && index->valueint > 0
+                                  ? agent_server_find((unsigned)index->valueint)
+                                  : NULL;
+            if (!s || !cJSON_IsString(url) || strcmp(url->valuestring, s->cfg.url) != 0)
+                continue; /* not configured any more, or another server now */
+            for (int r = 0; r < CUPI_RES_COUNT; r++) {
+                const cJSON *obj =
+                    cJSON_GetObjectItemCaseSensitive(entry, cupi_resource_name((cupi_resource)r));
+                cupi_snapshot snap;
+                time_t read_at;
+                if (!obj)
+                    continue;
+                if (!parse_resource(obj, (cupi_resource)r, &snap, &read_at)) {
+                    skipped++;
+                    continue;
+                }
+                if (s->res[r].valid)
+                    continue; /* CUPI already answered: fresher */
+                s->res[r].snap = snap;
+                s->res[r].read_at = read_at;
+                s->res[r].valid = true;
+                loaded++;
+            }
+        }
+        snmp_log(skipped ? LOG_WARNING : LOG_INFO,
+                 "cupi: state file %s: %u resource(s) loaded, %u invalid ignored\n", state_path,
+                 loaded, skipped);
+    }
+    cJSON_Delete(root);
+}
+
+void agent_state_shutdown(void)
+{
+    if (save_alarm)
+        snmp_alarm_unregister(save_alarm);
+    save_alarm = 0;
+    agent_state_flush();
+    free(state_path);
+    state_path = NULL;
+    dirty = false;
+}

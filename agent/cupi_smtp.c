@@ -1,0 +1,156 @@
+/* cupi_smtp.c - module entry points: configuration, start, reload, stop. */
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include "agent_io.h"
+#include "agent_notify.h"
+#include "agent_server.h"
+#include "agent_state.h"
+#include "cupi_smtp.h"
+#include "mib_tables.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CONFIG_NAME "cupi-snmp-agent.conf"
+#define TICK_US 200000
+
+static cupi_engine *engine;
+static unsigned tick_alarm;
+static bool started;
+
+static void log_warning(void *arg, const char *msg)
+{
+    (void)arg;
+    snmp_log(LOG_WARNING, "cupi: %s\n", msg);
+}
+
+static int read_one(cupi_config *cfg, const char *path, bool optional)
+{
+    char err[1024];
+    if (cupi_config_read(cfg, path, optional, log_warning, NULL, err, sizeof err) != CUPI_OK) {
+        snmp_log(LOG_ERR, "cupi: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults)
+{
+    cupi_config_init(cfg);
+    if (!no_defaults) {
+        /* net-snmp's configuration path, e.g. /etc/snmp:/usr/share/snmp:~/.snmp */
+        char *dirs = strdup(get_configuration_directory());
+        char *save = NULL;
+        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", d, CONFIG_NAME);
+            if (read_one(cfg, path, true) != 0) {
+                free(dirs);
+                return -1;
+            }
+        }
+        free(dirs);
+    }
+    if (files) {
+        char *list = strdup(files);
+        char *save = NULL;
+        for (char *f = list ? strtok_r(list, ",", &save) : NULL; f; f = strtok_r(NULL, ",", &save)) {
+            if (read_one(cfg, f, false) != 0) {
+                free(list);
+                return -1;
+            }
+        }
+        free(list);
+    }
+    char err[1024];
+    if (cupi_config_finish(cfg, err, sizeof err) != CUPI_OK) {
+        snmp_log(LOG_ERR, "cupi: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void tick(unsigned clientreg, void *arg)
+{
+    (void)clientreg;
+    (void)arg;
+    agent_servers_tick();
+}
+
+int cupi_smtp_start(const cupi_config *cfg)
+{
+    if (started)
+        return cupi_smtp_reload(cfg);
+    if (cupi_global_init() != CUPI_OK || !(engine = cupi_engine_new())) {
+        snmp_log(LOG_ERR, "cupi: cannot initialise libcurl\n");
+        return -1;
+    }
+    if (agent_servers_apply(cfg, engine) != 0) {
+        cupi_engine_free(engine);
+        engine = NULL;
+        return -1;
+    }
+    agent_state_configure(cfg->state_file);
+    agent_state_load();
+    if (mib_server_table_register() != 0 || mib_config_tables_register() != 0) {
+        snmp_log(LOG_ERR, "cupi: cannot register CUPI-SMTP-MIB\n");
+        return -1;
+    }
+    agent_io_start(engine);
+    struct timeval tv = {0, TICK_US};
+    tick_alarm = snmp_alarm_register_hr(tv, SA_REPEAT, tick, NULL);
+    started = true;
+    agent_servers_tick();
+    snmp_log(LOG_INFO, "cupi: CUPI-SMTP-MIB module started with %zu server(s)\n",
+             cfg->n_servers);
+    return 0;
+}
+
+int cupi_smtp_reload(const cupi_config *cfg)
+{
+    if (agent_servers_apply(cfg, engine) != 0)
+        return -1;
+    if (!cfg->state_file)
+        agent_state_configure(NULL);
+    else
+        agent_state_configure(cfg->state_file);
+    agent_state_mark_dirty();
+    agent_servers_tick();
+    snmp_log(LOG_INFO, "cupi: configuration reloaded, %zu server(s)\n", cfg->n_servers);
+    return 0;
+}
+
+void cupi_smtp_stop(void)
+{
+    if (!started)
+        return;
+    if (tick_alarm)
+        snmp_alarm_unregister(tick_alarm);
+    tick_alarm = 0;
+    agent_state_shutdown();
+    mib_config_tables_unregister();
+    mib_server_table_unregister();
+    agent_notify_shutdown();
+    agent_servers_clear();
+    agent_io_stop();
+    cupi_engine_free(engine);
+    engine = NULL;
+    cupi_global_cleanup();
+    started = false;
+}
+
+void init_cupi_smtp(void)
+{
+    const char *file = getenv("CUPI_SNMP_CONFIG");
+    cupi_config cfg;
+    if (cupi_smtp_load_config(&cfg, file, file != NULL) == 0)
+        cupi_smtp_start(&cfg);
+    cupi_config_free(&cfg);
+}
+
+void deinit_cupi_smtp(void)
+{
+    cupi_smtp_stop();
+}

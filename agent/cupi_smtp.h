@@ -1,0 +1,26 @@
+/* cupi_smtp.h - the CUPI-SMTP-MIB module. The same code runs in
+ * cupi-snmp-agent's main() and inside snmpd ("dlmod cupi_smtp PATH", which
+ * calls init_cupi_smtp / deinit_cupi_smtp). */
+#ifndef CUPI_SMTP_H
+#define CUPI_SMTP_H
+
+#include <cupi/cupi.h>
+
+/* Registers the MIB, starts the background refresh with cfg's servers and
+ * loads the state file. The module copies what it keeps. 0 or -1 (logged). */
+int cupi_smtp_start(const cupi_config *cfg);
+/* Applies a new configuration; on failure the old one stays. 0 or -1. */
+int cupi_smtp_reload(const cupi_config *cfg);
+/* Saves the state file, unregisters and frees everything. */
+void cupi_smtp_stop(void);
+
+/* Reads configuration files (comma-separated list, may be NULL) plus, unless
+ * no_defaults, cupi-snmp-agent.conf in net-snmp's configuration path. On
+ * error logs "FILE:LINE: ..." and returns -1. */
+int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults);
+
+/* dlmod entry points: configuration from $CUPI_SNMP_CONFIG or the default. */
+void init_cupi_smtp(void);
+void deinit_cupi_smtp(void);
+
+#endif

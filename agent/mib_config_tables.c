@@ -1,0 +1,155 @@
+/* mib_config_tables.c - cupiSmtpServerTable and cupiSmtpClientTable, the
+ * CUPI fields as columns (AUGMENTS cupiServerEntry). A row exists once the
+ * resource's values are known; its columns and their types come from the
+ * libcupi field table. */
+#include "mib_tables.h"
+
+#include <string.h>
+
+/* TruthValue encoding of the CUPI booleans. */
+#define TRUTH_TRUE 1
+#define TRUTH_FALSE 2
+
+static const unsigned table_of[CUPI_RES_COUNT] = {
+    [CUPI_RES_SERVER] = CUPI_TABLE_SMTP_SERVER,
+    [CUPI_RES_CLIENT] = CUPI_TABLE_SMTP_CLIENT,
+};
+static const cupi_resource resources[CUPI_RES_COUNT] = {CUPI_RES_SERVER, CUPI_RES_CLIENT};
+static netsnmp_handler_registration *registrations[CUPI_RES_COUNT];
+
+unsigned mib_config_table_of(cupi_resource r)
+{
+    return table_of[r];
+}
+
+int mib_config_column_value(const agent_server *s, cupi_resource r, unsigned column,
+                            netsnmp_variable_list *var)
+{
+    const cupi_field *f = cupi_field_at(r, column);
+    if (!f)
+        return SNMP_NOSUCHOBJECT;
+    if (!s->res[r].valid)
+        return SNMP_NOSUCHINSTANCE;
+    const cupi_value *v = &s->res[r].snap.v[column - 1];
+    long num;
+    switch (f->type) {
+    case CUPI_TYPE_BOOL:
+        num = v->i ? TRUTH_TRUE : TRUTH_FALSE;
+        snmp_set_var_typed_value(var, ASN_INTEGER, &num, sizeof num);
+        break;
+    case CUPI_TYPE_INT:
+        num = (long)v->i;
+        snmp_set_var_typed_value(var, ASN_INTEGER, &num, sizeof num);
+        break;
+    case CUPI_TYPE_STRING:
+    default:
+        /* A write-only value reads as a zero-length string, always. */
+        snmp_set_var_typed_value(var, ASN_OCTET_STR, f->write_only ? "" : v->s,
+                                 f->write_only ? 0 : strlen(v->s));
+        break;
+    }
+    return SNMP_ERR_NOERROR;
+}
+
+/* Rows of a config table: servers whose resource values are known. For a
+ * SET, every configured server is a row (the values are read fresh). */
+static agent_server *next_row(agent_server *s, cupi_resource r, bool all)
+{
+    while (s && !all && !s->res[r].valid)
+        s = s->next;
+    return s;
+}
+
+static netsnmp_variable_list *row_emit(void **loop, void **data, netsnmp_variable_list *index,
+                                       netsnmp_iterator_info *info)
+{
+    agent_server *s = *loop;
+    if (!s)
+        return NULL;
+    cupi_resource r = *(const cupi_resource *)info->myvoid;
+    snmp_set_var_typed_integer(index, ASN_UNSIGNED, s->cfg.index);
+    *data = s;
+    *loop = next_row(s->next, r, false);
+    return index;
+}
+
+static netsnmp_variable_list *row_first(void **loop, void **data, netsnmp_variable_list *index,
+                                        netsnmp_iterator_info *info)
+{
+    cupi_resource r = *(const cupi_resource *)info->myvoid;
+    *loop = next_row(agent_servers_first(), r, false);
+    return row_emit(loop, data, index, info);
+}
+
+static netsnmp_variable_list *row_next(void **loop, void **data, netsnmp_variable_list *index,
+                                       netsnmp_iterator_info *info)
+{
+    return row_emit(loop, data, index, info);
+}
+
+static int config_table_handler(netsnmp_mib_handler *handler,
+                                netsnmp_handler_registration *reginfo,
+                                netsnmp_agent_request_info *reqinfo,
+                                netsnmp_request_info *requests)
+{
+    (void)handler;
+    cupi_resource r = *(const cupi_resource *)reginfo->my_reg_void;
+    if (reqinfo->mode != MODE_GET)
+        return SNMP_ERR_NOERROR;
+    for (netsnmp_request_info *req = requests; req; req = req->next) {
+        if (req->processed)
+            continue;
+        const agent_server *s = netsnmp_extract_iterator_context(req);
+        netsnmp_table_request_info *t = netsnmp_extract_table_info(req);
+        int err = s && t ? mib_config_column_value(s, r, t->colnum, req->requestvb)
+                         : (int)SNMP_NOSUCHINSTANCE;
+        if (err != SNMP_ERR_NOERROR)
+            netsnmp_set_request_error(reqinfo, req, err);
+    }
+    return SNMP_ERR_NOERROR;
+}
+
+static int register_one(cupi_resource r)
+{
+    static const char *const names[CUPI_RES_COUNT] = {"cupiSmtpServerTable",
+                                                      "cupiSmtpClientTable"};
+    oid table_oid[CUPI_MIB_ROOT_LEN + 2] = {CUPI_MIB_ROOT_OID, CUPI_ARC_OBJECTS, table_of[r]};
+    netsnmp_handler_registration *reg = netsnmp_create_handler_registration(
+        names[r], config_table_handler, table_oid, OID_LENGTH(table_oid), HANDLER_CAN_RONLY);
+    netsnmp_table_registration_info *tinfo = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
+    netsnmp_iterator_info *iinfo = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
+    if (!reg || !tinfo || !iinfo) {
+        SNMP_FREE(tinfo);
+        SNMP_FREE(iinfo);
+        return -1;
+    }
+    reg->my_reg_void = (void *)&resources[r];
+    netsnmp_table_helper_add_indexes(tinfo, ASN_UNSIGNED, 0);
+    tinfo->min_column = 1;
+    tinfo->max_column = (unsigned)cupi_field_count(r);
+    iinfo->get_first_data_point = row_first;
+    iinfo->get_next_data_point = row_next;
+    iinfo->myvoid = (void *)&resources[r];
+    iinfo->table_reginfo = tinfo;
+    if (netsnmp_register_table_iterator2(reg, iinfo) != MIB_REGISTERED_OK)
+        return -1;
+    registrations[r] = reg;
+    return 0;
+}
+
+int mib_config_tables_register(void)
+{
+    for (int r = 0; r < CUPI_RES_COUNT; r++)
+        if (register_one((cupi_resource)r) != 0)
+            return -1;
+    return 0;
+}
+
+void mib_config_tables_unregister(void)
+{
+    for (int r = 0; r < CUPI_RES_COUNT; r++) {
+        if (registrations[r])
+            netsnmp_unregister_handler(registrations[r]);
+        registrations[r] = NULL;
+    }
+}
