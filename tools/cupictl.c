@@ -1,0 +1,321 @@
+/* cupictl - read and change Unity Connection's SMTP configuration through
+ * CUPI, with the agent's configuration file and the agent's validation.
+ *
+ * Exit status: 0 success, 1 any failure (validation, CUPI, TLS, a value that
+ * did not stick), 2 usage errors. */
+#include <cupi/cupi.h>
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: cupictl [-c CONF] [-s INDEX|NAME] get server|client [--json]\n"
+            "       cupictl [-c CONF] [-s INDEX|NAME] set server|client FIELD=VALUE "
+            "[FIELD=VALUE ...]\n"
+            "\n"
+            "  -c CONF   configuration file (default " CUPI_DEFAULT_CONFIG ")\n"
+            "  -s KEY    server INDEX or NAME from the configuration (default: the first)\n"
+            "  --json    print the values as a JSON object\n"
+            "  -h        this help;  -v  version\n"
+            "\n"
+            "Fields are CUPI's payload names, matched case-insensitively, e.g.\n"
+            "  cupictl set server maxNumberConnections=30 Port=587\n");
+}
+
+static void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("cupictl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void print_warning(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "cupictl: warning: %s\n", msg);
+}
+
+typedef struct session {
+    const cupi_server_config *server;
+    cupi_engine *engine;
+    cupi_client *client;
+} session;
+
+static void report_failure(const session *s, const char *what, const cupi_result *r)
+{
+    error("server %u (%s): %s failed: %s%s%s", s->server->index, s->server->name, what,
+          cupi_status_text(r->status), r->message[0] ? ": " : "", r->message);
+}
+
+static int print_values(const cupi_snapshot *snap, bool json)
+{
+    size_t n;
+    const cupi_field *f = cupi_fields(snap->resource, &n);
+    char text[CUPI_STR_MAX + 32];
+    if (!json) {
+        for (size_t i = 0; i < n; i++) {
+            /* A write-only value is never returned by CUPI: print it empty. */
+            bool shown = cupi_snapshot_has(snap, f[i].column) && !f[i].write_only;
+            printf("%s = %s\n", f[i].name,
+                   shown ? cupi_value_format(&f[i], &snap->v[i], text, sizeof text) : "");
+        }
+        return 0;
+    }
+    cJSON *obj = cJSON_CreateObject();
+    bool ok = obj != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        bool shown = cupi_snapshot_has(snap, f[i].column) && !f[i].write_only;
+        ok = cJSON_AddStringToObject(
+                 obj, f[i].name, shown ? cupi_value_format(&f[i], &snap->v[i], text, sizeof text)
+                                       : "") != NULL;
+    }
+    char *out = ok ? cJSON_Print(obj) : NULL;
+    cJSON_Delete(obj);
+    if (!out) {
+        error("out of memory");
+        return 1;
+    }
+    printf("%s\n", out);
+    free(out);
+    return 0;
+}
+
+static int cmd_get(session *s, cupi_resource r, bool json)
+{
+    cupi_result res;
+    if (cupi_get_sync(s->client, r, &res) != CUPI_OK) {
+        report_failure(s, "GET", &res);
+        return 1;
+    }
+    return print_values(&res.snapshot, json);
+}
+
+/* Parses FIELD=VALUE arguments into a partial snapshot. Unknown fields and
+ * missing '=' are usage errors; bad values are reported as validation
+ * failures (status 1). */
+static int parse_assignments(cupi_resource r, int argc, char **argv, cupi_snapshot *changes)
+{
+    cupi_snapshot_init(changes, r);
+    for (int i = 0; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (!eq || eq == argv[i]) {
+            error("\"%s\" is not FIELD=VALUE", argv[i]);
+            return EXIT_USAGE;
+        }
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - argv[i]), argv[i]);
+        const cupi_field *f = cupi_field_find(r, name);
+        if (!f) {
+            error("unknown %s field \"%s\"", cupi_resource_name(r), name);
+            return EXIT_USAGE;
+        }
+        if (cupi_snapshot_has(changes, f->column)) {
+            error("%s given twice", f->name);
+            return EXIT_USAGE;
+        }
+        cupi_value v;
+        cupi_verdict verdict = cupi_value_parse(f, eq + 1, strlen(eq + 1), &v);
+        if (verdict != CUPI_VALID) {
+            error("%s: invalid value (%s)", f->name, cupi_verdict_name(verdict));
+            return 1;
+        }
+        cupi_snapshot_set(changes, f->column, &v);
+    }
+    return 0;
+}
+
+/* Compares what CUPI holds after the PUT with what was asked. */
+static int verify_stuck(const cupi_snapshot *asked, const cupi_snapshot *now)
+{
+    size_t n;
+    const cupi_field *f = cupi_fields(asked->resource, &n);
+    char want[CUPI_STR_MAX + 32], got[CUPI_STR_MAX + 32];
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!cupi_snapshot_has(asked, f[i].column) || f[i].write_only)
+            continue;
+        if (!cupi_snapshot_has(now, f[i].column)) {
+            error("%s: not returned by CUPI after the update", f[i].name);
+            rc = 1;
+        } else if (!cupi_value_equal(&f[i], &asked->v[i], &now->v[i])) {
+            error("%s: did not stick: asked %s, CUPI holds %s", f[i].name,
+                  cupi_value_format(&f[i], &asked->v[i], want, sizeof want),
+                  cupi_value_format(&f[i], &now->v[i], got, sizeof got));
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+static int cmd_set(session *s, cupi_resource r, int argc, char **argv)
+{
+    cupi_snapshot changes;
+    int rc = parse_assignments(r, argc, argv, &changes);
+    if (rc)
+        return rc;
+    char why[256];
+    unsigned column = 0;
+    /* Values first: an out-of-range value is refused before any request. */
+    if (cupi_snapshot_check(&changes, &column, why, sizeof why) != CUPI_VALID) {
+        error("%s", why);
+        return 1;
+    }
+    cupi_result current;
+    if (cupi_get_sync(s->client, r, &current) != CUPI_OK) {
+        report_failure(s, "GET", &current);
+        return 1;
+    }
+    if (cupi_changes_check(&current.snapshot, &changes, &column, why, sizeof why) != CUPI_VALID) {
+        error("%s", why);
+        return 1;
+    }
+    cupi_result put;
+    if (cupi_put_sync(s->client, &changes, &put) != CUPI_OK) {
+        report_failure(s, "PUT", &put);
+        return 1;
+    }
+    cupi_result after;
+    if (cupi_get_sync(s->client, r, &after) != CUPI_OK) {
+        report_failure(s, "read-back GET", &after);
+        return 1;
+    }
+    return verify_stuck(&changes, &after.snapshot);
+}
+
+static int open_session(session *s, const cupi_server_config *server, const cupi_config *cfg)
+{
+    char err[256];
+    cupi_client_options o = {
+        .url = server->url,
+        .user = server->user,
+        .password = server->password,
+        .ca_file = server->ca_file,
+        .insecure = server->insecure,
+        .format = server->format,
+        .timeout_ms = cfg->timeout_ms,
+        .max_concurrent = cfg->max_concurrent,
+    };
+    s->server = server;
+    s->engine = cupi_engine_new();
+    if (!s->engine) {
+        error("out of memory");
+        return 1;
+    }
+    s->client = cupi_client_new(s->engine, &o, err, sizeof err);
+    if (!s->client) {
+        error("server %u (%s): %s", server->index, server->name, err);
+        return 1;
+    }
+    return 0;
+}
+
+static void close_session(session *s)
+{
+    if (s->client)
+        cupi_client_free(s->client);
+    if (s->engine)
+        cupi_engine_free(s->engine);
+}
+
+static int load_config(cupi_config *cfg, const char *path)
+{
+    char err[512];
+    cupi_config_init(cfg);
+    if (cupi_config_read(cfg, path, false, print_warning, NULL, err, sizeof err) != CUPI_OK ||
+        cupi_config_finish(cfg, err, sizeof err) != CUPI_OK) {
+        error("%s", err);
+        return 1;
+    }
+    if (cfg->n_servers == 0) {
+        error("%s: no cupiServer configured", path);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *conf = CUPI_DEFAULT_CONFIG, *key = NULL;
+    bool json = false;
+    int opt;
+    /* '+' stops at the command so FIELD=VALUE arguments are never options. */
+    while ((opt = getopt_long(argc, argv, "+c:s:hv", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': conf = optarg; break;
+        case 's': key = optarg; break;
+        case 'j': json = true; break;
+        case 'h': usage(stdout); return 0;
+        case 'v': printf("cupictl %s\n", CUPI_VERSION); return 0;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    int nargs = argc - optind;
+    char **args = argv + optind;
+    /* --json may also follow the command, as the synopsis shows. */
+    if (nargs == 3 && strcmp(args[0], "get") == 0 && strcmp(args[2], "--json") == 0) {
+        json = true;
+        nargs = 2;
+    }
+    if (nargs < 2 || (strcmp(args[0], "get") != 0 && strcmp(args[0], "set") != 0) ||
+        (strcmp(args[0], "get") == 0 && nargs != 2) || (strcmp(args[0], "set") == 0 && nargs < 3)) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    int r = cupi_resource_from_name(args[1]);
+    if (r < 0) {
+        error("unknown resource \"%s\" (server or client)", args[1]);
+        return EXIT_USAGE;
+    }
+    if (strcmp(args[0], "set") == 0) {
+        /* Catch field-name mistakes before touching the config or network. */
+        cupi_snapshot probe;
+        int rc = parse_assignments((cupi_resource)r, nargs - 2, args + 2, &probe);
+        if (rc == EXIT_USAGE)
+            return rc;
+    }
+
+    cupi_config cfg;
+    if (load_config(&cfg, conf)) {
+        cupi_config_free(&cfg);
+        return 1;
+    }
+    const cupi_server_config *server = key ? cupi_config_find_server(&cfg, key) : &cfg.servers[0];
+    if (!server) {
+        error("no server \"%s\" in %s", key, conf);
+        cupi_config_free(&cfg);
+        return EXIT_USAGE;
+    }
+    if (cupi_global_init() != CUPI_OK) {
+        error("cannot initialise libcurl/libxml2");
+        cupi_config_free(&cfg);
+        return 1;
+    }
+    session s = {0};
+    int rc = open_session(&s, server, &cfg);
+    if (rc == 0)
+        rc = strcmp(args[0], "get") == 0
+                 ? cmd_get(&s, (cupi_resource)r, json)
+                 : cmd_set(&s, (cupi_resource)r, nargs - 2, args + 2);
+    close_session(&s);
+    cupi_config_free(&cfg);
+    cupi_global_cleanup();
+    return rc;
+}
