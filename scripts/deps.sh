@@ -1,0 +1,28 @@
+# Sourced by scripts/test.sh and scripts/demo.sh: installs the Debian 12
+# packages cupi-snmp needs, only those missing, with sudo when not root.
+
+cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
+cupi_packages_run="snmpd snmp snmptrapd"
+cupi_packages_test="libcmocka-dev python3 python3-pytest smitools npm"
+
+cupi_install_deps() {
+  local want="" missing="" p
+  for set in "$@"; do
+    case "$set" in
+      build) want="$want $cupi_packages_build $cupi_packages_run" ;;
+      test) want="$want $cupi_packages_test" ;;
+      run) want="$want $cupi_packages_run" ;;
+    esac
+  done
+  for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "==> installing:$missing"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # snmpd's package would start a system snmpd on port 161: keep it off.
+  # shellcheck disable=SC2086
+  $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds cupi-snmp and runs every test: unit and integration (real snmpd,
+# snmptrapd, net-snmp tools, cupi-sim), then the same suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included).
+# Installs missing Debian packages first. Exit 0 only when everything passed.
+#
+#   scripts/test.sh [--no-sanitize] [--no-install] [ctest args...]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+sanitize=1
+install=1
+ctest_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-sanitize) sanitize=0 ;;
+    --no-install) install=0 ;;
+    *) ctest_args+=("$arg") ;;
+  esac
+done
+
+# shellcheck source=scripts/deps.sh
+. "$here/scripts/deps.sh"
+if [ "$install" = 1 ]; then
+  cupi_install_deps build test
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run_suite() {
+  local dir=$1; shift
+  echo "==> configure $dir ($*)"
+  cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  echo "==> build $dir"
+  cmake --build "$dir" -j "$jobs" >/dev/null
+  echo "==> unit tests ($dir)"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" -L unit -R '^unit\.' "${ctest_args[@]}") ||
+    (cd "$dir" && ctest --output-on-failure -j "$jobs" -R '^unit\.' "${ctest_args[@]}")
+  echo "==> integration tests ($dir)"
+  (cd "$dir" && ctest --output-on-failure -R '^integration\.' "${ctest_args[@]}")
+}
+
+run_suite "$here/build"
+if [ "$sanitize" = 1 ]; then
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/tests/lsan.supp:print_suppressions=0}
+  run_suite "$here/build-asan" -DCUPI_SANITIZE=ON
+fi
+echo "==> all tests passed"
