@@ -102,12 +102,15 @@ static int cmd_get(session *s, cupi_resource r, bool json)
     return print_values(&res.snapshot, json);
 }
 
-/* Parses FIELD=VALUE arguments into a partial snapshot. Unknown fields and
- * missing '=' are usage errors; bad values are reported as validation
- * failures (status 1). */
+/* Parses FIELD=VALUE arguments into a partial snapshot. Every name is
+ * checked before any value, so a misspelt field is a usage error (status 2)
+ * wherever it stands; a value that cannot be parsed is a validation failure
+ * (status 1). */
 static int parse_assignments(cupi_resource r, int argc, char **argv, cupi_snapshot *changes)
 {
+    const cupi_field *fields[CUPI_MAX_COLUMNS];
     cupi_snapshot_init(changes, r);
+    uint32_t seen = 0;
     for (int i = 0; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
         if (!eq || eq == argv[i]) {
@@ -121,12 +124,28 @@ static int parse_assignments(cupi_resource r, int argc, char **argv, cupi_snapsh
             error("unknown %s field \"%s\"", cupi_resource_name(r), name);
             return EXIT_USAGE;
         }
-        if (cupi_snapshot_has(changes, f->column)) {
+        /* A field given twice; also keeps i below CUPI_MAX_COLUMNS. */
+        if (seen & (1u << (f->column - 1))) {
             error("%s given twice", f->name);
             return EXIT_USAGE;
         }
+        seen |= 1u << (f->column - 1);
+        fields[i] = f;
+    }
+    for (int i = 0; i < argc; i++) {
+        const cupi_field *f = fields[i];
+        const char *text = strchr(argv[i], '=') + 1;
         cupi_value v;
-        cupi_verdict verdict = cupi_value_parse(f, eq + 1, strlen(eq + 1), &v);
+        cupi_verdict verdict = cupi_value_parse(f, text, strlen(text), &v);
+        if (verdict == CUPI_WRONG_TYPE) {
+            error("%s: not %s", f->name,
+                  f->type == CUPI_TYPE_BOOL ? "true or false" : "a number");
+            return 1;
+        }
+        if (verdict == CUPI_WRONG_LENGTH) {
+            error("%s: longer than %d characters", f->name, CUPI_STR_MAX);
+            return 1;
+        }
         if (verdict != CUPI_VALID) {
             error("%s: invalid value (%s)", f->name, cupi_verdict_name(verdict));
             return 1;
@@ -159,16 +178,13 @@ static int verify_stuck(const cupi_snapshot *asked, const cupi_snapshot *now)
     return rc;
 }
 
-static int cmd_set(session *s, cupi_resource r, int argc, char **argv)
+static int cmd_set(session *s, const cupi_snapshot *changes)
 {
-    cupi_snapshot changes;
-    int rc = parse_assignments(r, argc, argv, &changes);
-    if (rc)
-        return rc;
+    cupi_resource r = changes->resource;
     char why[256];
     unsigned column = 0;
     /* Values first: an out-of-range value is refused before any request. */
-    if (cupi_snapshot_check(&changes, &column, why, sizeof why) != CUPI_VALID) {
+    if (cupi_snapshot_check(changes, &column, why, sizeof why) != CUPI_VALID) {
         error("%s", why);
         return 1;
     }
@@ -177,12 +193,13 @@ static int cmd_set(session *s, cupi_resource r, int argc, char **argv)
         report_failure(s, "GET", &current);
         return 1;
     }
-    if (cupi_changes_check(&current.snapshot, &changes, &column, why, sizeof why) != CUPI_VALID) {
+    if (cupi_changes_check(&current.snapshot, changes, &column, why, sizeof why) !=
+        CUPI_VALID) {
         error("%s", why);
         return 1;
     }
     cupi_result put;
-    if (cupi_put_sync(s->client, &changes, &put) != CUPI_OK) {
+    if (cupi_put_sync(s->client, changes, &put) != CUPI_OK) {
         report_failure(s, "PUT", &put);
         return 1;
     }
@@ -191,7 +208,7 @@ static int cmd_set(session *s, cupi_resource r, int argc, char **argv)
         report_failure(s, "read-back GET", &after);
         return 1;
     }
-    return verify_stuck(&changes, &after.snapshot);
+    return verify_stuck(changes, &after.snapshot);
 }
 
 static int open_session(session *s, const cupi_server_config *server, const cupi_config *cfg)
@@ -284,11 +301,12 @@ int main(int argc, char **argv)
         error("unknown resource \"%s\" (server or client)", args[1]);
         return EXIT_USAGE;
     }
+    /* Field names and values are checked before the config or the network
+     * is touched. */
+    cupi_snapshot changes;
     if (strcmp(args[0], "set") == 0) {
-        /* Catch field-name mistakes before touching the config or network. */
-        cupi_snapshot probe;
-        int rc = parse_assignments((cupi_resource)r, nargs - 2, args + 2, &probe);
-        if (rc == EXIT_USAGE)
+        int rc = parse_assignments((cupi_resource)r, nargs - 2, args + 2, &changes);
+        if (rc)
             return rc;
     }
 
@@ -313,7 +331,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = strcmp(args[0], "get") == 0
                  ? cmd_get(&s, (cupi_resource)r, json)
-                 : cmd_set(&s, (cupi_resource)r, nargs - 2, args + 2);
+                 : cmd_set(&s, &changes);
     close_session(&s);
     cupi_config_free(&cfg);
     cupi_global_cleanup();
