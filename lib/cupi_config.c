@@ -49,7 +49,10 @@ static void warn(parse_ctx *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    snprintf(msg, sizeof msg, "%s:%u: %s", p->path, p->line, what);
+    if (p->line)
+        snprintf(msg, sizeof msg, "%s:%u: %s", p->path, p->line, what);
+    else /* about the whole file */
+        snprintf(msg, sizeof msg, "%s: %s", p->path, what);
     if (p->warn)
         p->warn(p->warn_arg, msg);
 }
@@ -60,6 +63,15 @@ static void wipe(char *s)
         return;
     volatile char *v = s;
     while (*v)
+        *v++ = '\0';
+}
+
+/* Clears a whole buffer: after tokenize() a line holds NULs between its
+ * tokens, so wipe() would stop at the first one. */
+static void wipe_buffer(char *buf, size_t size)
+{
+    volatile char *v = buf;
+    while (size--)
         *v++ = '\0';
 }
 
@@ -86,11 +98,16 @@ static bool parse_long(const char *s, long min, long max, long *out)
 
 /* --- per-server entries -------------------------------------------------- */
 
-static cupi_server_config *server_slot(parse_ctx *p, const char *index_text)
+/* secret: the directive carries a password, whose value must not be echoed
+ * even when INDEX and PASSWORD were written the wrong way round. */
+static cupi_server_config *server_slot(parse_ctx *p, const char *index_text, bool secret)
 {
     long index;
     if (!parse_long(index_text, 1, 65535, &index)) {
-        fail(p, "server INDEX \"%s\" is not a number in 1..65535", index_text);
+        if (secret)
+            fail(p, "server INDEX is not a number in 1..65535");
+        else
+            fail(p, "server INDEX \"%s\" is not a number in 1..65535", index_text);
         return NULL;
     }
     cupi_config *c = p->cfg;
@@ -127,7 +144,7 @@ static cupi_status read_password_file(parse_ctx *p, const char *path, char **out
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
         warn(p, "password file %s is readable by group or others", path);
-    char line[1024];
+    char line[1024] = "";
     bool got = fgets(line, sizeof line, f) != NULL;
     fclose(f);
     if (!got) {
@@ -284,7 +301,7 @@ static cupi_status apply_directive(parse_ctx *p, char **tok, int n)
             return fail(p, "%s takes %d argument%s, got %d", d->name, d->n_args,
                         d->n_args == 1 ? "" : "s", n - 1);
         if (d->server) {
-            cupi_server_config *s = server_slot(p, tok[1]);
+            cupi_server_config *s = server_slot(p, tok[1], d->server == d_password);
             return s ? d->server(p, s, tok + 1) : CUPI_E_CONFIG;
         }
         if (d->number.max > 0)
@@ -399,7 +416,7 @@ cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
             holds_password |= strcasecmp(tok[0], "cupiPassword") == 0;
             st = apply_directive(&p, tok, n);
         }
-        wipe(line);
+        wipe_buffer(line, sizeof line);
     }
     if (st == CUPI_OK && ferror(f)) {
         snprintf(err, errsz, "%s: read error", path);
