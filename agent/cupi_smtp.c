@@ -9,6 +9,7 @@
 #include "agent_state.h"
 #include "cupi_smtp.h"
 #include "mib_tables.h"
+#include "set_txn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,7 @@ void cupi_smtp_stop(void)
     if (tick_alarm)
         snmp_alarm_unregister(tick_alarm);
     tick_alarm = 0;
+    set_txn_shutdown();
     agent_state_shutdown();
     mib_config_tables_unregister();
     mib_server_table_unregister();

@@ -3,6 +3,7 @@
  * resource's values are known; its columns and their types come from the
  * libcupi field table. */
 #include "mib_tables.h"
+#include "set_txn.h"
 
 #include <string.h>
 
@@ -92,10 +93,9 @@ static int config_table_handler(netsnmp_mib_handler *handler,
                                 netsnmp_agent_request_info *reqinfo,
                                 netsnmp_request_info *requests)
 {
-    (void)handler;
     cupi_resource r = *(const cupi_resource *)reginfo->my_reg_void;
     if (reqinfo->mode != MODE_GET)
-        return SNMP_ERR_NOERROR;
+        return set_txn_handle(r, handler, reginfo, reqinfo, requests);
     for (netsnmp_request_info *req = requests; req; req = req->next) {
         if (req->processed)
             continue;
@@ -115,7 +115,7 @@ static int register_one(cupi_resource r)
                                                       "cupiSmtpClientTable"};
     oid table_oid[CUPI_MIB_ROOT_LEN + 2] = {CUPI_MIB_ROOT_OID, CUPI_ARC_OBJECTS, table_of[r]};
     netsnmp_handler_registration *reg = netsnmp_create_handler_registration(
-        names[r], config_table_handler, table_oid, OID_LENGTH(table_oid), HANDLER_CAN_RONLY);
+        names[r], config_table_handler, table_oid, OID_LENGTH(table_oid), HANDLER_CAN_RWRITE);
     netsnmp_table_registration_info *tinfo = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
     netsnmp_iterator_info *iinfo = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
     if (!reg || !tinfo || !iinfo) {
