@@ -440,7 +440,8 @@ static int by_index(const void *a, const void *b)
 
 cupi_status cupi_config_finish(cupi_config *c, char *err, size_t errsz)
 {
-    qsort(c->servers, c->n_servers, sizeof *c->servers, by_index);
+    if (c->n_servers > 1) /* servers is NULL when there are none */
+        qsort(c->servers, c->n_servers, sizeof *c->servers, by_index);
     for (size_t i = 0; i < c->n_servers; i++) {
         const cupi_server_config *s = &c->servers[i];
         if (!s->origin) {
