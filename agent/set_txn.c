@@ -40,6 +40,7 @@ typedef struct txn_batch {
     netsnmp_delegated_cache *cache;
     int mode;
     cupi_resource resource;
+    bool in_handler; /* completing inside the handler call that queued it */
     struct txn_batch *next;
 } txn_batch;
 
@@ -475,9 +476,19 @@ static bool advance(set_txn *t, txn_batch *b)
  * item's first varbind. */
 static void finish_batch(set_txn *t, txn_batch *b)
 {
-    netsnmp_delegated_cache *cache = netsnmp_handler_check_cache(b->cache);
-    if (!cache)
-        return; /* the master gave up on this request */
+    /* netsnmp_handler_check_cache() looks for the request among the agent's
+     * delegated sessions, which it joins only when the handler returns: a
+     * batch that needs no CUPI request (an UNDO with nothing applied, the
+     * ACTION of a second table after the first failed) completes inside the
+     * handler call, where its cache is valid but not yet findable. */
+    netsnmp_delegated_cache *cache =
+        b->in_handler ? b->cache : netsnmp_handler_check_cache(b->cache);
+    if (!cache) {
+        /* the master gave up on this request */
+        if (b->mode == MODE_SET_UNDO)
+            free_resource(t, b->resource);
+        return;
+    }
     for (size_t i = 0; i < t->n_items; i++) {
         txn_item *it = &t->items[i];
         if (it->resource != b->resource || !it->error)
@@ -532,7 +543,10 @@ static int enqueue(set_txn *t, cupi_resource r, netsnmp_mib_handler *handler,
     while (*tail)
         tail = &(*tail)->next;
     *tail = b;
-    pump(t);
+    b->in_handler = true;
+    pump(t); /* may finish and free b */
+    for (txn_batch *q = t->queue; q; q = q->next)
+        q->in_handler = false;
     return SNMP_ERR_NOERROR;
 }
 
