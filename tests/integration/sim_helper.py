@@ -88,9 +88,12 @@ class CupiSim:
     # -- lifecycle ---------------------------------------------------------
 
     def start(self, servers=("sim1",), http=False, state=None, extra_args=(), timeout=15,
-              password_via_env=False):
+              password_via_env=False, cert=None, key=None, ca=None):
         """Starts cupi-sim. servers: names (each on a free port), or "PORT:NAME"
-        strings, or (port, name) tuples. state: path of a --state file."""
+        strings, or (port, name) tuples. state: path of a --state file.
+        cert, key: a certificate chain and its key (--cert/--key) instead of a
+        generated CA, so a restart keeps the certificate; ca: the CA that
+        signed it (becomes ca_file)."""
         if self.proc is not None:
             raise SimError("already running")
         self._starts += 1
@@ -115,7 +118,10 @@ class CupiSim:
                 f.write(self.password + "\n")
             args += ["--password-file", str(pw_file)]
         self.ca_file = None
-        if not http:
+        if cert is not None:
+            self.ca_file = Path(ca) if ca else None
+            args += ["--cert", str(cert), "--key", str(key)]
+        elif not http:
             self.ca_file = self.dir / "sim-ca.pem"
             args += ["--write-ca", str(self.ca_file)]
         if state is not None:
