@@ -23,16 +23,17 @@ static void add_trap_oid(netsnmp_variable_list **vars, unsigned notification)
                               (const u_char *)trap, sizeof trap);
 }
 
-/* Appends one column instance with the value GET would return. */
-static void add_column(netsnmp_variable_list **vars, const agent_server *s, unsigned table,
-                       unsigned column)
+/* Appends one column instance with the value GET would return; returns it
+ * (NULL when out of memory). */
+static netsnmp_variable_list *add_column(netsnmp_variable_list **vars, const agent_server *s,
+                                         unsigned table, unsigned column)
 {
     oid name[MAX_OID_LEN];
     size_t len = mib_column_oid(table, column, s->cfg.index, name, MAX_OID_LEN);
     netsnmp_variable_list *var =
         snmp_varlist_add_variable(vars, name, len, ASN_NULL, NULL, 0);
     if (!var)
-        return;
+        return NULL;
     int err = table == CUPI_TABLE_SERVER
                   ? mib_server_column_value(s, column, var)
                   : mib_config_column_value(s, table == CUPI_TABLE_SMTP_SERVER ? CUPI_RES_SERVER
@@ -40,6 +41,7 @@ static void add_column(netsnmp_variable_list **vars, const agent_server *s, unsi
                                             column, var);
     if (err != SNMP_ERR_NOERROR)
         snmp_set_var_typed_value(var, SNMP_NOSUCHINSTANCE, NULL, 0);
+    return var;
 }
 
 static void send_config(agent_server *s, cupi_resource r)
@@ -51,7 +53,16 @@ static void send_config(agent_server *s, cupi_resource r)
     netsnmp_variable_list *vars = NULL;
     add_trap_oid(&vars, notification_of[r]);
     add_column(&vars, s, CUPI_TABLE_SERVER, MIB_SERVER_NAME);
-    add_column(&vars, s, CUPI_TABLE_SERVER, MIB_SERVER_LAST_CHANGE_SOURCE);
+    /* The source of the changes this notification carries, not the row's
+     * latest: an external change queued just before a SET commits (seen by
+     * the SET's own fresh read) is sent at the commit, when
+     * cupiServerLastChangeSource already says snmp. */
+    netsnmp_variable_list *source =
+        add_column(&vars, s, CUPI_TABLE_SERVER, MIB_SERVER_LAST_CHANGE_SOURCE);
+    if (source) {
+        long value = s->notify_source[r];
+        snmp_set_var_typed_value(source, ASN_INTEGER, (const u_char *)&value, sizeof value);
+    }
     size_t n = cupi_field_count(r);
     for (unsigned col = 1; col <= n; col++)
         if (mask & (1u << (col - 1)))
