@@ -153,6 +153,20 @@ void agent_server_take_status(agent_server *s, cupi_status st, const char *messa
 {
     if (st == CUPI_E_CANCELLED)
         return;
+    /* The server is ok only when no resource's last refresh failed; while
+     * resources fail in different ways, the status already shown stays. */
+    for (int r = 0; r < CUPI_RES_COUNT; r++) {
+        const agent_resource *res = &s->res[r];
+        if (!res->failing)
+            continue;
+        bool shown = agent_status_from_cupi(res->fail_status) == s->status;
+        if (st == CUPI_OK || shown) {
+            st = res->fail_status;
+            message = res->fail_message;
+        }
+        if (shown)
+            break;
+    }
     agent_status now = agent_status_from_cupi(st);
     if (st == CUPI_OK)
         s->last_error[0] = '\0';
@@ -199,6 +213,11 @@ static void refresh_done(const cupi_result *result, void *arg)
     snprintf(why, sizeof why, "%s", result->message);
     if (st == CUPI_OK && !snapshot_complete(&result->snapshot, why, sizeof why))
         st = CUPI_E_PARSE;
+    res->failing = st != CUPI_OK;
+    if (res->failing) {
+        res->fail_status = st;
+        snprintf(res->fail_message, sizeof res->fail_message, "%s", why);
+    }
     if (st == CUPI_OK && (res->generation != res->refresh_generation || s->pending_sets)) {
         /* A SET committed (or is committing) since this read started: its
          * read-back is newer than what this GET saw. */
@@ -422,7 +441,7 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
             if (moved) {
                 /* Another URL may be another Unity Connection: its values are not ours. */
                 for (int r = 0; r < CUPI_RES_COUNT; r++)
-                    s->res[r].valid = false;
+                    s->res[r].valid = s->res[r].failing = false;
                 s->status = AGENT_STATUS_UNKNOWN;
             }
             snmp_log(LOG_INFO, "cupi: server %u (%s) reconfigured\n", c->index, c->name);

@@ -42,6 +42,9 @@ typedef struct agent_resource {
     time_t next_refresh; /* monotonic seconds */
     unsigned generation; /* bumped by every SET commit: older reads are stale */
     unsigned refresh_generation; /* generation when the refresh started */
+    bool failing;            /* its last refresh failed (until one succeeds) */
+    cupi_status fail_status; /* ... with this status and message */
+    char fail_message[256];
 } agent_resource;
 
 typedef struct agent_server {
@@ -98,7 +101,10 @@ void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *
  * see. Returns the mask of changed columns. */
 uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
                                   agent_change_source source, uint32_t also_changed);
-/* Status bookkeeping after any CUPI request: transitions notify once. */
+/* Status bookkeeping after any CUPI request: transitions notify once. A
+ * success does not make the server ok while the last refresh of one of its
+ * resources failed: the status stays that failure (no flapping, no
+ * notification per refresh, when only one resource fails). */
 void agent_server_take_status(agent_server *s, cupi_status st, const char *message);
 
 agent_status agent_status_from_cupi(cupi_status st);

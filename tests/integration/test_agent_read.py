@@ -28,8 +28,10 @@ from snmp_helper import (
     SERVER_TABLE,
     SMTP_CLIENT_TABLE,
     SMTP_SERVER_TABLE,
+    NOTIFICATIONS,
     Agent,
     Snmpd,
+    Snmptrapd,
     agent_config,
     col,
     server_lines,
@@ -487,6 +489,33 @@ def test_cupi_error_status_keeps_the_values_served(sim, snmpd, agents, fault, wa
     sim.clear_faults()
     wait_status(p, OK, timeout=15)
     wait_value(p, col(SERVER_TABLE, 6, 1), "", timeout=5)
+
+
+def test_one_failing_resource_holds_the_status_without_flapping(tmp_path, sim, snmpd, agents):
+    """The server resource reads fine, the client resource answers 404 on
+    every refresh: the status is notSupported and stays so (one status
+    notification), not ok/notSupported turn by turn."""
+    trapd = Snmptrapd(tmp_path / "trapd").start()
+    try:
+        snmpd.trap_port = trapd.port
+        start_stack(sim, snmpd, agents)
+        p = snmpd.port
+        before = walk(p)
+        sim.fault(method="GET", resource="client", status=404)
+        wait_status(p, NOT_SUPPORTED, timeout=10)
+        seen = set()
+        t_end = time.monotonic() + 3.5  # three refreshes of each resource at least
+        while time.monotonic() < t_end:
+            vals, _ = snmpget(p, col(SERVER_TABLE, 4, 1), col(SERVER_TABLE, 6, 1))
+            seen.add((vals.value(col(SERVER_TABLE, 4, 1)), vals.value(col(SERVER_TABLE, 6, 1)) != ""))
+            time.sleep(0.1)
+        assert seen == {(NOT_SUPPORTED, True)}
+        assert config_part(walk(p)) == config_part(before)
+        status_traps = [n for n in trapd.notifications() if n["trap_oid"] == NOTIFICATIONS + ".3"]
+        assert [n["varbinds"].value(col(SERVER_TABLE, 4, 1)) for n in status_traps] == \
+            [NOT_SUPPORTED]
+    finally:
+        trapd.stop()
 
 
 def test_wrong_password_gives_auth_failed_and_keeps_the_values(sim, snmpd, agents):
