@@ -113,6 +113,42 @@ static int write_pidfile(const char *path)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* A daemon runs in "/" (netsnmp_daemonize changes directory): the -c files
+ * and the -p pid file given relative to the starting directory are made
+ * absolute first, so that the pid file lands where asked and SIGHUP finds the
+ * configuration again. Returns a malloc'ed copy of the comma-separated list
+ * (NULL when list is NULL or out of memory). */
+static char *abs_config, *abs_pidfile; /* the absolute copies, kept until exit */
+
+static char *absolute_paths(const char *list)
+{
+    if (!list)
+        return NULL;
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return strdup(list);
+    size_t items = 1;
+    for (const char *p = list; *p; p++)
+        items += *p == ',';
+    size_t cap = strlen(list) + items * (strlen(cwd) + 1) + 1;
+    char *out = malloc(cap), *w = out;
+    if (!out)
+        return NULL;
+    for (const char *p = list;;) {
+        size_t len = strcspn(p, ",");
+        if (len > 0 && *p != '/')
+            w += sprintf(w, "%s/", cwd);
+        memcpy(w, p, len);
+        w += len;
+        if (!p[len])
+            break;
+        *w++ = ',';
+        p += len + 1;
+    }
+    *w = '\0';
+    return out;
+}
+
 /* AgentX settings of the configuration file, the -x option winning. Must run
  * after init_agent(), which resets the ping interval to its own default. */
 static void apply_agentx_settings(const cupi_config *cfg, const options *o)
@@ -152,6 +188,19 @@ int main(int argc, char **argv)
             snmp_enable_stderrlog();
         else
             snmp_enable_syslog_ident(APP_NAME, LOG_DAEMON);
+    }
+
+    if (!o.foreground) {
+        abs_config = absolute_paths(o.config_files);
+        abs_pidfile = absolute_paths(o.pidfile);
+        if ((o.config_files && !abs_config) || (o.pidfile && !abs_pidfile)) {
+            fprintf(stderr, APP_NAME ": out of memory\n");
+            return 1;
+        }
+        if (abs_config)
+            o.config_files = abs_config;
+        if (abs_pidfile)
+            o.pidfile = abs_pidfile;
     }
 
     /* A config error is reported before daemonizing, with exit status 1. */
@@ -205,5 +254,7 @@ int main(int argc, char **argv)
     snmp_shutdown(APP_NAME);
     if (o.pidfile)
         unlink(o.pidfile);
+    free(abs_config);
+    free(abs_pidfile);
     return 0;
 }

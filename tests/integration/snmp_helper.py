@@ -586,15 +586,17 @@ class Agent(_Process):
     """cupi-snmp-agent with a config file written from config_text (mode
     0600): cupi-snmp-agent [-f] -C -c CONF -Lf LOG [-D TOKENS] -p PIDFILE.
 
-    foreground=False runs it as a daemon: start() waits for the pid file and
+    The process runs in tmpdir; relative_paths=True passes -c/-Lf/-p relative
+    to it. foreground=False runs it as a daemon: start() waits for the pid file and
     the daemon's pid is then .pid; stop() signals that pid and waits for it
     to be gone (its exit status cannot be known: returns 0 when it exited
     within the grace period, None otherwise)."""
 
     name = "agent"
+    MARK = "CUPI_TEST_AGENT_MARK"
 
     def __init__(self, tmpdir, config_text, debug="cupi", foreground=True, extra_args=(),
-                 binary=None, conf_name="cupi-snmp-agent.conf"):
+                 binary=None, conf_name="cupi-snmp-agent.conf", relative_paths=False):
         super().__init__(tmpdir)
         self.binary = Path(binary) if binary else agent_binary()
         self.conf_file = self.dir / conf_name
@@ -602,7 +604,9 @@ class Agent(_Process):
         self.debug = debug
         self.foreground = foreground
         self.extra_args = list(extra_args)
+        self.relative_paths = relative_paths  # -c, -Lf, -p relative to the agent's cwd (dir)
         self.daemon_pid = None
+        self.mark = "%d-%d-%s" % (os.getpid(), id(self), time.monotonic_ns())
         self.write_config(config_text)
 
     def write_config(self, text):
@@ -615,8 +619,9 @@ class Agent(_Process):
         a = [str(self.binary)]
         if self.foreground:
             a.append("-f")
-        a += ["-C", "-c", str(self.conf_file), "-Lf", str(self.log_file), "-p",
-              str(self.pid_file)]
+        path = (lambda f: f.name) if self.relative_paths else str
+        a += ["-C", "-c", path(self.conf_file), "-Lf", path(self.log_file), "-p",
+              path(self.pid_file)]
         if self.debug:
             a += ["-D", self.debug]
         return a + self.extra_args
@@ -626,14 +631,36 @@ class Agent(_Process):
             self.pid_file.unlink()
         except FileNotFoundError:
             pass
-        self._spawn(self.args(), env=tool_env(self.dir / "agent-state"))
+        env = tool_env(self.dir / "agent-state")
+        env[self.MARK] = self.mark
+        self._spawn(self.args(), env=env)
         if not self.foreground:
             code = self.proc.wait(timeout=timeout)  # the parent returns at once
             if code != 0:
                 raise SnmpError("daemon start exited %s\n%s" % (code, self.log_text()))
-            pid = wait_for(self.read_pidfile, timeout, what="the agent's pid file")
+            try:
+                pid = wait_for(self.read_pidfile, timeout, what="the agent's pid file")
+            except AssertionError:
+                self.stop()  # finds the daemon by its marker
+                raise
             self.daemon_pid = pid
         return self
+
+    def marked_pids(self):
+        """PIDs of live processes carrying this Agent's environment marker
+        (the daemon, whatever its pid file says)."""
+        needle = ("%s=%s" % (self.MARK, self.mark)).encode()
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/environ" % entry, "rb") as f:
+                    if needle in f.read().split(b"\0") and _pid_alive(int(entry)):
+                        pids.append(int(entry))
+            except OSError:
+                pass
+        return pids
 
     def read_pidfile(self):
         try:
@@ -674,15 +701,21 @@ class Agent(_Process):
         if self._out:
             self._out.close()
             self._out = None
-        if not pid or not _pid_alive(pid) or not self._is_ours(pid):
+        pids = [pid] if pid and _pid_alive(pid) and self._is_ours(pid) else []
+        # a daemon whose pid file went elsewhere (or nowhere) is found by its marker
+        pids += [p for p in self.marked_pids() if p not in pids]
+        if not pids:
             return None
-        os.kill(pid, sig)
+        for p in pids:
+            os.kill(p, sig)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if not _pid_alive(pid):
-                return 0
+            if not any(_pid_alive(p) for p in pids):
+                return 0 if pid in pids else None
             time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
+        for p in pids:
+            if _pid_alive(p):
+                os.kill(p, signal.SIGKILL)
         return None
 
 

@@ -640,3 +640,26 @@ def test_daemon_mode_with_pidfile(sim, snmpd, agents):
     wait_for(lambda: not agent.running(), 10, what="the daemon to exit")
     wait_for(lambda: not agent.pid_file.exists(), 5, what="the pid file removed")
     agent.daemon_pid = None
+
+
+def test_daemon_with_relative_paths_keeps_its_pid_file_and_config(sim, snmpd, agents):
+    """A daemon runs in "/": -p and -c given relative to the starting
+    directory must still mean that directory (pid file there, SIGHUP reads
+    the same file)."""
+    sim.start(servers=["cuc1", "cuc2"])
+    snmpd.start()
+    one = [server_lines(1, "cuc1", sim, sim_server="cuc1")]
+    two = one + [server_lines(2, "cuc2", sim, sim_server="cuc2")]
+    agent = agents(agent_config(snmpd, one, poll=1, ttl=1), foreground=False,
+                   relative_paths=True)
+    assert "-p" in agent.args() and "agent.pid" in agent.args()
+    assert agent.read_pidfile() == agent.pid and agent.running()
+    wait_rows(snmpd.port, 1)
+    agent.write_config(agent_config(snmpd, two, poll=1, ttl=1))
+    agent.reload()
+    wait_rows(snmpd.port, 2, timeout=10)
+    pid = agent.pid
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not agent.running(), 10, what="the daemon to exit")
+    wait_for(lambda: not agent.pid_file.exists(), 5, what="the pid file removed")
+    agent.daemon_pid = None
