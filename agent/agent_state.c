@@ -23,6 +23,7 @@
 #define STATE_VERSION 1
 #define STATE_MAX_SIZE (4u * 1024u * 1024u)
 #define SAVE_DELAY_US 200000
+#define READ_AT_MAX_AHEAD_S 86400 /* a saved readAt further ahead is corrupt */
 
 static char *state_path;
 static bool dirty;
@@ -193,7 +194,10 @@ static bool parse_resource(const cJSON *obj, cupi_resource r, cupi_snapshot *out
 {
     const cJSON *values = cJSON_GetObjectItemCaseSensitive(obj, "values");
     const cJSON *when = cJSON_GetObjectItemCaseSensitive(obj, "readAt");
-    if (!cJSON_IsObject(values) || !cJSON_IsNumber(when) || when->valuedouble < 0)
+    /* A time this agent wrote: not before the epoch, not far in the future
+     * (and within time_t: casting 1e300 is undefined behaviour). */
+    if (!cJSON_IsObject(values) || !cJSON_IsNumber(when) || !(when->valuedouble >= 0) ||
+        when->valuedouble > (double)time(NULL) + READ_AT_MAX_AHEAD_S)
         return false;
     cupi_snapshot_init(out, r);
     size_t n;
