@@ -14,6 +14,7 @@ Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_a
 
 import json
 import os
+import re
 import stat
 import subprocess
 import threading
@@ -519,6 +520,10 @@ CORRUPTIONS = {
     "wrong-format": lambda text: text.replace('"cupi-snmp-state"', '"other-state"').encode(),
     "empty": lambda text: b"",
     "not-an-object": lambda text: b"[1, 2, 3]\n",
+    # well-formed, but a value no CUPI answer could hold: that resource is not taken
+    "bad-value": lambda text: text.replace('"Port": "25"', '"Port": "twenty-five"').encode(),
+    "absurd-readAt": lambda text: re.sub(r'"readAt": \d+', '"readAt": 1e300', text).encode(),
+    "negative-readAt": lambda text: re.sub(r'"readAt": \d+', '"readAt": -5', text).encode(),
 }
 
 
