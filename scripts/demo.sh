@@ -102,7 +102,7 @@ master agentx
 agentXSocket unix:$work/agentx.sock
 # A SET waits for CUPI: let the master wait longer than cupiTimeout, and never
 # resend an AgentX request (a resent CommitSet would fail the SET).
-agentxTimeout 15
+agentxTimeout 25
 agentxRetries 0
 rocommunity public 127.0.0.1
 # SNMPv3 user for writes (authPriv): see README "Writes need SNMPv3".
