@@ -61,11 +61,15 @@ void agent_io_sync(void)
         return;
     cupi_pollfd want[MAX_WATCHED];
     size_t n = cupi_engine_fds(engine, want, MAX_WATCHED);
-    if (n > MAX_WATCHED) {
+    /* This runs on every socket event: say it for a new peak only. */
+    static size_t reported_peak;
+    if (n > MAX_WATCHED && n > reported_peak) {
         snmp_log(LOG_WARNING, "cupi: %zu sockets open, watching the first %d\n", n,
                  MAX_WATCHED);
-        n = MAX_WATCHED;
+        reported_peak = n;
     }
+    if (n > MAX_WATCHED)
+        n = MAX_WATCHED;
     unwatch_all();
     for (size_t i = 0; i < n; i++) {
         if (want[i].want_read && register_readfd(want[i].fd, on_readable, NULL) != FD_REGISTERED_OK)

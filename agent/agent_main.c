@@ -113,13 +113,13 @@ static int write_pidfile(const char *path)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+static char *abs_config, *abs_pidfile; /* absolute copies of -c and -p, kept until exit */
+
 /* A daemon runs in "/" (netsnmp_daemonize changes directory): the -c files
  * and the -p pid file given relative to the starting directory are made
  * absolute first, so that the pid file lands where asked and SIGHUP finds the
  * configuration again. Returns a malloc'ed copy of the comma-separated list
  * (NULL when list is NULL or out of memory). */
-static char *abs_config, *abs_pidfile; /* the absolute copies, kept until exit */
-
 static char *absolute_paths(const char *list)
 {
     if (!list)

@@ -293,6 +293,33 @@ def test_two_servers_give_rows_1_and_2_with_their_own_values(sim, snmpd, agents)
     assert sim.counters(server="cuc2")["get"]["server"] >= 1
 
 
+def test_many_servers_all_rows_read_and_kept_fresh(sim, snmpd, agents):
+    """14 servers: up to 28 CUPI sockets at once, more than the agent watches
+    through net-snmp's external fds at a time; every row is read, stays
+    fresh, and the log is not flooded."""
+    n = 14
+    names = ["cuc%d" % i for i in range(1, n + 1)]
+    sim.start(servers=names)
+    for i, name in enumerate(names, 1):
+        sim.set_state({"server": {"maxNumberConnections": str(i),
+                                  "domainName": "mail%d.example.org" % i},
+                       "client": {"smtpUsername": "user%d" % i}}, server=name)
+    snmpd.start()
+    agent = agents(agent_config(snmpd, [server_lines(i, name, sim, sim_server=name)
+                                        for i, name in enumerate(names, 1)], poll=1, ttl=1))
+    p = snmpd.port
+    wait_for(lambda: len(config_part(snmpbulkwalk(p, ROOT)[0])) == 17 * n, 20,
+             what="all %d rows read" % n)
+    time.sleep(3)  # three more refresh rounds
+    vals = walk(p)
+    for i, name in enumerate(names, 1):
+        assert config_part({o: v for o, v in vals.items() if o.endswith(".%d" % i)}) == \
+            expected_rows(sim.state(server=name), i)
+        assert vals[col(SERVER_TABLE, 4, i)] == ("INTEGER", OK), name
+        assert vals[col(SERVER_TABLE, 5, i)][1] <= 3, name  # DataAge: still refreshed
+    assert agent.log_text().count("sockets open") <= 5
+
+
 def test_values_follow_the_sim_within_the_cache_ttl(sim, snmpd, agents):
     start_stack(sim, snmpd, agents)
     sim.set_state({"server": {"maxNumberConnections": "23"}, "client": {"smtpUsername": "x2"}})
