@@ -646,3 +646,40 @@ def test_notifications_no(lab):
     assert get1(lab.snmpd, col(SERVER_TABLE, CHANGES, IDX)) == 3
     assert ours(lab.trapd) == [], describe(lab.trapd)
     assert lab.trapd.notifications(), "snmptrapd got nothing at all (not even coldStart)"
+
+
+# --- more than one server; shutdown ------------------------------------------------
+
+
+def test_second_server_notifies_with_its_own_instance(lab):
+    """Index 7 (not 2): every varbind of its notification carries .7; the
+    other server stays silent."""
+    lab.start_sim(servers=["cuc1", "cuc2"])
+    lab.start_snmp()
+    text = agent_config(lab.snmpd, [server_lines(IDX, "cuc1", lab.sim, sim_server="cuc1"),
+                                    server_lines(7, "cuc2", lab.sim, sim_server="cuc2")],
+                        poll=POLL, ttl=POLL, timeout_ms=2000)
+    lab.start_agent(text)
+    wait_status(lab.snmpd, ST_OK, index=7)
+    settle(POLL)
+    lab.sim.set_state({"client": {"smtpUsername": "seven"}}, server="cuc2")
+    n = lab.trapd.wait_for(lambda n: n["trap_oid"] == CLIENT_CHANGED, timeout=POLL + 2)[0]
+    assert n["varbinds"].order == [col(SERVER_TABLE, NAME, 7), col(SERVER_TABLE, SOURCE, 7),
+                                   config_oid("client", "smtpUsername", 7)]
+    assert vb(n, col(SERVER_TABLE, NAME, 7)) == ("STRING", "cuc2")
+    assert vb(n, config_oid("client", "smtpUsername", 7)) == ("STRING", "seven")
+    settle(POLL)
+    assert len(ours(lab.trapd)) == 1, describe(lab.trapd)
+    assert get1(lab.snmpd, col(SERVER_TABLE, CHANGES, IDX)) == 0
+    assert get1(lab.snmpd, col(SERVER_TABLE, CHANGES, 7)) == 1
+
+
+def test_sigterm_saves_a_change_made_just_before(running):
+    """The save is delayed (coalesced); SIGTERM must still write it."""
+    lab = running
+    oid = config_oid("server", "maxNumberMessagesSession")
+    vals, err = snmpset(lab.snmpd.port, (oid, "i", 77), timeout=5)
+    assert not err, err
+    assert lab.agent.stop() == 0
+    doc = saved(lab)
+    assert doc["servers"][0]["server"]["values"]["maxNumberMessagesSession"] == "77"
