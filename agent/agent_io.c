@@ -1,38 +1,51 @@
-/* agent_io.c - the cupi_engine inside net-snmp's select loop. */
+/* agent_io.c - the cupi_engine inside net-snmp's select loop.
+ *
+ * All CUPI sockets sit in one epoll set, and only the epoll descriptor is
+ * given to net-snmp's fd event manager: its table holds 32 descriptors per
+ * direction for the whole process (snmpd's other modules included), which
+ * many servers times cupiMaxConcurrent would exceed. */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
 #include "agent_io.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
-/* net-snmp's fd event manager holds NUM_EXTERNAL_FDS (32) per direction;
- * leave room for other modules when running inside snmpd. */
-#define MAX_WATCHED 24
+#define READY_BATCH 64
 
 static cupi_engine *engine;
-static cupi_pollfd watched[MAX_WATCHED];
+static int epoll_fd = -1;
+static cupi_pollfd *watched; /* what the epoll set holds */
 static size_t n_watched;
 static unsigned timer_id;
 
-static void on_ready(int fd, bool readable, bool writable)
+static uint32_t epoll_events(const cupi_pollfd *p)
 {
-    cupi_pollfd ready = {.fd = fd, .want_read = readable, .want_write = writable};
-    cupi_engine_dispatch(engine, &ready, 1);
+    return (p->want_read ? EPOLLIN : 0) | (p->want_write ? EPOLLOUT : 0);
+}
+
+static void on_epoll_ready(int fd, void *arg)
+{
+    (void)fd;
+    (void)arg;
+    struct epoll_event ev[READY_BATCH];
+    int n = epoll_wait(epoll_fd, ev, READY_BATCH, 0);
+    cupi_pollfd ready[READY_BATCH];
+    size_t n_ready = 0;
+    for (int i = 0; i < n; i++) {
+        /* Errors and hang-ups are for curl to read: report them readable. */
+        bool in = ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP);
+        ready[n_ready++] = (cupi_pollfd){.fd = ev[i].data.fd,
+                                         .want_read = in,
+                                         .want_write = (ev[i].events & EPOLLOUT) != 0};
+    }
+    cupi_engine_dispatch(engine, ready, n_ready);
     agent_io_sync();
-}
-
-static void on_readable(int fd, void *arg)
-{
-    (void)arg;
-    on_ready(fd, true, false);
-}
-
-static void on_writable(int fd, void *arg)
-{
-    (void)arg;
-    on_ready(fd, false, true);
 }
 
 static void on_timer(unsigned clientreg, void *arg)
@@ -44,64 +57,85 @@ static void on_timer(unsigned clientreg, void *arg)
     agent_io_sync();
 }
 
-static void unwatch_all(void)
+static bool wanted(const cupi_pollfd *want, size_t n, int fd)
 {
-    for (size_t i = 0; i < n_watched; i++) {
-        if (watched[i].want_read)
-            unregister_readfd(watched[i].fd);
-        if (watched[i].want_write)
-            unregister_writefd(watched[i].fd);
+    for (size_t i = 0; i < n; i++)
+        if (want[i].fd == fd)
+            return true;
+    return false;
+}
+
+/* Re-states every wanted descriptor (MOD, or ADD when the set lost it):
+ * curl may close a socket and get the same number back for a new one, which
+ * epoll dropped on close; comparing numbers alone would miss that. */
+static void sync_sockets(void)
+{
+    size_t n = cupi_engine_fds(engine, NULL, 0);
+    cupi_pollfd *want = n ? calloc(n, sizeof *want) : NULL;
+    if (n && !want) {
+        snmp_log(LOG_ERR, "cupi: out of memory watching CUPI sockets\n");
+        return;
     }
-    n_watched = 0;
+    n = cupi_engine_fds(engine, want, n);
+    for (size_t i = 0; i < n_watched; i++)
+        if (!wanted(want, n, watched[i].fd))
+            epoll_ctl(epoll_fd, EPOLL_CTL_DEL, watched[i].fd, NULL);
+    for (size_t i = 0; i < n; i++) {
+        struct epoll_event ev = {.events = epoll_events(&want[i]), .data.fd = want[i].fd};
+        if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, want[i].fd, &ev) != 0 && errno == ENOENT &&
+            epoll_ctl(epoll_fd, EPOLL_CTL_ADD, want[i].fd, &ev) != 0)
+            snmp_log(LOG_ERR, "cupi: cannot watch socket %d: %s\n", want[i].fd,
+                     strerror(errno));
+    }
+    free(watched);
+    watched = want;
+    n_watched = n;
+}
+
+static void sync_timer(void)
+{
+    if (timer_id) {
+        snmp_alarm_unregister(timer_id);
+        timer_id = 0;
+    }
+    long ms = cupi_engine_timeout_ms(engine);
+    if (ms < 0)
+        return;
+    if (ms < 1)
+        ms = 1; /* a zero alarm would mean "no timeout" to net-snmp */
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    timer_id = snmp_alarm_register_hr(tv, 0, on_timer, NULL);
 }
 
 void agent_io_sync(void)
 {
     if (!engine)
         return;
-    cupi_pollfd want[MAX_WATCHED];
-    size_t n = cupi_engine_fds(engine, want, MAX_WATCHED);
-    /* This runs on every socket event: say it for a new peak only. */
-    static size_t reported_peak;
-    if (n > MAX_WATCHED && n > reported_peak) {
-        snmp_log(LOG_WARNING, "cupi: %zu sockets open, watching the first %d\n", n,
-                 MAX_WATCHED);
-        reported_peak = n;
-    }
-    if (n > MAX_WATCHED)
-        n = MAX_WATCHED;
-    unwatch_all();
-    for (size_t i = 0; i < n; i++) {
-        if (want[i].want_read && register_readfd(want[i].fd, on_readable, NULL) != FD_REGISTERED_OK)
-            want[i].want_read = false;
-        if (want[i].want_write &&
-            register_writefd(want[i].fd, on_writable, NULL) != FD_REGISTERED_OK)
-            want[i].want_write = false;
-        watched[n_watched++] = want[i];
-    }
-
-    if (timer_id) {
-        snmp_alarm_unregister(timer_id);
-        timer_id = 0;
-    }
-    long ms = cupi_engine_timeout_ms(engine);
-    if (ms >= 0) {
-        if (ms < 1)
-            ms = 1; /* a zero alarm would mean "no timeout" to net-snmp */
-        struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-        timer_id = snmp_alarm_register_hr(tv, 0, on_timer, NULL);
-    }
+    sync_sockets();
+    sync_timer();
 }
 
 void agent_io_start(cupi_engine *e)
 {
     engine = e;
+    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd < 0 || register_readfd(epoll_fd, on_epoll_ready, NULL) != FD_REGISTERED_OK) {
+        snmp_log(LOG_ERR, "cupi: cannot set up the CUPI socket set: %s\n", strerror(errno));
+        return;
+    }
     agent_io_sync();
 }
 
 void agent_io_stop(void)
 {
-    unwatch_all();
+    if (epoll_fd >= 0) {
+        unregister_readfd(epoll_fd);
+        close(epoll_fd);
+    }
+    epoll_fd = -1;
+    free(watched);
+    watched = NULL;
+    n_watched = 0;
     if (timer_id)
         snmp_alarm_unregister(timer_id);
     timer_id = 0;
