@@ -317,7 +317,10 @@ static void step_done(const cupi_result *res, void *arg)
         return;
     }
     agent_server *s = agent_server_find(it->index);
-    if (s && res->status != CUPI_E_CANCELLED)
+    /* A PUT CUPI refused (HTTP 400) says the values were wrong, not that the
+     * server is unwell: it fails the SET without touching cupiServerStatus. */
+    bool refused = res->status == CUPI_E_REJECTED && res->is_put;
+    if (s && res->status != CUPI_E_CANCELLED && !refused)
         agent_server_take_status(s, res->status, res->message);
     bool ok = res->status == CUPI_OK;
     if (!ok)

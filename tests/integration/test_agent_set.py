@@ -441,6 +441,16 @@ def test_error_status_leaves_cupi_unchanged(env, varbinds, status, pre, faults, 
     wait_for(env.in_sync, 10, what="the agent to serve the unchanged state")
 
 
+def test_put_refused_by_cupi_leaves_server_status_ok(env):
+    """CUPI answering a PUT with 400 says the values were wrong, not that the
+    server is unwell: the SET fails, cupiServerStatus stays ok(2)."""
+    env.sim.fault(method="PUT", resource="server", status=400)
+    vals, err = env.set(vb("server", 3, 30))
+    assert set_status(err) == "commitFailed", err
+    assert env.server_col(4) == 2  # cupiServerStatus ok
+    env.sim.clear_faults()
+
+
 def test_put_faulted_without_applying_does_not_change_the_sim(env):
     """The premise of the 'does not stick' case: a faulted PUT applies nothing."""
     env.sim.fault(method="PUT", resource="server", status=204)
