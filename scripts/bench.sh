@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench.sh - performance numbers of cupi-snmp on this machine (not a test:
+# it prints numbers, nothing passes or fails on a time). Builds a Release
+# tree with the bench programs, then runs scripts/bench.py against cupi-sim,
+# a private snmpd master, snmptrapd and the agent, all on 127.0.0.1:
+#   1. GET latency through snmpd (one long-lived client), CUPI fast / 3 s slow
+#   2. snmpbulkwalk of the subtree with 1, 10, 50 servers, agent memory
+#   3. SET round trip (1 and 5 fields), CUPI fast / PUT slowed by 2 s
+#   4. notification burst: 1,000 external changes, 1 s poll
+#   5. codec throughput on the seed bodies (and callgrind instructions/op)
+# About 1-2 minutes after the build.
+#
+#   scripts/bench.sh [--no-install] [--json FILE] [--only get,walk,set,burst,codec]
+#                    [--gets N] [--changes N] [--no-callgrind] [--keep]
+#
+# Build tree: $CUPI_BUILD_DIR, default build-bench/ (configured Release,
+# -DCUPI_BUILD_BENCH=ON).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${CUPI_BUILD_DIR:-$top/build-bench}
+
+install=1
+args=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-install) install=0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) args+=("$arg") ;;
+  esac
+done
+
+# shellcheck source=scripts/deps.sh
+. "$top/scripts/deps.sh"
+if [ "$install" = 1 ]; then
+  cupi_install_deps build
+fi
+
+echo "==> build $build (Release)" >&2
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$top" -B "$build" -DCUPI_BUILD_TESTS=OFF >/dev/null
+fi
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCUPI_BUILD_BENCH=ON >/dev/null
+cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+
+export CUPI_BUILD_DIR=$build
+exec python3 "$top/scripts/bench.py" "${args[@]}"
