@@ -52,11 +52,11 @@ int mib_config_column_value(const agent_server *s, cupi_resource r, unsigned col
     return SNMP_ERR_NOERROR;
 }
 
-/* Rows of a config table: servers whose resource values are known. For a
- * SET, every configured server is a row (the values are read fresh). */
-static agent_server *next_row(agent_server *s, cupi_resource r, bool all)
+/* Rows of a config table: servers whose resource values are known. (A SET
+ * finds its server by index itself: values are read fresh for it.) */
+static agent_server *next_row(agent_server *s, cupi_resource r)
 {
-    while (s && !all && !s->res[r].valid)
+    while (s && !s->res[r].valid)
         s = s->next;
     return s;
 }
@@ -70,7 +70,7 @@ static netsnmp_variable_list *row_emit(void **loop, void **data, netsnmp_variabl
     cupi_resource r = *(const cupi_resource *)info->myvoid;
     snmp_set_var_typed_integer(index, ASN_UNSIGNED, s->cfg.index);
     *data = s;
-    *loop = next_row(s->next, r, false);
+    *loop = next_row(s->next, r);
     return index;
 }
 
@@ -78,7 +78,7 @@ static netsnmp_variable_list *row_first(void **loop, void **data, netsnmp_variab
                                         netsnmp_iterator_info *info)
 {
     cupi_resource r = *(const cupi_resource *)info->myvoid;
-    *loop = next_row(agent_servers_first(), r, false);
+    *loop = next_row(agent_servers_first(), r);
     return row_emit(loop, data, index, info);
 }
 
