@@ -13,28 +13,10 @@
 #include <cjson/cJSON.h>
 #include <cupi/cupi.h>
 
-#define BIT(col) (1u << ((col) - 1))
+#include "test_support.h"
+
 #define ALL_SERVER 0x7ffu
 #define ALL_CLIENT 0x3fu
-
-static char *load(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", CUPI_TEST_DATA, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static cupi_status decode_str(cupi_resource r, cupi_format f, const char *body, cupi_snapshot *out,
                               char *err, size_t errsz)
@@ -178,20 +160,6 @@ static void test_seed_wrong_resource(void **state)
 }
 
 /* --- round trips --------------------------------------------------------- */
-
-static void set_int(cupi_snapshot *s, unsigned col, int64_t i)
-{
-    cupi_value v = {0};
-    v.i = i;
-    cupi_snapshot_set(s, col, &v);
-}
-
-static void set_str(cupi_snapshot *s, unsigned col, const char *text)
-{
-    cupi_value v = {0};
-    snprintf(v.s, sizeof v.s, "%s", text);
-    cupi_snapshot_set(s, col, &v);
-}
 
 static cupi_snapshot sample(cupi_resource r, int variant)
 {

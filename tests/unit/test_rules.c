@@ -9,6 +9,8 @@
 
 #include <cupi/cupi.h>
 
+#include "test_support.h"
+
 enum {
     COL_ALLOW = 9,
     COL_REQ_AUTH = 10,
@@ -16,22 +18,6 @@ enum {
     COL_AUTH_ENABLED = 4,
     COL_USERNAME = 5,
 };
-
-#define BIT(col) (1u << ((col) - 1))
-
-static void set_int(cupi_snapshot *s, unsigned col, int64_t i)
-{
-    cupi_value v = {0};
-    v.i = i;
-    cupi_snapshot_set(s, col, &v);
-}
-
-static void set_str(cupi_snapshot *s, unsigned col, const char *text)
-{
-    cupi_value v = {0};
-    strcpy(v.s, text);
-    cupi_snapshot_set(s, col, &v);
-}
 
 /* The seed's server values with the three untrusted-address fields given. */
 static cupi_snapshot server(int allow, int req_auth, int req_tls)

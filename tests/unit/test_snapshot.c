@@ -9,21 +9,7 @@
 
 #include <cupi/cupi.h>
 
-#define BIT(col) (1u << ((col) - 1))
-
-static void set_int(cupi_snapshot *s, unsigned col, int64_t i)
-{
-    cupi_value v = {0};
-    v.i = i;
-    cupi_snapshot_set(s, col, &v);
-}
-
-static void set_str(cupi_snapshot *s, unsigned col, const char *text)
-{
-    cupi_value v = {0};
-    strcpy(v.s, text);
-    cupi_snapshot_set(s, col, &v);
-}
+#include "test_support.h"
 
 static cupi_snapshot seed_server(void)
 {
