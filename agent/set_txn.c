@@ -408,69 +408,49 @@ static bool start_request(set_txn *t, txn_item *it, txn_step step, const cupi_sn
     return true;
 }
 
-/* Items still to be put back, newest first. */
-static txn_item *next_restore(set_txn *t, bool only_resource, cupi_resource r)
+/* Starts putting back the next applied item, newest first (of resource r
+ * only when only_resource); true when a request is in flight. Items whose
+ * old values cannot be sent (nothing but a write-only field) count as done. */
+static bool restore_next(set_txn *t, bool only_resource, cupi_resource r)
 {
     for (size_t i = t->n_items; i-- > 0;) {
         txn_item *it = &t->items[i];
-        if (it->applied && !it->restored && (!only_resource || it->resource == r))
-            return it;
+        if (!it->applied || it->restored || (only_resource && it->resource != r))
+            continue;
+        cupi_snapshot put;
+        if (restore_changes(it, &put) && start_request(t, it, STEP_RESTORE, &put))
+            return true;
+        it->restored = true;
     }
-    return NULL;
+    return false;
 }
 
-/* Starts the next request of the head batch; true when one is in flight. */
+/* The next CUPI request of a batch: fresh reads in RESERVE2; PUTs, then
+ * read-backs in ACTION (or the put-back after a failure); put-backs in UNDO.
+ * True when one is in flight, false when the batch is complete. */
 static bool advance(set_txn *t, txn_batch *b)
 {
-    if (b->mode == MODE_SET_ACTION && t->rollback_for) {
-        for (txn_item *it; (it = next_restore(t, false, b->resource));) {
-            cupi_snapshot put;
-            if (!restore_changes(it, &put)) {
-                it->restored = true;
-                continue;
-            }
-            if (start_request(t, it, STEP_RESTORE, &put))
-                return true;
-            it->restored = true;
-        }
-        return false;
-    }
+    if (b->mode == MODE_SET_UNDO)
+        return restore_next(t, true, b->resource);
+    if (b->mode == MODE_SET_ACTION && t->rollback_for)
+        return restore_next(t, false, b->resource);
     for (size_t i = 0; i < t->n_items; i++) {
         txn_item *it = &t->items[i];
-        if (it->resource != b->resource)
+        if (it->resource != b->resource || it->error)
             continue;
-        switch (b->mode) {
-        case MODE_SET_RESERVE2:
-            if (!it->have_before && !it->error && start_request(t, it, STEP_READ, NULL))
-                return true;
-            break;
-        case MODE_SET_ACTION:
-            if (t->failed || it->applied || it->error)
-                break;
-            if (start_request(t, it, STEP_PUT, &it->changes))
-                return true;
-            break;
-        default:
-            break;
-        }
+        if (b->mode == MODE_SET_RESERVE2 && !it->have_before &&
+            start_request(t, it, STEP_READ, NULL))
+            return true;
+        if (b->mode == MODE_SET_ACTION && !t->failed && !it->applied &&
+            start_request(t, it, STEP_PUT, &it->changes))
+            return true;
     }
     for (size_t i = 0; i < t->n_items; i++) {
         txn_item *it = &t->items[i];
         if (b->mode == MODE_SET_ACTION && it->resource == b->resource && it->applied &&
-            !it->have_after && !it->error && !t->failed && start_request(t, it, STEP_READBACK, NULL))
+            !it->have_after && !it->error && !t->failed &&
+            start_request(t, it, STEP_READBACK, NULL))
             return true;
-    }
-    if (b->mode == MODE_SET_UNDO) {
-        for (txn_item *it; (it = next_restore(t, true, b->resource));) {
-            cupi_snapshot put;
-            if (!restore_changes(it, &put)) {
-                it->restored = true;
-                continue;
-            }
-            if (start_request(t, it, STEP_RESTORE, &put))
-                return true;
-            it->restored = true;
-        }
     }
     return false;
 }
