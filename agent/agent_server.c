@@ -313,16 +313,8 @@ static bool connection_changed(const cupi_server_config *a, const cupi_server_co
 static cupi_client *make_client(const cupi_server_config *c, const cupi_config *cfg)
 {
     char err[256];
-    cupi_client_options o = {
-        .url = c->url,
-        .user = c->user,
-        .password = c->password,
-        .ca_file = c->ca_file,
-        .insecure = c->insecure,
-        .format = c->format,
-        .timeout_ms = cfg->timeout_ms,
-        .max_concurrent = cfg->max_concurrent,
-    };
+    cupi_client_options o;
+    cupi_config_client_options(cfg, c, &o);
     cupi_client *client = cupi_client_new(engine, &o, err, sizeof err);
     if (!client)
         snmp_log(LOG_ERR, "cupi: %s: server %u: %s\n", c->origin ? c->origin : "config",

@@ -466,6 +466,21 @@ cupi_status cupi_config_finish(cupi_config *c, char *err, size_t errsz)
     return CUPI_OK;
 }
 
+void cupi_config_client_options(const cupi_config *c, const cupi_server_config *s,
+                                cupi_client_options *out)
+{
+    *out = (cupi_client_options){
+        .url = s->url,
+        .user = s->user,
+        .password = s->password,
+        .ca_file = s->ca_file,
+        .insecure = s->insecure,
+        .format = s->format,
+        .timeout_ms = c->timeout_ms,
+        .max_concurrent = c->max_concurrent,
+    };
+}
+
 const cupi_server_config *cupi_config_find_server(const cupi_config *c, const char *key)
 {
     long index;

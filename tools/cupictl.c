@@ -214,16 +214,8 @@ static int cmd_set(session *s, const cupi_snapshot *changes)
 static int open_session(session *s, const cupi_server_config *server, const cupi_config *cfg)
 {
     char err[256];
-    cupi_client_options o = {
-        .url = server->url,
-        .user = server->user,
-        .password = server->password,
-        .ca_file = server->ca_file,
-        .insecure = server->insecure,
-        .format = server->format,
-        .timeout_ms = cfg->timeout_ms,
-        .max_concurrent = cfg->max_concurrent,
-    };
+    cupi_client_options o;
+    cupi_config_client_options(cfg, server, &o);
     s->server = server;
     s->engine = cupi_engine_new();
     if (!s->engine) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cupi/client.h>
 #include <cupi/codec.h>
 #include <cupi/status.h>
 
@@ -59,6 +60,11 @@ cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
 /* Cross-directive checks once every file is read (each INDEX has a
  * cupiServer, http:// only with cupiInsecure, ...). */
 cupi_status cupi_config_finish(cupi_config *c, char *err, size_t errsz);
+
+/* The HTTP client options for server s under c's global settings (timeout,
+ * concurrency). The strings stay owned by the configuration. */
+void cupi_config_client_options(const cupi_config *c, const cupi_server_config *s,
+                                cupi_client_options *out);
 
 /* The server whose INDEX or NAME is key; NULL when none. */
 const cupi_server_config *cupi_config_find_server(const cupi_config *c, const char *key);
