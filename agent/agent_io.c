@@ -40,9 +40,8 @@ static void on_epoll_ready(int fd, void *arg)
     for (int i = 0; i < n; i++) {
         /* Errors and hang-ups are for curl to read: report them readable. */
         bool in = ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP);
-        ready[n_ready++] = (cupi_pollfd){.fd = ev[i].data.fd,
-                                         .want_read = in,
-                                         .want_write = (ev[i].events & EPOLLOUT) != 0};
+        ready[n_ready++] = (cupi_pollfd){
+            .fd = ev[i].data.fd, .want_read = in, .want_write = (ev[i].events & EPOLLOUT) != 0};
     }
     cupi_engine_dispatch(engine, ready, n_ready);
     agent_io_sync();

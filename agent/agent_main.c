@@ -30,21 +30,20 @@ typedef struct options {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: " APP_NAME " [-f] [-C] [-c FILE[,FILE]] [-x ADDRESS] [-L LOGOPTS] "
-            "[-D TOKENS] [-p PIDFILE] [-v] [-h]\n"
-            "\n"
-            "  -f          stay in the foreground (default: run as a daemon)\n"
-            "  -C          read no default configuration file\n"
-            "  -c FILE     read this configuration file too (comma-separated list)\n"
-            "  -x ADDRESS  AgentX master address (unix:/path or tcp:host:port)\n"
-            "  -L LOGOPTS  net-snmp logging: -Lo, -Le, -Lf FILE, -Ls daemon ...\n"
-            "  -D TOKENS   debug output for these tokens (e.g. -D cupi)\n"
-            "  -p PIDFILE  write the process id here\n"
-            "  -v          print the version;  -h  this help\n"
-            "\n"
-            "Default configuration: " APP_NAME ".conf in net-snmp's configuration path\n"
-            "(e.g. /etc/snmp/" APP_NAME ".conf).\n");
+    fprintf(out, "Usage: " APP_NAME " [-f] [-C] [-c FILE[,FILE]] [-x ADDRESS] [-L LOGOPTS] "
+                 "[-D TOKENS] [-p PIDFILE] [-v] [-h]\n"
+                 "\n"
+                 "  -f          stay in the foreground (default: run as a daemon)\n"
+                 "  -C          read no default configuration file\n"
+                 "  -c FILE     read this configuration file too (comma-separated list)\n"
+                 "  -x ADDRESS  AgentX master address (unix:/path or tcp:host:port)\n"
+                 "  -L LOGOPTS  net-snmp logging: -Lo, -Le, -Lf FILE, -Ls daemon ...\n"
+                 "  -D TOKENS   debug output for these tokens (e.g. -D cupi)\n"
+                 "  -p PIDFILE  write the process id here\n"
+                 "  -v          print the version;  -h  this help\n"
+                 "\n"
+                 "Default configuration: " APP_NAME ".conf in net-snmp's configuration path\n"
+                 "(e.g. /etc/snmp/" APP_NAME ".conf).\n");
 }
 
 static void on_signal(int sig)
@@ -73,11 +72,21 @@ static int parse_options(int argc, char **argv, options *o)
     int opt;
     while ((opt = getopt(argc, argv, "fCc:x:L:D:p:vh")) != -1) {
         switch (opt) {
-        case 'f': o->foreground = true; break;
-        case 'C': o->no_default_configs = true; break;
-        case 'c': o->config_files = optarg; break;
-        case 'x': o->agentx_socket = optarg; break;
-        case 'p': o->pidfile = optarg; break;
+        case 'f':
+            o->foreground = true;
+            break;
+        case 'C':
+            o->no_default_configs = true;
+            break;
+        case 'c':
+            o->config_files = optarg;
+            break;
+        case 'x':
+            o->agentx_socket = optarg;
+            break;
+        case 'p':
+            o->pidfile = optarg;
+            break;
         case 'L':
             if (snmp_log_options(optarg, argc, argv) < 0) {
                 fprintf(stderr, APP_NAME ": bad -L option\n");
@@ -89,9 +98,15 @@ static int parse_options(int argc, char **argv, options *o)
             debug_register_tokens(optarg);
             snmp_set_do_debugging(1);
             break;
-        case 'v': printf(APP_NAME " %s (net-snmp %s)\n", CUPI_VERSION, netsnmp_get_version()); exit(0);
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return 2;
+        case 'v':
+            printf(APP_NAME " %s (net-snmp %s)\n", CUPI_VERSION, netsnmp_get_version());
+            exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -156,8 +171,8 @@ static void apply_agentx_settings(const cupi_config *cfg, const options *o)
     const char *socket = o->agentx_socket ? o->agentx_socket : cfg->agentx_socket;
     if (socket)
         netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, socket);
-    long ping = cfg->agentx_ping_interval_s > 0 ? cfg->agentx_ping_interval_s
-                                                : DEFAULT_PING_INTERVAL_S;
+    long ping =
+        cfg->agentx_ping_interval_s > 0 ? cfg->agentx_ping_interval_s : DEFAULT_PING_INTERVAL_S;
     netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
                        (int)ping);
     if (cfg->agentx_timeout_s > 0)

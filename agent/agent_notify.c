@@ -30,15 +30,14 @@ static netsnmp_variable_list *add_column(netsnmp_variable_list **vars, const age
 {
     oid name[MAX_OID_LEN];
     size_t len = mib_column_oid(table, column, s->cfg.index, name, MAX_OID_LEN);
-    netsnmp_variable_list *var =
-        snmp_varlist_add_variable(vars, name, len, ASN_NULL, NULL, 0);
+    netsnmp_variable_list *var = snmp_varlist_add_variable(vars, name, len, ASN_NULL, NULL, 0);
     if (!var)
         return NULL;
     int err = table == CUPI_TABLE_SERVER
                   ? mib_server_column_value(s, column, var)
-                  : mib_config_column_value(s, table == CUPI_TABLE_SMTP_SERVER ? CUPI_RES_SERVER
-                                                                                : CUPI_RES_CLIENT,
-                                            column, var);
+                  : mib_config_column_value(
+                        s, table == CUPI_TABLE_SMTP_SERVER ? CUPI_RES_SERVER : CUPI_RES_CLIENT,
+                        column, var);
     if (err != SNMP_ERR_NOERROR)
         snmp_set_var_typed_value(var, SNMP_NOSUCHINSTANCE, NULL, 0);
     return var;
@@ -67,8 +66,8 @@ static void send_config(agent_server *s, cupi_resource r)
     for (unsigned col = 1; col <= n; col++)
         if (mask & (1u << (col - 1)))
             add_column(&vars, s, mib_config_table_of(r), col);
-    DEBUGMSGTL(("cupi", "server %u: sending %s config notification (mask 0x%x)\n",
-                s->cfg.index, cupi_resource_name(r), mask));
+    DEBUGMSGTL(("cupi", "server %u: sending %s config notification (mask 0x%x)\n", s->cfg.index,
+                cupi_resource_name(r), mask));
     send_v2trap(vars);
     snmp_free_varbind(vars);
 }

@@ -25,10 +25,14 @@ static agent_server *servers;
 static cupi_engine *engine;
 
 static const char *const status_names[] = {
-    [AGENT_STATUS_UNKNOWN] = "unknown",         [AGENT_STATUS_OK] = "ok",
-    [AGENT_STATUS_UNREACHABLE] = "unreachable", [AGENT_STATUS_AUTH_FAILED] = "authFailed",
-    [AGENT_STATUS_TLS_FAILED] = "tlsFailed",    [AGENT_STATUS_NOT_SUPPORTED] = "notSupported",
-    [AGENT_STATUS_BUSY] = "busy",               [AGENT_STATUS_BAD_RESPONSE] = "badResponse",
+    [AGENT_STATUS_UNKNOWN] = "unknown",
+    [AGENT_STATUS_OK] = "ok",
+    [AGENT_STATUS_UNREACHABLE] = "unreachable",
+    [AGENT_STATUS_AUTH_FAILED] = "authFailed",
+    [AGENT_STATUS_TLS_FAILED] = "tlsFailed",
+    [AGENT_STATUS_NOT_SUPPORTED] = "notSupported",
+    [AGENT_STATUS_BUSY] = "busy",
+    [AGENT_STATUS_BAD_RESPONSE] = "badResponse",
 };
 
 static const agent_status status_of_cupi[] = {
@@ -371,7 +375,8 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
         return -1;
     for (size_t i = 0; i < cfg->n_servers; i++) {
         const agent_server *old = agent_server_find(cfg->servers[i].index);
-        if (old && old->client && !settings_changed && !connection_changed(&old->cfg, &cfg->servers[i]))
+        if (old && old->client && !settings_changed &&
+            !connection_changed(&old->cfg, &cfg->servers[i]))
             continue;
         fresh[i] = make_client(&cfg->servers[i], cfg);
         if (!fresh[i]) {

@@ -35,15 +35,15 @@ struct agent_server;
 typedef struct agent_resource {
     struct agent_server *owner;
     cupi_resource which;
-    bool valid;          /* values known: read from CUPI or the state file */
-    cupi_snapshot snap;  /* never holds a write-only value */
-    time_t read_at;      /* wall-clock time CUPI returned these values */
-    bool in_flight;      /* a refresh GET is outstanding */
-    time_t next_refresh; /* monotonic seconds */
-    unsigned generation; /* bumped by every SET commit: older reads are stale */
+    bool valid;                  /* values known: read from CUPI or the state file */
+    cupi_snapshot snap;          /* never holds a write-only value */
+    time_t read_at;              /* wall-clock time CUPI returned these values */
+    bool in_flight;              /* a refresh GET is outstanding */
+    time_t next_refresh;         /* monotonic seconds */
+    unsigned generation;         /* bumped by every SET commit: older reads are stale */
     unsigned refresh_generation; /* generation when the refresh started */
-    bool failing;            /* its last refresh failed (until one succeeds) */
-    cupi_status fail_status; /* ... with this status and message */
+    bool failing;                /* its last refresh failed (until one succeeds) */
+    cupi_status fail_status;     /* ... with this status and message */
     char fail_message[256];
 } agent_resource;
 
@@ -58,10 +58,10 @@ typedef struct agent_server {
     uint32_t config_changes;
     uint32_t last_change_ticks; /* sysUpTime (centiseconds) of the last change */
     agent_change_source last_change_source;
-    unsigned pending_sets;      /* SET transactions holding this row */
+    unsigned pending_sets;                /* SET transactions holding this row */
     uint32_t notify_mask[CUPI_RES_COUNT]; /* changed columns not yet notified */
     agent_change_source notify_source[CUPI_RES_COUNT];
-    struct agent_server *next;  /* sorted by cfg.index */
+    struct agent_server *next; /* sorted by cfg.index */
 } agent_server;
 
 /* The module's global settings (from cupi_config). */

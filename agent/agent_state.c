@@ -252,8 +252,8 @@ void agent_state_load(void)
             if (!s || !cJSON_IsString(url) || strcmp(url->valuestring, s->cfg.url) != 0)
                 continue; /* not configured any more, or another server now */
             for (int r = 0; r < CUPI_RES_COUNT; r++) {
-                const cJSON *obj =
-                    cJSON_GetObjectItemCaseSensitive(entry, cupi_resource_name((cupi_resource)r));
+                const cJSON *obj = cJSON_GetObjectItemCaseSensitive(
+                    entry, cupi_resource_name((cupi_resource)r));
                 cupi_snapshot snap;
                 time_t read_at;
                 if (!obj)

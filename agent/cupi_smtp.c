@@ -44,7 +44,8 @@ int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults)
         /* net-snmp's configuration path, e.g. /etc/snmp:/usr/share/snmp:~/.snmp */
         char *dirs = strdup(get_configuration_directory());
         char *save = NULL;
-        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d;
+             d = strtok_r(NULL, ":", &save)) {
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", d, CONFIG_NAME);
             if (read_one(cfg, path, true) != 0) {
@@ -57,7 +58,8 @@ int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults)
     if (files) {
         char *list = strdup(files);
         char *save = NULL;
-        for (char *f = list ? strtok_r(list, ",", &save) : NULL; f; f = strtok_r(NULL, ",", &save)) {
+        for (char *f = list ? strtok_r(list, ",", &save) : NULL; f;
+             f = strtok_r(NULL, ",", &save)) {
             if (read_one(cfg, f, false) != 0) {
                 free(list);
                 return -1;

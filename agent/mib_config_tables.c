@@ -116,7 +116,8 @@ static int register_one(cupi_resource r)
     oid table_oid[CUPI_MIB_ROOT_LEN + 2] = {CUPI_MIB_ROOT_OID, CUPI_ARC_OBJECTS, table_of[r]};
     netsnmp_handler_registration *reg = netsnmp_create_handler_registration(
         names[r], config_table_handler, table_oid, OID_LENGTH(table_oid), HANDLER_CAN_RWRITE);
-    netsnmp_table_registration_info *tinfo = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
+    netsnmp_table_registration_info *tinfo =
+        SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
     netsnmp_iterator_info *iinfo = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
     if (!reg || !tinfo || !iinfo) {
         SNMP_FREE(tinfo);

@@ -176,10 +176,11 @@ int mib_server_table_register(void)
 {
     oid table_oid[CUPI_MIB_ROOT_LEN + 2] = {CUPI_MIB_ROOT_OID, CUPI_ARC_OBJECTS,
                                             CUPI_TABLE_SERVER};
-    registration = netsnmp_create_handler_registration(
-        "cupiServerTable", server_table_handler, table_oid, OID_LENGTH(table_oid),
-        HANDLER_CAN_RONLY);
-    netsnmp_table_registration_info *tinfo = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
+    registration =
+        netsnmp_create_handler_registration("cupiServerTable", server_table_handler, table_oid,
+                                            OID_LENGTH(table_oid), HANDLER_CAN_RONLY);
+    netsnmp_table_registration_info *tinfo =
+        SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
     netsnmp_iterator_info *iinfo = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
     if (!registration || !tinfo || !iinfo) {
         SNMP_FREE(tinfo);

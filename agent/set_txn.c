@@ -48,11 +48,11 @@ typedef struct set_txn {
     long transid;
     txn_item *items;
     size_t n_items;
-    bool failed;     /* ACTION failed: later items are not PUT */
-    bool in_flight;  /* a CUPI request of this transaction is outstanding */
-    bool orphaned;   /* replaced while a request was in flight: free on completion */
+    bool failed;    /* ACTION failed: later items are not PUT */
+    bool in_flight; /* a CUPI request of this transaction is outstanding */
+    bool orphaned;  /* replaced while a request was in flight: free on completion */
     txn_batch *queue;
-    txn_item *work;  /* item of the outstanding request */
+    txn_item *work; /* item of the outstanding request */
     txn_step step;
     txn_item *rollback_for; /* item whose failure triggered a rollback */
 } set_txn;

@@ -18,12 +18,14 @@ static const struct {
 
 const char *cupi_format_name(cupi_format f)
 {
-    return f == CUPI_FORMAT_JSON ? formats[CUPI_FORMAT_JSON].name : formats[CUPI_FORMAT_XML].name;
+    return f == CUPI_FORMAT_JSON ? formats[CUPI_FORMAT_JSON].name
+                                 : formats[CUPI_FORMAT_XML].name;
 }
 
 const char *cupi_format_mime(cupi_format f)
 {
-    return f == CUPI_FORMAT_JSON ? formats[CUPI_FORMAT_JSON].mime : formats[CUPI_FORMAT_XML].mime;
+    return f == CUPI_FORMAT_JSON ? formats[CUPI_FORMAT_JSON].mime
+                                 : formats[CUPI_FORMAT_XML].mime;
 }
 
 int cupi_format_from_name(const char *name)

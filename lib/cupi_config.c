@@ -29,7 +29,8 @@ typedef struct parse_ctx {
     size_t errsz;
 } parse_ctx;
 
-static cupi_status fail(parse_ctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static cupi_status fail(parse_ctx *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static cupi_status fail(parse_ctx *p, const char *fmt, ...)
 {
     char what[512];
@@ -250,13 +251,13 @@ typedef cupi_status (*server_handler)(parse_ctx *, cupi_server_config *, char **
 
 typedef struct directive {
     const char *name;
-    int n_args;             /* tokens after the directive, INDEX included */
-    server_handler server;  /* per-server directive, or NULL */
+    int n_args;              /* tokens after the directive, INDEX included */
+    server_handler server;   /* per-server directive, or NULL */
     number_directive number; /* numeric global when max > 0 */
-    size_t string_offset;   /* char * global when non-zero */
+    size_t string_offset;    /* char * global when non-zero */
 } directive;
 
-#define NUM(field, lo, hi, uns)                                                            \
+#define NUM(field, lo, hi, uns)                                                                \
     .number = {.min = lo, .max = hi, .offset = offsetof(cupi_config, field), .is_unsigned = uns}
 
 static const directive directives[] = {
@@ -445,7 +446,8 @@ cupi_status cupi_config_finish(cupi_config *c, char *err, size_t errsz)
     for (size_t i = 0; i < c->n_servers; i++) {
         const cupi_server_config *s = &c->servers[i];
         if (!s->origin) {
-            snprintf(err, errsz, "server %u is configured but has no cupiServer line", s->index);
+            snprintf(err, errsz, "server %u is configured but has no cupiServer line",
+                     s->index);
             return CUPI_E_CONFIG;
         }
         if (!s->user) {

@@ -11,6 +11,8 @@
 static const int64_t smtp_ports[] = {25, 587};
 static const int64_t tls_modes[] = {0, 1, 2}; /* not offered, required, optional */
 
+/* The table reads best as written: one field per entry. */
+// clang-format off
 #define INT_FIELD(res, col, nm, al, mib, lo, hi, def)                                      \
     {.name = nm, .alias = al, .mib_name = mib, .resource = res, .column = col,            \
      .type = CUPI_TYPE_INT, .min = lo, .max = hi, .default_value = def}
@@ -68,6 +70,8 @@ static const cupi_field field_table[] = {
 #undef S
 #undef C
 
+// clang-format on
+
 static const struct {
     const char *name;
     const char *path;
@@ -75,10 +79,10 @@ static const struct {
     size_t first; /* index of the resource's first entry in field_table */
     size_t count;
 } resource_table[CUPI_RES_COUNT] = {
-    [CUPI_RES_SERVER] = {"server", "/vmrest/smtpserver/serverconfigs", "SmtpServerConfiguration",
-                         0, 11},
-    [CUPI_RES_CLIENT] = {"client", "/vmrest/smtpclient/clientconfigs", "SmtpClientConfiguration",
-                         11, 6},
+    [CUPI_RES_SERVER] = {"server", "/vmrest/smtpserver/serverconfigs",
+                         "SmtpServerConfiguration", 0, 11},
+    [CUPI_RES_CLIENT] = {"client", "/vmrest/smtpclient/clientconfigs",
+                         "SmtpClientConfiguration", 11, 6},
 };
 
 _Static_assert(sizeof field_table / sizeof field_table[0] == 17, "17 CUPI fields");
@@ -144,7 +148,8 @@ const cupi_field *cupi_field_find(cupi_resource r, const char *name)
     if (!f || !name)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (strcasecmp(name, f[i].name) == 0 || (f[i].alias && strcasecmp(name, f[i].alias) == 0))
+        if (strcasecmp(name, f[i].name) == 0 ||
+            (f[i].alias && strcasecmp(name, f[i].alias) == 0))
             return &f[i];
     }
     return NULL;

@@ -102,8 +102,7 @@ static bool add_header(struct curl_slist **list, const char *name, const char *v
     return true;
 }
 
-static bool build_headers(cupi_client *c, cupi_transfer *t, const cupi_request *r,
-                          int64_t now)
+static bool build_headers(cupi_client *c, cupi_transfer *t, const cupi_request *r, int64_t now)
 {
     curl_slist_free_all(t->headers);
     t->headers = NULL;
@@ -240,8 +239,8 @@ static void describe(cupi_client *c, const cupi_transfer *t, cupi_request *r, cu
 static cupi_status decode_body(cupi_client *c, const cupi_transfer *t, cupi_request *r)
 {
     char why[200];
-    cupi_status st = cupi_decode(r->result.resource, c->format, t->body ? t->body : "",
-                                 t->len, &r->result.snapshot, why, sizeof why);
+    cupi_status st = cupi_decode(r->result.resource, c->format, t->body ? t->body : "", t->len,
+                                 &r->result.snapshot, why, sizeof why);
     if (st == CUPI_OK)
         return CUPI_OK;
     char msg[sizeof r->result.message];

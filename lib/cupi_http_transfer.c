@@ -88,10 +88,10 @@ void cupi_transfer_destroy(cupi_transfer *t)
 static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
 {
     CURLcode rc = CURLE_OK;
-#define SET(opt, val)                                    \
-    do {                                                 \
-        if (rc == CURLE_OK)                              \
-            rc = curl_easy_setopt(h, opt, val);          \
+#define SET(opt, val)                                                                          \
+    do {                                                                                       \
+        if (rc == CURLE_OK)                                                                    \
+            rc = curl_easy_setopt(h, opt, val);                                                \
     } while (0)
     SET(CURLOPT_PRIVATE, t);
     SET(CURLOPT_NOSIGNAL, 1L);

@@ -70,7 +70,8 @@ cupi_status cupi_json_decode(cupi_resource r, const char *body, size_t len, cupi
     const cJSON *obj = root;
     /* Tolerate the body wrapped in its root name, as XML-minded clients do. */
     if (cJSON_IsObject(obj) && cJSON_GetArraySize(obj) == 1 && obj->child->string &&
-        strcasecmp(obj->child->string, cupi_resource_root(r)) == 0 && cJSON_IsObject(obj->child))
+        strcasecmp(obj->child->string, cupi_resource_root(r)) == 0 &&
+        cJSON_IsObject(obj->child))
         obj = obj->child;
     if (!cJSON_IsObject(obj)) {
         codec_error(err, errsz, "JSON body is not an object");
@@ -105,8 +106,8 @@ cupi_status cupi_json_encode(const cupi_snapshot *s, char **out, size_t *len)
     bool ok = obj != NULL;
     for (size_t i = 0; ok && i < n; i++)
         if (cupi_snapshot_has(s, f[i].column))
-            ok = cJSON_AddStringToObject(obj, f[i].name,
-                                         cupi_value_format(&f[i], &s->v[i], text, sizeof text)) !=
+            ok = cJSON_AddStringToObject(
+                     obj, f[i].name, cupi_value_format(&f[i], &s->v[i], text, sizeof text)) !=
                  NULL;
     char *printed = ok ? cJSON_Print(obj) : NULL;
     cJSON_Delete(obj);

@@ -40,12 +40,13 @@ cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask
         uint32_t involved = (1u << (r->if_column - 1)) | (1u << (r->then_column - 1));
         if (r->resource != merged->resource || !(changed_mask & involved))
             continue;
-        if (!cupi_snapshot_has(merged, r->if_column) || !cupi_snapshot_has(merged, r->then_column))
+        if (!cupi_snapshot_has(merged, r->if_column) ||
+            !cupi_snapshot_has(merged, r->then_column))
             continue; /* cannot be judged without both values */
         if (field_on(merged, r->if_column) && !field_on(merged, r->then_column)) {
             if (column)
-                *column = (changed_mask & (1u << (r->if_column - 1))) ? r->if_column
-                                                                        : r->then_column;
+                *column =
+                    (changed_mask & (1u << (r->if_column - 1))) ? r->if_column : r->then_column;
             if (why)
                 snprintf(why, whysz, "%s", r->text);
             return CUPI_INCONSISTENT;

@@ -61,8 +61,8 @@ void cupi_engine_wait(cupi_engine *e, long max_wait_ms)
     }
     for (size_t i = 0; i < n; i++) {
         pfd[i].fd = fds[i].fd;
-        pfd[i].events = (short)((fds[i].want_read ? POLLIN : 0) |
-                                (fds[i].want_write ? POLLOUT : 0));
+        pfd[i].events =
+            (short)((fds[i].want_read ? POLLIN : 0) | (fds[i].want_write ? POLLOUT : 0));
         pfd[i].revents = 0;
     }
     int timeout = poll_timeout(e, max_wait_ms);

@@ -98,8 +98,7 @@ cupi_verdict cupi_value_parse(const cupi_field *f, const char *text, size_t len,
     return verdict;
 }
 
-const char *cupi_value_format(const cupi_field *f, const cupi_value *v, char *buf,
-                              size_t bufsz)
+const char *cupi_value_format(const cupi_field *f, const cupi_value *v, char *buf, size_t bufsz)
 {
     switch (f->type) {
     case CUPI_TYPE_INT:
@@ -148,10 +147,10 @@ bool cupi_ip_literal_valid(const char *s)
     return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
 }
 
-#define WHY(...)                                                                           \
-    do {                                                                                   \
-        if (why)                                                                           \
-            snprintf(why, whysz, __VA_ARGS__);                                             \
+#define WHY(...)                                                                               \
+    do {                                                                                       \
+        if (why)                                                                               \
+            snprintf(why, whysz, __VA_ARGS__);                                                 \
     } while (0)
 
 static cupi_verdict check_int(const cupi_field *f, int64_t v, char *why, size_t whysz)
@@ -215,8 +214,7 @@ static cupi_verdict check_string(const cupi_field *f, const char *s, char *why, 
     return CUPI_VALID;
 }
 
-cupi_verdict cupi_value_check(const cupi_field *f, const cupi_value *v, char *why,
-                              size_t whysz)
+cupi_verdict cupi_value_check(const cupi_field *f, const cupi_value *v, char *why, size_t whysz)
 {
     if (why && whysz)
         why[0] = '\0';

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define XML_SAFE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
+#define XML_SAFE_OPTIONS                                                                       \
+    (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
 
 static bool has_markup_declaration(const char *body, size_t len)
 {
@@ -143,12 +144,24 @@ static void sb_escaped(strbuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': sb_puts(b, "&amp;"); break;
-        case '<': sb_puts(b, "&lt;"); break;
-        case '>': sb_puts(b, "&gt;"); break;
-        case '"': sb_puts(b, "&quot;"); break;
-        case '\'': sb_puts(b, "&apos;"); break;
-        default: sb_append(b, s, 1); break;
+        case '&':
+            sb_puts(b, "&amp;");
+            break;
+        case '<':
+            sb_puts(b, "&lt;");
+            break;
+        case '>':
+            sb_puts(b, "&gt;");
+            break;
+        case '"':
+            sb_puts(b, "&quot;");
+            break;
+        case '\'':
+            sb_puts(b, "&apos;");
+            break;
+        default:
+            sb_append(b, s, 1);
+            break;
         }
     }
 }
@@ -189,7 +202,8 @@ cupi_status cupi_xml_encode(const cupi_snapshot *s, char **out, size_t *len)
     sb_puts(&b, ">\n");
     for (size_t i = 0; i < n; i++)
         if (cupi_snapshot_has(s, f[i].column))
-            sb_element(&b, "  ", f[i].name, cupi_value_format(&f[i], &s->v[i], text, sizeof text));
+            sb_element(&b, "  ", f[i].name,
+                       cupi_value_format(&f[i], &s->v[i], text, sizeof text));
     sb_puts(&b, "</");
     sb_puts(&b, root);
     sb_puts(&b, ">\n");

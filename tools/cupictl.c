@@ -78,8 +78,8 @@ static int print_values(const cupi_snapshot *snap, bool json)
     for (size_t i = 0; ok && i < n; i++) {
         bool shown = cupi_snapshot_has(snap, f[i].column) && !f[i].write_only;
         ok = cJSON_AddStringToObject(
-                 obj, f[i].name, shown ? cupi_value_format(&f[i], &snap->v[i], text, sizeof text)
-                                       : "") != NULL;
+                 obj, f[i].name,
+                 shown ? cupi_value_format(&f[i], &snap->v[i], text, sizeof text) : "") != NULL;
     }
     char *out = ok ? cJSON_Print(obj) : NULL;
     cJSON_Delete(obj);
@@ -268,12 +268,24 @@ int main(int argc, char **argv)
     /* '+' stops at the command so FIELD=VALUE arguments are never options. */
     while ((opt = getopt_long(argc, argv, "+c:s:hv", long_options, NULL)) != -1) {
         switch (opt) {
-        case 'c': conf = optarg; break;
-        case 's': key = optarg; break;
-        case 'j': json = true; break;
-        case 'h': usage(stdout); return 0;
-        case 'v': printf("cupictl %s\n", CUPI_VERSION); return 0;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'c':
+            conf = optarg;
+            break;
+        case 's':
+            key = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'v':
+            printf("cupictl %s\n", CUPI_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     int nargs = argc - optind;
@@ -284,7 +296,8 @@ int main(int argc, char **argv)
         nargs = 2;
     }
     if (nargs < 2 || (strcmp(args[0], "get") != 0 && strcmp(args[0], "set") != 0) ||
-        (strcmp(args[0], "get") == 0 && nargs != 2) || (strcmp(args[0], "set") == 0 && nargs < 3)) {
+        (strcmp(args[0], "get") == 0 && nargs != 2) ||
+        (strcmp(args[0], "set") == 0 && nargs < 3)) {
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -307,7 +320,8 @@ int main(int argc, char **argv)
         cupi_config_free(&cfg);
         return 1;
     }
-    const cupi_server_config *server = key ? cupi_config_find_server(&cfg, key) : &cfg.servers[0];
+    const cupi_server_config *server =
+        key ? cupi_config_find_server(&cfg, key) : &cfg.servers[0];
     if (!server) {
         error("no server \"%s\" in %s", key, conf);
         cupi_config_free(&cfg);
@@ -321,9 +335,8 @@ int main(int argc, char **argv)
     session s = {0};
     int rc = open_session(&s, server, &cfg);
     if (rc == 0)
-        rc = strcmp(args[0], "get") == 0
-                 ? cmd_get(&s, (cupi_resource)r, json)
-                 : cmd_set(&s, &changes);
+        rc = strcmp(args[0], "get") == 0 ? cmd_get(&s, (cupi_resource)r, json)
+                                         : cmd_set(&s, &changes);
     close_session(&s);
     cupi_config_free(&cfg);
     cupi_global_cleanup();

@@ -18,8 +18,8 @@
 #define ALL_SERVER 0x7ffu
 #define ALL_CLIENT 0x3fu
 
-static cupi_status decode_str(cupi_resource r, cupi_format f, const char *body, cupi_snapshot *out,
-                              char *err, size_t errsz)
+static cupi_status decode_str(cupi_resource r, cupi_format f, const char *body,
+                              cupi_snapshot *out, char *err, size_t errsz)
 {
     return cupi_decode(r, f, body, strlen(body), out, err, errsz);
 }
@@ -152,8 +152,9 @@ static void test_seed_wrong_resource(void **state)
         char *body = load(cases[i].file, &len);
         cupi_snapshot s;
         char err[256] = "";
-        assert_int_equal(cupi_decode(cases[i].other, cases[i].f, body, len, &s, err, sizeof err),
-                         CUPI_E_PARSE);
+        assert_int_equal(
+            cupi_decode(cases[i].other, cases[i].f, body, len, &s, err, sizeof err),
+            CUPI_E_PARSE);
         assert_true(err[0] != '\0');
         free(body);
     }
@@ -229,8 +230,8 @@ static void test_round_trips(void **state)
     /* The seed's files, decoded, encoded and decoded again. */
     static const char *const files[] = {"seed_server.xml", "seed_client_put.xml"};
     for (size_t i = 0; i < 2; i++) {
-        cupi_snapshot s = decode_file(i ? CUPI_RES_CLIENT : CUPI_RES_SERVER, CUPI_FORMAT_XML,
-                                      files[i]);
+        cupi_snapshot s =
+            decode_file(i ? CUPI_RES_CLIENT : CUPI_RES_SERVER, CUPI_FORMAT_XML, files[i]);
         round_trip(&s, CUPI_FORMAT_XML);
         round_trip(&s, CUPI_FORMAT_JSON);
     }
@@ -250,7 +251,8 @@ static void test_encode_xml_shape(void **state)
     assert_non_null(strstr(body, "<retryDeliveryTimeoutMin>0<"));
     /* Fields in column order. */
     assert_true(strstr(body, "<Port>") < strstr(body, "<domainName>"));
-    assert_true(strstr(body, "<domainName>") < strstr(body, "<requireTlsFromUntrustedIpAddresses>"));
+    assert_true(strstr(body, "<domainName>") <
+                strstr(body, "<requireTlsFromUntrustedIpAddresses>"));
     free(body);
     cupi_snapshot c = sample(CUPI_RES_CLIENT, 1);
     assert_int_equal(cupi_encode(&c, CUPI_FORMAT_XML, &body, NULL), CUPI_OK);
@@ -509,8 +511,14 @@ static void test_escaping_round_trip(void **state)
 {
     (void)state;
     static const char *const texts[] = {
-        "a&b<c>d", "\"quoted\" 'single'", "back\\slash", "</smtpUsername><x>", "&amp;",
-        "{\"json\": [1]}", "J\xc3\xbcrgen \xe2\x82\xac", "]]>",
+        "a&b<c>d",
+        "\"quoted\" 'single'",
+        "back\\slash",
+        "</smtpUsername><x>",
+        "&amp;",
+        "{\"json\": [1]}",
+        "J\xc3\xbcrgen \xe2\x82\xac",
+        "]]>",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         cupi_snapshot s;
@@ -524,9 +532,8 @@ static void test_escaping_round_trip(void **state)
                 assert_null(strstr(body, texts[i])); /* never written raw */
             cupi_snapshot back;
             char err[256];
-            cupi_status st =
-                cupi_decode(CUPI_RES_CLIENT, (cupi_format)f, body, strlen(body), &back, err,
-                            sizeof err);
+            cupi_status st = cupi_decode(CUPI_RES_CLIENT, (cupi_format)f, body, strlen(body),
+                                         &back, err, sizeof err);
             if (st != CUPI_OK)
                 fail_msg("%s: %s\n%s", cupi_format_name((cupi_format)f), err, body);
             assert_int_equal(back.present, BIT(5) | BIT(6));
@@ -561,8 +568,8 @@ static void test_error_details(void **state)
                        "<message>Port must be 25 or 587</message></errors></ErrorDetails>",
                        msg, sizeof msg));
     assert_string_equal(msg, "Port must be 25 or 587");
-    assert_true(errmsg("{\"errors\":{\"code\":\"INVALID_PARAMETER\",\"message\":\"Bad port\"}}", msg,
-                       sizeof msg));
+    assert_true(errmsg("{\"errors\":{\"code\":\"INVALID_PARAMETER\",\"message\":\"Bad port\"}}",
+                       msg, sizeof msg));
     assert_string_equal(msg, "Bad port");
     /* Tolerant shapes: declaration, whitespace, case, an array of errors. */
     assert_true(errmsg("<?xml version=\"1.0\"?>\n<ErrorDetails>\n <errors>\n  "
@@ -570,8 +577,8 @@ static void test_error_details(void **state)
                        "</ErrorDetails>\n",
                        msg, sizeof msg));
     assert_string_equal(msg, "two lines");
-    assert_true(errmsg("  {\"errors\":[{\"code\":\"A\",\"message\":\"first\"}]}", msg,
-                       sizeof msg));
+    assert_true(
+        errmsg("  {\"errors\":[{\"code\":\"A\",\"message\":\"first\"}]}", msg, sizeof msg));
     assert_string_equal(msg, "first");
     /* Only a code: the code is better than nothing. */
     assert_true(errmsg("<ErrorDetails><errors><code>NOT_FOUND</code></errors></ErrorDetails>",
@@ -594,8 +601,8 @@ static void test_error_plain_and_garbage(void **state)
         "",
         "   \n\t ",
         "\x01\x02\x03\x7f",
-        "<ErrorDetails><errors><code>X</code>",      /* truncated */
-        "<html><body>oops</body></html>",            /* no message */
+        "<ErrorDetails><errors><code>X</code>", /* truncated */
+        "<html><body>oops</body></html>",       /* no message */
         "<!DOCTYPE x [<!ENTITY e \"boom\">]><message>&e;</message>",
         "<",
     };

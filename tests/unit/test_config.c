@@ -167,30 +167,31 @@ static void test_all_directives(void **state)
     const char *ca = write_file(fx, "ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
     write_file(fx, "pw2", "from-file\nsecond line\n", 0600);
     char text[2048];
-    snprintf(text, sizeof text,
-             "# servers, out of order\n"
-             "cupiServer 2 cuc-lyon http://cuc2.example.com:8080\n"
-             "cupiUser 2 admin2\n"
-             "cupiPasswordFile 2 %s/pw2\n"
-             "cupiInsecure 2\n"
-             "cupiFormat 2 json\n"
-             "\n"
-             "  cupiServer   1\tcuc-paris   https://cuc1.example.com:8443   # trailing comment\n"
-             "cupiUser 1 \"admin one\"\n"
-             "cupiPassword 1 \"my secret pass\"\n"
-             "cupiCaFile 1 %s\n"
-             "cupiFormat 1 XML\n"
-             "cupiPollInterval 10\n"
-             "cupiCacheTtl 5\n"
-             "cupiTimeout 2000\n"
-             "cupiMaxConcurrent 3\n"
-             "cupiStateFile /var/lib/cupi-snmp/state\n"
-             "cupiNotifications no\n"
-             "agentXSocket tcp:localhost:705\n"
-             "agentxPingInterval 7\n"
-             "agentxTimeout 3\n"
-             "agentxRetries 0\n",
-             fx->dir, ca);
+    snprintf(
+        text, sizeof text,
+        "# servers, out of order\n"
+        "cupiServer 2 cuc-lyon http://cuc2.example.com:8080\n"
+        "cupiUser 2 admin2\n"
+        "cupiPasswordFile 2 %s/pw2\n"
+        "cupiInsecure 2\n"
+        "cupiFormat 2 json\n"
+        "\n"
+        "  cupiServer   1\tcuc-paris   https://cuc1.example.com:8443   # trailing comment\n"
+        "cupiUser 1 \"admin one\"\n"
+        "cupiPassword 1 \"my secret pass\"\n"
+        "cupiCaFile 1 %s\n"
+        "cupiFormat 1 XML\n"
+        "cupiPollInterval 10\n"
+        "cupiCacheTtl 5\n"
+        "cupiTimeout 2000\n"
+        "cupiMaxConcurrent 3\n"
+        "cupiStateFile /var/lib/cupi-snmp/state\n"
+        "cupiNotifications no\n"
+        "agentXSocket tcp:localhost:705\n"
+        "agentxPingInterval 7\n"
+        "agentxTimeout 3\n"
+        "agentxRetries 0\n",
+        fx->dir, ca);
     assert_int_equal(read_and_finish(fx, text), CUPI_OK);
     cupi_config *c = &fx->cfg;
     assert_int_equal(c->n_servers, 2);
@@ -237,8 +238,8 @@ static void test_notifications_values(void **state)
     static const struct {
         const char *word;
         bool value;
-    } cases[] = {{"yes", true}, {"no", false}, {"YES", true}, {"No", false},
-                 {"true", true}, {"false", false}, {"1", true}, {"0", false}};
+    } cases[] = {{"yes", true},  {"no", false},    {"YES", true}, {"No", false},
+                 {"true", true}, {"false", false}, {"1", true},   {"0", false}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[64];
         fx->cfg.notifications = !cases[i].value;
@@ -252,10 +253,10 @@ static void test_errors_with_line(void **state)
 {
     fixture *fx = *state;
     char text[1024];
-#define AT3(body, what)                                                                    \
-    do {                                                                                   \
-        snprintf(text, sizeof text, "%s%s\n", header, body);                               \
-        expect_error_at(fx, text, 3, what);                                                \
+#define AT3(body, what)                                                                        \
+    do {                                                                                       \
+        snprintf(text, sizeof text, "%s%s\n", header, body);                                   \
+        expect_error_at(fx, text, 3, what);                                                    \
     } while (0)
     /* header is two lines ("# ..." and cupiServer 1), so body is line 3. */
     AT3("cupiFrobnicate 1 x", "cupiFrobnicate");
@@ -300,11 +301,11 @@ static void test_errors_with_line(void **state)
     cupi_config_free(&fx->cfg);
     cupi_config_init(&fx->cfg);
     assert_int_equal(read_conf(fx, header, 0600), CUPI_OK);
-    const char *second = write_file(fx, "second.conf", "# more\ncupiServer 1 again https://h\n",
-                                    0600);
-    assert_int_equal(cupi_config_read(&fx->cfg, second, false, NULL, NULL, fx->err,
-                                      sizeof fx->err),
-                     CUPI_E_CONFIG);
+    const char *second =
+        write_file(fx, "second.conf", "# more\ncupiServer 1 again https://h\n", 0600);
+    assert_int_equal(
+        cupi_config_read(&fx->cfg, second, false, NULL, NULL, fx->err, sizeof fx->err),
+        CUPI_E_CONFIG);
     char prefix[200];
     snprintf(prefix, sizeof prefix, "%s:2: ", second);
     assert_true(strncmp(fx->err, prefix, strlen(prefix)) == 0);
@@ -346,8 +347,8 @@ static void test_quoting(void **state)
     assert_string_equal(fx->cfg.servers[0].password, "pass with  spaces and # hash");
     cupi_config_free(&fx->cfg);
     cupi_config_init(&fx->cfg);
-    snprintf(text, sizeof text, "%scupiUser 1 admin\ncupiPassword 1 \"say \\\"hi\\\" \\\\o/\"\n",
-             header);
+    snprintf(text, sizeof text,
+             "%scupiUser 1 admin\ncupiPassword 1 \"say \\\"hi\\\" \\\\o/\"\n", header);
     assert_int_equal(read_and_finish(fx, text), CUPI_OK);
     assert_string_equal(fx->cfg.servers[0].password, "say \"hi\" \\o/");
     /* Unquoted: a '#' inside a token is part of it; an empty quoted token is
@@ -379,7 +380,8 @@ static void test_password_file(void **state)
     /* CRLF, no final newline, blanks kept. */
     static const struct {
         const char *content, *want;
-    } cases[] = {{"crlf\r\nx\r\n", "crlf"}, {"no-newline", "no-newline"},
+    } cases[] = {{"crlf\r\nx\r\n", "crlf"},
+                 {"no-newline", "no-newline"},
                  {" with blanks \n", " with blanks "}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cupi_config_free(&fx->cfg);
@@ -389,10 +391,12 @@ static void test_password_file(void **state)
         assert_string_equal(fx->cfg.servers[0].password, cases[i].want);
     }
     /* Missing and empty password files are errors at their line. */
-    snprintf(text, sizeof text, "%scupiUser 1 a\ncupiPasswordFile 1 %s/nope\n", header, fx->dir);
+    snprintf(text, sizeof text, "%scupiUser 1 a\ncupiPasswordFile 1 %s/nope\n", header,
+             fx->dir);
     expect_error_at(fx, text, 4, "nope");
     write_file(fx, "empty", "", 0600);
-    snprintf(text, sizeof text, "%scupiUser 1 a\ncupiPasswordFile 1 %s/empty\n", header, fx->dir);
+    snprintf(text, sizeof text, "%scupiUser 1 a\ncupiPasswordFile 1 %s/empty\n", header,
+             fx->dir);
     expect_error_at(fx, text, 4, "empty");
 }
 
@@ -400,8 +404,9 @@ static void test_finish_checks(void **state)
 {
     fixture *fx = *state;
     /* http:// needs cupiInsecure. */
-    assert_int_equal(read_conf(fx, "cupiServer 1 a http://h:8080\ncupiUser 1 u\n"
-                                   "cupiPassword 1 p\n",
+    assert_int_equal(read_conf(fx,
+                               "cupiServer 1 a http://h:8080\ncupiUser 1 u\n"
+                               "cupiPassword 1 p\n",
                                0600),
                      CUPI_OK);
     assert_int_equal(cupi_config_finish(&fx->cfg, fx->err, sizeof fx->err), CUPI_E_CONFIG);
@@ -488,9 +493,9 @@ static void test_warnings(void **state)
     cupi_config_free(&fx->cfg);
     cupi_config_init(&fx->cfg);
     write_file(fx, "agent.conf", text, 0644);
-    assert_int_equal(cupi_config_read(&fx->cfg, fx->path, false, NULL, NULL, fx->err,
-                                      sizeof fx->err),
-                     CUPI_OK);
+    assert_int_equal(
+        cupi_config_read(&fx->cfg, fx->path, false, NULL, NULL, fx->err, sizeof fx->err),
+        CUPI_OK);
 }
 
 /* Whatever goes wrong, the password never shows up in a message. */
@@ -526,10 +531,11 @@ static void test_password_never_in_messages(void **state)
     fx->warn.n = 0;
     write_file(fx, "pw", SECRET "\n", 0644);
     char text[512];
-    snprintf(text, sizeof text,
-             "cupiServer 1 a http://h\ncupiUser 1 u\ncupiPassword 1 " SECRET "\n"
-             "cupiInsecure 1\ncupiServer 2 b https://h\ncupiUser 2 u\ncupiPasswordFile 2 %s/pw\n",
-             fx->dir);
+    snprintf(
+        text, sizeof text,
+        "cupiServer 1 a http://h\ncupiUser 1 u\ncupiPassword 1 " SECRET "\n"
+        "cupiInsecure 1\ncupiServer 2 b https://h\ncupiUser 2 u\ncupiPasswordFile 2 %s/pw\n",
+        fx->dir);
     assert_int_equal(read_conf(fx, text, 0666), CUPI_OK);
     assert_int_equal(fx->warn.n, 3);
     for (int w = 0; w < fx->warn.n; w++)
@@ -538,7 +544,8 @@ static void test_password_never_in_messages(void **state)
     /* A finish error on a server with a password. */
     cupi_config_free(&fx->cfg);
     cupi_config_init(&fx->cfg);
-    snprintf(text, sizeof text, "cupiServer 1 a http://h\ncupiUser 1 u\ncupiPassword 1 " SECRET "\n");
+    snprintf(text, sizeof text,
+             "cupiServer 1 a http://h\ncupiUser 1 u\ncupiPassword 1 " SECRET "\n");
     assert_int_equal(read_conf(fx, text, 0600), CUPI_OK);
     assert_int_equal(cupi_config_finish(&fx->cfg, fx->err, sizeof fx->err), CUPI_E_CONFIG);
     assert_null(strstr(fx->err, SECRET));

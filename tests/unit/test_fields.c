@@ -60,22 +60,35 @@ static void test_expected_names(void **state)
 {
     (void)state;
     static const char *const server[] = {
-        "Port", "domainName", "maxNumberConnections", "smtpClientThreads", "maxMessageSizeKb",
-        "maxNumberMessagesSession", "maxNumberRecipients", "retryDeliveryTimeoutMin",
+        "Port",
+        "domainName",
+        "maxNumberConnections",
+        "smtpClientThreads",
+        "maxMessageSizeKb",
+        "maxNumberMessagesSession",
+        "maxNumberRecipients",
+        "retryDeliveryTimeoutMin",
         "allowConnectionsFromUntrustedIpAddresses",
-        "requireAuthenticationFromUntrustedIpAddresses", "requireTlsFromUntrustedIpAddresses",
+        "requireAuthenticationFromUntrustedIpAddresses",
+        "requireTlsFromUntrustedIpAddresses",
     };
     static const char *const server_mib[] = {
-        "cupiSmtpServerPort", "cupiSmtpServerDomainName", "cupiSmtpServerMaxConnections",
-        "cupiSmtpServerClientThreads", "cupiSmtpServerMaxMessageSize",
-        "cupiSmtpServerMaxMessagesPerSession", "cupiSmtpServerMaxRecipients",
-        "cupiSmtpServerRetryTimeout", "cupiSmtpServerAllowUntrusted",
-        "cupiSmtpServerRequireAuthUntrusted", "cupiSmtpServerRequireTlsUntrusted",
+        "cupiSmtpServerPort",
+        "cupiSmtpServerDomainName",
+        "cupiSmtpServerMaxConnections",
+        "cupiSmtpServerClientThreads",
+        "cupiSmtpServerMaxMessageSize",
+        "cupiSmtpServerMaxMessagesPerSession",
+        "cupiSmtpServerMaxRecipients",
+        "cupiSmtpServerRetryTimeout",
+        "cupiSmtpServerAllowUntrusted",
+        "cupiSmtpServerRequireAuthUntrusted",
+        "cupiSmtpServerRequireTlsUntrusted",
     };
     static const char *const client[] = {"smtpSmartHost", "isClientSecure", "smtpPort",
-                                         "isAuthEnabled", "smtpUsername", "smtpPassword"};
+                                         "isAuthEnabled", "smtpUsername",   "smtpPassword"};
     static const char *const client_mib[] = {
-        "cupiSmtpClientSmartHost", "cupiSmtpClientSecure", "cupiSmtpClientPort",
+        "cupiSmtpClientSmartHost",   "cupiSmtpClientSecure",   "cupiSmtpClientPort",
         "cupiSmtpClientAuthEnabled", "cupiSmtpClientUsername", "cupiSmtpClientPassword",
     };
     for (unsigned c = 1; c <= 11; c++) {
@@ -92,8 +105,9 @@ static void test_types(void **state)
 {
     (void)state;
     static const cupi_type server[] = {
-        CUPI_TYPE_INT, CUPI_TYPE_STRING, CUPI_TYPE_INT, CUPI_TYPE_INT,  CUPI_TYPE_INT, CUPI_TYPE_INT,
-        CUPI_TYPE_INT, CUPI_TYPE_INT,    CUPI_TYPE_BOOL, CUPI_TYPE_BOOL, CUPI_TYPE_INT,
+        CUPI_TYPE_INT,  CUPI_TYPE_STRING, CUPI_TYPE_INT, CUPI_TYPE_INT,
+        CUPI_TYPE_INT,  CUPI_TYPE_INT,    CUPI_TYPE_INT, CUPI_TYPE_INT,
+        CUPI_TYPE_BOOL, CUPI_TYPE_BOOL,   CUPI_TYPE_INT,
     };
     static const cupi_type client[] = {CUPI_TYPE_STRING, CUPI_TYPE_BOOL,   CUPI_TYPE_INT,
                                        CUPI_TYPE_BOOL,   CUPI_TYPE_STRING, CUPI_TYPE_STRING};
@@ -101,7 +115,8 @@ static void test_types(void **state)
         assert_int_equal(cupi_field_at(CUPI_RES_SERVER, c)->type, server[c - 1]);
     for (unsigned c = 1; c <= 6; c++)
         assert_int_equal(cupi_field_at(CUPI_RES_CLIENT, c)->type, client[c - 1]);
-    assert_int_equal(cupi_field_find(CUPI_RES_SERVER, "domainName")->syntax, CUPI_SYNTAX_HOSTNAME);
+    assert_int_equal(cupi_field_find(CUPI_RES_SERVER, "domainName")->syntax,
+                     CUPI_SYNTAX_HOSTNAME);
     assert_int_equal(cupi_field_find(CUPI_RES_CLIENT, "smtpSmartHost")->syntax,
                      CUPI_SYNTAX_HOST_OR_IP);
     assert_false(cupi_field_find(CUPI_RES_SERVER, "domainName")->allow_empty);
@@ -148,9 +163,9 @@ static void test_find_case_insensitive(void **state)
             assert_true(len < sizeof upper);
             for (size_t k = 0; k <= len; k++) {
                 upper[k] = (char)(f[i].name[k] >= 'a' && f[i].name[k] <= 'z' ? f[i].name[k] - 32
-                                                                              : f[i].name[k]);
+                                                                             : f[i].name[k]);
                 lower[k] = (char)(f[i].name[k] >= 'A' && f[i].name[k] <= 'Z' ? f[i].name[k] + 32
-                                                                              : f[i].name[k]);
+                                                                             : f[i].name[k]);
             }
             assert_ptr_equal(cupi_field_find((cupi_resource)r, f[i].name), &f[i]);
             assert_ptr_equal(cupi_field_find((cupi_resource)r, upper), &f[i]);
@@ -217,8 +232,10 @@ static void test_resources(void **state)
     (void)state;
     assert_string_equal(cupi_resource_name(CUPI_RES_SERVER), "server");
     assert_string_equal(cupi_resource_name(CUPI_RES_CLIENT), "client");
-    assert_string_equal(cupi_resource_path(CUPI_RES_SERVER), "/vmrest/smtpserver/serverconfigs");
-    assert_string_equal(cupi_resource_path(CUPI_RES_CLIENT), "/vmrest/smtpclient/clientconfigs");
+    assert_string_equal(cupi_resource_path(CUPI_RES_SERVER),
+                        "/vmrest/smtpserver/serverconfigs");
+    assert_string_equal(cupi_resource_path(CUPI_RES_CLIENT),
+                        "/vmrest/smtpclient/clientconfigs");
     assert_string_equal(cupi_resource_root(CUPI_RES_SERVER), "SmtpServerConfiguration");
     assert_string_equal(cupi_resource_root(CUPI_RES_CLIENT), "SmtpClientConfiguration");
     assert_int_equal(cupi_resource_from_name("server"), CUPI_RES_SERVER);
@@ -277,7 +294,8 @@ static void test_ranges_and_defaults(void **state)
     const cupi_field *sport = cupi_field_find(CUPI_RES_CLIENT, "smtpPort");
     assert_int_equal(sport->n_enums, 2);
     assert_true(sport->enums[0] == 25 && sport->enums[1] == 587);
-    const cupi_field *tls = cupi_field_find(CUPI_RES_SERVER, "requireTlsFromUntrustedIpAddresses");
+    const cupi_field *tls =
+        cupi_field_find(CUPI_RES_SERVER, "requireTlsFromUntrustedIpAddresses");
     assert_int_equal(tls->n_enums, 3);
     assert_true(tls->enums[0] == 0 && tls->enums[1] == 1 && tls->enums[2] == 2);
     /* Every string field holds at most CUPI_STR_MAX bytes. */

@@ -130,10 +130,11 @@ static void xxe_bodies(int port, void (*check)(const char *body, size_t len))
                  targets[t]);
         check(body, strlen(body));
         /* entity in an attribute default value */
-        snprintf(body, sizeof body,
-                 "<!doctype SmtpServerConfiguration [<!ENTITY xxe SYSTEM \"%s\">]>"
-                 "<SmtpServerConfiguration a=\"&xxe;\"><Port>25</Port></SmtpServerConfiguration>",
-                 targets[t]);
+        snprintf(
+            body, sizeof body,
+            "<!doctype SmtpServerConfiguration [<!ENTITY xxe SYSTEM \"%s\">]>"
+            "<SmtpServerConfiguration a=\"&xxe;\"><Port>25</Port></SmtpServerConfiguration>",
+            targets[t]);
         check(body, strlen(body));
     }
 }
@@ -357,7 +358,8 @@ static void test_malformed(void **state)
     for (size_t i = 0; i < sizeof xml / sizeof xml[0]; i++)
         expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_XML, xml[i]);
     /* A NUL inside the document. */
-    static const char nul_xml[] = "<SmtpServerConfiguration><Port>25\0</Port></SmtpServerConfiguration>";
+    static const char nul_xml[] =
+        "<SmtpServerConfiguration><Port>25\0</Port></SmtpServerConfiguration>";
     expect_status(CUPI_RES_SERVER, CUPI_FORMAT_XML, nul_xml, sizeof nul_xml - 1, CUPI_E_PARSE);
 
     static const char *const json[] = {
@@ -387,13 +389,15 @@ static void test_malformed(void **state)
     /* A NULL body, with or without a length. */
     cupi_snapshot out;
     char err[64];
-    assert_int_equal(cupi_decode(CUPI_RES_SERVER, CUPI_FORMAT_XML, NULL, 10, &out, err, sizeof err),
-                     CUPI_E_PARSE);
-    assert_int_equal(cupi_decode(CUPI_RES_SERVER, CUPI_FORMAT_JSON, NULL, 0, &out, err, sizeof err),
-                     CUPI_E_PARSE);
+    assert_int_equal(
+        cupi_decode(CUPI_RES_SERVER, CUPI_FORMAT_XML, NULL, 10, &out, err, sizeof err),
+        CUPI_E_PARSE);
+    assert_int_equal(
+        cupi_decode(CUPI_RES_SERVER, CUPI_FORMAT_JSON, NULL, 0, &out, err, sizeof err),
+        CUPI_E_PARSE);
     /* An invalid resource. */
-    assert_int_equal(cupi_decode(CUPI_RES_COUNT, CUPI_FORMAT_JSON, "{\"Port\":\"25\"}", 13, &out,
-                                 err, sizeof err),
+    assert_int_equal(cupi_decode(CUPI_RES_COUNT, CUPI_FORMAT_JSON, "{\"Port\":\"25\"}", 13,
+                                 &out, err, sizeof err),
                      CUPI_E_PARSE);
 }
 
@@ -402,8 +406,8 @@ static void test_malformed(void **state)
 /* A valid body padded with blanks to exactly n bytes. */
 static char *padded(cupi_format f, size_t n)
 {
-    const char *head = f == CUPI_FORMAT_XML ? "<SmtpServerConfiguration><Port>25</Port>"
-                                            : "{\"Port\": \"25\"";
+    const char *head =
+        f == CUPI_FORMAT_XML ? "<SmtpServerConfiguration><Port>25</Port>" : "{\"Port\": \"25\"";
     const char *tail = f == CUPI_FORMAT_XML ? "</SmtpServerConfiguration>" : "}";
     size_t h = strlen(head), t = strlen(tail);
     assert_true(n > h + t);
@@ -495,9 +499,10 @@ static void test_wrong_types(void **state)
     big[256] = '\0';
     snprintf(body, sizeof body, "{\"smtpUsername\": \"%s\"}", big);
     expect_parse_error(CUPI_RES_CLIENT, CUPI_FORMAT_JSON, body);
-    snprintf(body, sizeof body,
-             "<SmtpClientConfiguration><smtpUsername>%s</smtpUsername></SmtpClientConfiguration>",
-             big);
+    snprintf(
+        body, sizeof body,
+        "<SmtpClientConfiguration><smtpUsername>%s</smtpUsername></SmtpClientConfiguration>",
+        big);
     expect_parse_error(CUPI_RES_CLIENT, CUPI_FORMAT_XML, body);
     big[255] = '\0';
     snprintf(body, sizeof body, "{\"smtpUsername\": \"%s\"}", big);
@@ -513,10 +518,12 @@ static void test_duplicates(void **state)
     expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_XML,
                        "<SmtpServerConfiguration><Port>25</Port><PORT>587</PORT>"
                        "</SmtpServerConfiguration>");
-    expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_XML,
-                       "<SmtpServerConfiguration><smtpClientThreads>2</smtpClientThreads>"
-                       "<SmtplibClientThreads>3</SmtplibClientThreads></SmtpServerConfiguration>");
-    expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_JSON, "{\"Port\": \"25\", \"Port\": \"587\"}");
+    expect_parse_error(
+        CUPI_RES_SERVER, CUPI_FORMAT_XML,
+        "<SmtpServerConfiguration><smtpClientThreads>2</smtpClientThreads>"
+        "<SmtplibClientThreads>3</SmtplibClientThreads></SmtpServerConfiguration>");
+    expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_JSON,
+                       "{\"Port\": \"25\", \"Port\": \"587\"}");
     expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_JSON, "{\"Port\": \"25\", \"port\": 25}");
     expect_parse_error(CUPI_RES_CLIENT, CUPI_FORMAT_JSON,
                        "{\"smtpSmartHost\": \"a\", \"SMTPSMARTHOST\": \"a\"}");
@@ -531,16 +538,18 @@ static void test_wrong_root(void **state)
     expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_XML, "<Foo><Port>25</Port></Foo>");
     expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_XML,
                        "<SmtpClientConfiguration><Port>25</Port></SmtpClientConfiguration>");
-    expect_parse_error(CUPI_RES_CLIENT, CUPI_FORMAT_XML,
-                       "<SmtpServerConfiguration><smtpPort>25</smtpPort></SmtpServerConfiguration>");
+    expect_parse_error(
+        CUPI_RES_CLIENT, CUPI_FORMAT_XML,
+        "<SmtpServerConfiguration><smtpPort>25</smtpPort></SmtpServerConfiguration>");
     expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_XML,
                        "<ErrorDetails><errors><code>X</code></errors></ErrorDetails>");
     /* Fields one level down are not fields of the resource. */
     expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_XML,
                        "<Wrapper><SmtpServerConfiguration><Port>25</Port>"
                        "</SmtpServerConfiguration></Wrapper>");
-    expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_XML,
-                       "<SmtpServerConfiguration><x><Port>25</Port></x></SmtpServerConfiguration>");
+    expect_parse_error(
+        CUPI_RES_SERVER, CUPI_FORMAT_XML,
+        "<SmtpServerConfiguration><x><Port>25</Port></x></SmtpServerConfiguration>");
     expect_parse_error(CUPI_RES_SERVER, CUPI_FORMAT_JSON, "{\"x\": {\"Port\": \"25\"}}");
 }
 
@@ -580,7 +589,8 @@ static char *nested_json(size_t depth, bool inside_field)
     size_t cap = 2 * depth + 64;
     char *s = malloc(cap);
     assert_non_null(s);
-    size_t w = (size_t)snprintf(s, cap, inside_field ? "{\"Port\": " : "{\"Port\": \"25\", \"x\": ");
+    size_t w =
+        (size_t)snprintf(s, cap, inside_field ? "{\"Port\": " : "{\"Port\": \"25\", \"x\": ");
     memset(s + w, '[', depth);
     w += depth;
     memset(s + w, ']', depth);

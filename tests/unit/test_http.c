@@ -37,7 +37,9 @@ static const char SERVER_XML[] =
     "  <maxNumberMessagesSession>10</maxNumberMessagesSession>\n"
     "  <maxNumberRecipients>15000</maxNumberRecipients>\n"
     "  <retryDeliveryTimeoutMin>240</retryDeliveryTimeoutMin>\n"
-    "  <allowConnectionsFromUntrustedIpAddresses>true</allowConnectionsFromUntrustedIpAddresses>\n"
+    "  "
+    "<allowConnectionsFromUntrustedIpAddresses>true</"
+    "allowConnectionsFromUntrustedIpAddresses>\n"
     "  <requireAuthenticationFromUntrustedIpAddresses>true"
     "</requireAuthenticationFromUntrustedIpAddresses>\n"
     "  <requireTlsFromUntrustedIpAddresses>1</requireTlsFromUntrustedIpAddresses>\n"
@@ -49,8 +51,8 @@ typedef struct reply {
     int status;          /* 0: never answer, hold the connection open */
     const char *headers; /* extra header lines, each ending in \r\n */
     const char *body;
-    size_t big_body;    /* > 0: a body of this many bytes instead of body */
-    bool no_length;     /* close-delimited body, no Content-Length */
+    size_t big_body; /* > 0: a body of this many bytes instead of body */
+    bool no_length;  /* close-delimited body, no Content-Length */
     int delay_ms;
 } reply;
 
@@ -168,15 +170,24 @@ static bool read_request(server *s, int fd, seen *out)
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Whatever";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Whatever";
     }
 }
 
@@ -415,8 +426,8 @@ static cupi_result get_once(fixture *f, const reply *script, size_t n, cupi_clie
 static void test_get_ok(void **state)
 {
     fixture *f = *state;
-    reply script[] = {{.status = 200, .headers = "Content-Type: application/xml\r\n",
-                       .body = SERVER_XML}};
+    reply script[] = {
+        {.status = 200, .headers = "Content-Type: application/xml\r\n", .body = SERVER_XML}};
     cupi_client_stats st;
     cupi_result r = get_once(f, script, 1, NULL, &st);
     assert_int_equal(r.status, CUPI_OK);

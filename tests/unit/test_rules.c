@@ -86,9 +86,9 @@ static void test_require_auth_needs_allow(void **state)
     assert_int_equal(col, COL_ALLOW);
     /* Both changed in one PDU: the "if" column is reported. */
     col = 0;
-    assert_int_equal(cupi_rules_check(&s, BIT(COL_ALLOW) | BIT(COL_REQ_AUTH), &col, why,
-                                      sizeof why),
-                     CUPI_INCONSISTENT);
+    assert_int_equal(
+        cupi_rules_check(&s, BIT(COL_ALLOW) | BIT(COL_REQ_AUTH), &col, why, sizeof why),
+        CUPI_INCONSISTENT);
     assert_int_equal(col, COL_REQ_AUTH);
     /* With allow true it is fine. */
     s = server(1, 1, 0);
@@ -170,8 +170,8 @@ static void test_unrelated_change_not_judged(void **state)
     assert_int_equal(cupi_rules_check(&s, 0, NULL, NULL, 0), CUPI_VALID);
     cupi_snapshot c = client(1, "");
     for (unsigned col = 1; col <= 6; col++) {
-        cupi_verdict want = (col == COL_AUTH_ENABLED || col == COL_USERNAME) ? CUPI_INCONSISTENT
-                                                                              : CUPI_VALID;
+        cupi_verdict want =
+            (col == COL_AUTH_ENABLED || col == COL_USERNAME) ? CUPI_INCONSISTENT : CUPI_VALID;
         assert_int_equal(cupi_rules_check(&c, BIT(col), NULL, NULL, 0), want);
     }
 }

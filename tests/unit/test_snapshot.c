@@ -209,7 +209,7 @@ static void test_check(void **state)
     char why[256];
     assert_int_equal(cupi_snapshot_check(&s, &col, why, sizeof why), CUPI_VALID);
     assert_int_equal(col, 99); /* untouched on success */
-    s.v[6].i = 50001; /* maxNumberRecipients */
+    s.v[6].i = 50001;          /* maxNumberRecipients */
     assert_int_equal(cupi_snapshot_check(&s, &col, why, sizeof why), CUPI_WRONG_VALUE);
     assert_int_equal(col, 7);
     assert_non_null(strstr(why, "maxNumberRecipients"));
@@ -241,14 +241,10 @@ static void test_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_init_set_has),
-        cmocka_unit_test(test_diff_identical),
-        cmocka_unit_test(test_diff_each_field),
-        cmocka_unit_test(test_diff_password_never),
-        cmocka_unit_test(test_diff_presence),
-        cmocka_unit_test(test_diff_resources),
-        cmocka_unit_test(test_apply),
-        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_init_set_has),    cmocka_unit_test(test_diff_identical),
+        cmocka_unit_test(test_diff_each_field), cmocka_unit_test(test_diff_password_never),
+        cmocka_unit_test(test_diff_presence),   cmocka_unit_test(test_diff_resources),
+        cmocka_unit_test(test_apply),           cmocka_unit_test(test_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,20 +188,22 @@ static void test_booleans(void **state)
         cupi_verdict verdict;
         int64_t value;
     } cases[] = {
-        {"true", CUPI_VALID, 1},   {"false", CUPI_VALID, 0},  {"1", CUPI_VALID, 1},
-        {"0", CUPI_VALID, 0},      {"TRUE", CUPI_VALID, 1},   {"False", CUPI_VALID, 0},
+        {"true", CUPI_VALID, 1},    {"false", CUPI_VALID, 0},    {"1", CUPI_VALID, 1},
+        {"0", CUPI_VALID, 0},       {"TRUE", CUPI_VALID, 1},     {"False", CUPI_VALID, 0},
         {" true\n", CUPI_VALID, 1}, {"yes", CUPI_WRONG_TYPE, 0}, {"no", CUPI_WRONG_TYPE, 0},
-        {"2", CUPI_WRONG_TYPE, 0}, {"", CUPI_WRONG_TYPE, 0},  {"truee", CUPI_WRONG_TYPE, 0},
-        {"t", CUPI_WRONG_TYPE, 0}, {"-1", CUPI_WRONG_TYPE, 0}, {"on", CUPI_WRONG_TYPE, 0},
+        {"2", CUPI_WRONG_TYPE, 0},  {"", CUPI_WRONG_TYPE, 0},    {"truee", CUPI_WRONG_TYPE, 0},
+        {"t", CUPI_WRONG_TYPE, 0},  {"-1", CUPI_WRONG_TYPE, 0},  {"on", CUPI_WRONG_TYPE, 0},
     };
     for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
         assert_int_equal(fs[i]->type, CUPI_TYPE_BOOL);
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
             cupi_value v;
             memset(&v, 0x5a, sizeof v);
-            cupi_verdict got = cupi_value_parse(fs[i], cases[c].text, strlen(cases[c].text), &v);
+            cupi_verdict got =
+                cupi_value_parse(fs[i], cases[c].text, strlen(cases[c].text), &v);
             if (got != cases[c].verdict)
-                fail_msg("%s: \"%s\" gave %s", fs[i]->name, cases[c].text, cupi_verdict_name(got));
+                fail_msg("%s: \"%s\" gave %s", fs[i]->name, cases[c].text,
+                         cupi_verdict_name(got));
             if (got == CUPI_VALID) {
                 assert_true(v.i == cases[c].value);
                 assert_int_equal(cupi_value_check(fs[i], &v, NULL, 0), CUPI_VALID);
@@ -223,8 +225,20 @@ static void test_int_parse_errors(void **state)
     (void)state;
     const cupi_field *f = SRV("maxNumberConnections");
     static const char *const bad[] = {
-        "",     "abc", "12abc", "99999999999999999999", "-99999999999999999999", "1.5", "1e3",
-        "0x10", "-",   "+",     " ",                    "12 3",                  "--1", "true",
+        "",
+        "abc",
+        "12abc",
+        "99999999999999999999",
+        "-99999999999999999999",
+        "1.5",
+        "1e3",
+        "0x10",
+        "-",
+        "+",
+        " ",
+        "12 3",
+        "--1",
+        "true",
         "1,000",
         "123456789012345678901234567890123", /* longer than any int64 */
     };
@@ -347,12 +361,27 @@ static void test_hostnames(void **state)
     repeat(host254 + strlen(host254), 'c', 62);
     assert_int_equal(strlen(host254), 254);
 
-    const char *valid[] = {"a", "a-b.example.com", "ucbu-aricent-vm234.cisco.com", label63,
-                           host253, "A1.B2", "x--y.z", "9.example.com"};
-    const char *invalid[] = {"",      "-a",    "a-",        "-a.example.com", "a.-b.com",
-                             "a.b-",  label64, host254,     "a..b",           "a b",
-                             "a_b",   "a.",    ".a",        "a.b.",           "a/b",
-                             "a:b",   "*.example.com",      "exa\xc3\xa9mple.com"};
+    const char *valid[] = {"a",      "a-b.example.com", "ucbu-aricent-vm234.cisco.com",
+                           label63,  host253,           "A1.B2",
+                           "x--y.z", "9.example.com"};
+    const char *invalid[] = {"",
+                             "-a",
+                             "a-",
+                             "-a.example.com",
+                             "a.-b.com",
+                             "a.b-",
+                             label64,
+                             host254,
+                             "a..b",
+                             "a b",
+                             "a_b",
+                             "a.",
+                             ".a",
+                             "a.b.",
+                             "a/b",
+                             "a:b",
+                             "*.example.com",
+                             "exa\xc3\xa9mple.com"};
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
         if (!cupi_hostname_valid(valid[i]))
             fail_msg("\"%s\" should be a valid host name", valid[i]);
@@ -378,8 +407,8 @@ static void test_smart_host_literals(void **state)
 {
     (void)state;
     const cupi_field *smart = CLI("smtpSmartHost"), *domain = SRV("domainName");
-    static const char *const ips[] = {"192.0.2.1", "10.0.0.254", "::1", "2001:db8::25",
-                                      "fe80::1:2:3:4", "::ffff:192.0.2.1"};
+    static const char *const ips[] = {"192.0.2.1",    "10.0.0.254",    "::1",
+                                      "2001:db8::25", "fe80::1:2:3:4", "::ffff:192.0.2.1"};
     for (size_t i = 0; i < sizeof ips / sizeof ips[0]; i++) {
         assert_true(cupi_ip_literal_valid(ips[i]));
         assert_int_equal(check_str(smart, ips[i]), CUPI_VALID);
@@ -387,8 +416,8 @@ static void test_smart_host_literals(void **state)
     /* An IPv6 literal is not a host name. */
     assert_int_equal(check_str(domain, "::1"), CUPI_WRONG_VALUE);
     assert_int_equal(check_str(domain, "2001:db8::25"), CUPI_WRONG_VALUE);
-    static const char *const not_ips[] = {"", "1.2.3", "2001:db8:::1", "[::1]", "::g",
-                                          "192.0.2.1/24", "localhost"};
+    static const char *const not_ips[] = {"",    "1.2.3",        "2001:db8:::1", "[::1]",
+                                          "::g", "192.0.2.1/24", "localhost"};
     for (size_t i = 0; i < sizeof not_ips / sizeof not_ips[0]; i++)
         assert_false(cupi_ip_literal_valid(not_ips[i]));
     assert_int_equal(check_str(smart, "[::1]"), CUPI_WRONG_VALUE);
@@ -463,16 +492,17 @@ static void test_format_round_trip(void **state)
                 cupi_value back;
                 assert_int_equal(cupi_value_check(&f[i], &samples[s], NULL, 0), CUPI_VALID);
                 cupi_value_format(&f[i], &samples[s], text, sizeof text);
-                assert_int_equal(cupi_value_parse(&f[i], text, strlen(text), &back), CUPI_VALID);
+                assert_int_equal(cupi_value_parse(&f[i], text, strlen(text), &back),
+                                 CUPI_VALID);
                 if (!cupi_value_equal(&f[i], &samples[s], &back))
                     fail_msg("%s: \"%s\" did not round-trip", f[i].name, text);
             }
             /* The documented default is a valid value of the field (except
              * the domain name, whose default is "set by the installer"). */
             cupi_value def;
-            assert_int_equal(cupi_value_parse(&f[i], f[i].default_value,
-                                              strlen(f[i].default_value), &def),
-                             CUPI_VALID);
+            assert_int_equal(
+                cupi_value_parse(&f[i], f[i].default_value, strlen(f[i].default_value), &def),
+                CUPI_VALID);
             if (f[i].type != CUPI_TYPE_STRING || f[i].allow_empty)
                 assert_int_equal(cupi_value_check(&f[i], &def, NULL, 0), CUPI_VALID);
         }

@@ -30,13 +30,13 @@ typedef struct cupi_engine cupi_engine;
 typedef struct cupi_client cupi_client;
 
 typedef struct cupi_client_options {
-    const char *url;      /* https://host[:port]; http:// only when insecure */
-    const char *user;     /* Basic auth user */
-    const char *password; /* copied; wiped from memory on free */
-    const char *ca_file;  /* PEM bundle, NULL: system store */
-    bool insecure;        /* skip certificate and host verification */
-    cupi_format format;   /* wire encoding (Accept / Content-Type) */
-    long timeout_ms;      /* one HTTP attempt; 0: 5000 */
+    const char *url;         /* https://host[:port]; http:// only when insecure */
+    const char *user;        /* Basic auth user */
+    const char *password;    /* copied; wiped from memory on free */
+    const char *ca_file;     /* PEM bundle, NULL: system store */
+    bool insecure;           /* skip certificate and host verification */
+    cupi_format format;      /* wire encoding (Accept / Content-Type) */
+    long timeout_ms;         /* one HTTP attempt; 0: 5000 */
     unsigned max_concurrent; /* requests in flight; 0: 2 */
     unsigned max_retries;    /* extra attempts after HTTP 503; 0: 3 */
     long backoff_base_ms;    /* first 503 back-off; 0: 200 */
@@ -46,13 +46,13 @@ typedef struct cupi_client_options {
 
 typedef struct cupi_result {
     cupi_status status;
-    long http_status;     /* last HTTP status, 0 when none was received */
+    long http_status; /* last HTTP status, 0 when none was received */
     cupi_resource resource;
     bool is_put;
-    unsigned attempts;    /* HTTP attempts made (503 retries included) */
+    unsigned attempts;      /* HTTP attempts made (503 retries included) */
     cupi_snapshot snapshot; /* GET with CUPI_OK: the decoded values */
-    char message[256];    /* error text for operators: CUPI's own message when
-                             it sent one; "" on success; never a secret */
+    char message[256];      /* error text for operators: CUPI's own message when
+                               it sent one; "" on success; never a secret */
 } cupi_result;
 
 typedef void (*cupi_callback)(const cupi_result *result, void *arg);

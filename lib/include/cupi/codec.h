@@ -23,9 +23,9 @@ typedef enum cupi_format {
 
 #define CUPI_MAX_BODY (1024u * 1024u) /* larger bodies are refused */
 
-const char *cupi_format_name(cupi_format f);            /* "xml" / "json" */
-int cupi_format_from_name(const char *name);            /* -1 when unknown */
-const char *cupi_format_mime(cupi_format f);            /* "application/xml" ... */
+const char *cupi_format_name(cupi_format f); /* "xml" / "json" */
+int cupi_format_from_name(const char *name); /* -1 when unknown */
+const char *cupi_format_mime(cupi_format f); /* "application/xml" ... */
 
 /* Decodes a resource body. Returns CUPI_OK, CUPI_E_TOO_LARGE or CUPI_E_PARSE
  * (err gets the reason: malformed document, wrong root, a value of the wrong

@@ -33,13 +33,13 @@ typedef struct cupi_server_config {
 typedef struct cupi_config {
     cupi_server_config *servers; /* sorted by index */
     size_t n_servers;
-    unsigned poll_interval_s; /* default 60, min 1 */
-    unsigned cache_ttl_s;     /* default 30 */
-    long timeout_ms;          /* default 5000 */
-    unsigned max_concurrent;  /* default 2 */
-    char *state_file;         /* NULL: none */
-    bool notifications;       /* default true */
-    char *agentx_socket;      /* NULL: net-snmp default */
+    unsigned poll_interval_s;    /* default 60, min 1 */
+    unsigned cache_ttl_s;        /* default 30 */
+    long timeout_ms;             /* default 5000 */
+    unsigned max_concurrent;     /* default 2 */
+    char *state_file;            /* NULL: none */
+    bool notifications;          /* default true */
+    char *agentx_socket;         /* NULL: net-snmp default */
     long agentx_ping_interval_s; /* -1: default (5) */
     long agentx_timeout_s;       /* -1: net-snmp default */
     long agentx_retries;         /* -1: net-snmp default */
@@ -55,8 +55,7 @@ void cupi_config_free(cupi_config *c);
  * cupi_config_finish). A missing file is CUPI_E_IO unless optional. err gets
  * "FILE:LINE: what is wrong". */
 cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
-                             cupi_config_warn_fn warn, void *warn_arg, char *err,
-                             size_t errsz);
+                             cupi_config_warn_fn warn, void *warn_arg, char *err, size_t errsz);
 /* Cross-directive checks once every file is read (each INDEX has a
  * cupiServer, http:// only with cupiInsecure, ...). */
 cupi_status cupi_config_finish(cupi_config *c, char *err, size_t errsz);

@@ -68,10 +68,10 @@ typedef struct cupi_snapshot {
     cupi_value v[CUPI_MAX_COLUMNS];
 } cupi_snapshot;
 
-const char *cupi_resource_name(cupi_resource r);      /* "server" / "client" */
-const char *cupi_resource_path(cupi_resource r);      /* "/vmrest/..." */
-const char *cupi_resource_root(cupi_resource r);      /* XML root element */
-int cupi_resource_from_name(const char *name);        /* -1 when unknown */
+const char *cupi_resource_name(cupi_resource r); /* "server" / "client" */
+const char *cupi_resource_path(cupi_resource r); /* "/vmrest/..." */
+const char *cupi_resource_root(cupi_resource r); /* XML root element */
+int cupi_resource_from_name(const char *name);   /* -1 when unknown */
 
 /* All fields of one resource, ordered by column. */
 const cupi_field *cupi_fields(cupi_resource r, size_t *n_out);
@@ -85,11 +85,11 @@ size_t cupi_field_count(cupi_resource r);
 
 typedef enum cupi_verdict {
     CUPI_VALID = 0,
-    CUPI_WRONG_TYPE,    /* not a number / boolean where one is needed */
-    CUPI_WRONG_LENGTH,  /* string too long */
-    CUPI_WRONG_VALUE,   /* out of range, not an enum value, bad syntax */
-    CUPI_NOT_WRITABLE,  /* unknown field or not writable */
-    CUPI_INCONSISTENT,  /* a cross-field rule fails */
+    CUPI_WRONG_TYPE,   /* not a number / boolean where one is needed */
+    CUPI_WRONG_LENGTH, /* string too long */
+    CUPI_WRONG_VALUE,  /* out of range, not an enum value, bad syntax */
+    CUPI_NOT_WRITABLE, /* unknown field or not writable */
+    CUPI_INCONSISTENT, /* a cross-field rule fails */
 } cupi_verdict;
 
 const char *cupi_verdict_name(cupi_verdict v);
