@@ -36,7 +36,7 @@ run_suite() {
   echo "==> build $dir"
   cmake --build "$dir" -j "$jobs" >/dev/null
   echo "==> unit tests ($dir)"
-  (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs" -R '^unit\.' "${ctest_args[@]}")
+  (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs" -R '^(unit|style)\.' "${ctest_args[@]}")
   echo "==> integration tests ($dir)"
   (cd "$dir" && ctest --output-on-failure --no-tests=error -R '^integration\.' "${ctest_args[@]}")
 }
