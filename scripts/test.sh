@@ -4,18 +4,22 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included).
 # Installs missing Debian packages first. Exit 0 only when everything passed.
 #
-#   scripts/test.sh [--no-sanitize] [--no-install] [ctest args...]
+# Last, the codec fuzz targets run for a bounded time (scripts/fuzz.sh).
+#
+#   scripts/test.sh [--no-sanitize] [--no-fuzz] [--no-install] [ctest args...]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 sanitize=1
+fuzz=1
 install=1
 ctest_args=()
 for arg in "$@"; do
   case "$arg" in
     --no-sanitize) sanitize=0 ;;
+    --no-fuzz) fuzz=0 ;;
     --no-install) install=0 ;;
     *) ctest_args+=("$arg") ;;
   esac
@@ -47,5 +51,9 @@ if [ "$sanitize" = 1 ]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/tests/lsan.supp:print_suppressions=0}
   run_suite "$here/build-asan" -DCUPI_SANITIZE=ON
+fi
+if [ "$fuzz" = 1 ]; then
+  echo "==> fuzzing the codecs"
+  "$here/scripts/fuzz.sh" "${CUPI_FUZZ_SECONDS:-30}"
 fi
 echo "==> all tests passed"
