@@ -204,6 +204,15 @@ static bool snapshot_complete(const cupi_snapshot *snap, char *why, size_t whysz
     return true;
 }
 
+cupi_status agent_server_check_read(const cupi_result *result, char *why, size_t whysz)
+{
+    snprintf(why, whysz, "%s", result->message);
+    if (result->status == CUPI_OK && !result->is_put &&
+        !snapshot_complete(&result->snapshot, why, whysz))
+        return CUPI_E_PARSE;
+    return result->status;
+}
+
 static void refresh_done(const cupi_result *result, void *arg)
 {
     agent_resource *res = arg;
@@ -212,11 +221,8 @@ static void refresh_done(const cupi_result *result, void *arg)
     if (result->status == CUPI_E_CANCELLED)
         return;
     res->next_refresh = mono_now() + refresh_period();
-    cupi_status st = result->status;
     char why[256];
-    snprintf(why, sizeof why, "%s", result->message);
-    if (st == CUPI_OK && !snapshot_complete(&result->snapshot, why, sizeof why))
-        st = CUPI_E_PARSE;
+    cupi_status st = agent_server_check_read(result, why, sizeof why);
     res->failing = st != CUPI_OK;
     if (res->failing) {
         res->fail_status = st;

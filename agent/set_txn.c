@@ -317,12 +317,16 @@ static void step_done(const cupi_result *res, void *arg)
         return;
     }
     agent_server *s = agent_server_find(it->index);
+    /* Judged like a refresh: a read lacking a field is a bad answer, never
+     * values to compare, cache or notify. */
+    char message[256];
+    cupi_status st = agent_server_check_read(res, message, sizeof message);
     /* A PUT CUPI refused (HTTP 400) says the values were wrong, not that the
      * server is unwell: it fails the SET without touching cupiServerStatus. */
-    bool refused = res->status == CUPI_E_REJECTED && res->is_put;
-    if (s && res->status != CUPI_E_CANCELLED && !refused)
-        agent_server_take_status(s, res->status, res->message);
-    bool ok = res->status == CUPI_OK;
+    bool refused = st == CUPI_E_REJECTED && res->is_put;
+    if (s && st != CUPI_E_CANCELLED && !refused)
+        agent_server_take_status(s, st, message);
+    bool ok = st == CUPI_OK;
     if (!ok)
         snmp_log(LOG_WARNING, "cupi: SET on server %u %s: %s failed: %s\n", it->index,
                  cupi_resource_name(it->resource),
@@ -330,7 +334,7 @@ static void step_done(const cupi_result *res, void *arg)
                  : t->step == STEP_PUT      ? "PUT"
                  : t->step == STEP_READBACK ? "read-back"
                                             : "putting old values back",
-                 res->message[0] ? res->message : cupi_status_text(res->status));
+                 message[0] ? message : cupi_status_text(st));
 
     switch (t->step) {
     case STEP_READ:

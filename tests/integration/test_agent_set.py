@@ -20,6 +20,7 @@ are put back to the seed's values and the agent has caught up with them.
 Environment: CUPI_BUILD_DIR (binaries), see sim_helper and snmp_helper.
 """
 
+import http.server
 import json
 import re
 import statistics
@@ -738,3 +739,84 @@ def test_snmpv3_authpriv_writes_v2c_read_only_cannot(v3lab):
 
     assert sim.counters()["put"] == {"server": 0, "client": 0}
     assert sim.request("GET", "/_sim/state", auth=False)[2] == before
+
+
+# --- a CUPI that answers with half a body -----------------------------------------
+
+
+class PartialCupi:
+    """A plain-HTTP CUPI that serves the seed's values and, once partial is
+    set, server configurations lacking maxNumberRecipients. Counts PUTs."""
+
+    def __init__(self):
+        self.partial = False
+        self.puts = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status, body=b""):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                resource = "server" if self.path.endswith("serverconfigs") else "client"
+                values = {k: v for k, v in SEED[resource].items() if k != "smtpPassword"}
+                if resource == "server" and owner.partial:
+                    del values["maxNumberRecipients"]
+                root = "SmtpServerConfiguration" if resource == "server" \
+                    else "SmtpClientConfiguration"
+                body = "<%s>%s</%s>" % (root, "".join(
+                    "<%s>%s</%s>" % (k, v, k) for k, v in values.items()), root)
+                self._send(200, body.encode())
+
+            def do_PUT(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                owner.puts += 1
+                self._send(204)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_set_with_partial_fresh_read_changes_nothing(tmp_path):
+    """The SET's fresh read lacks a field: resourceUnavailable, no PUT, and
+    the values served before stay served (half a snapshot is never cached)."""
+    cupi = PartialCupi()
+    snmpd = agent = None
+    try:
+        snmpd = Snmpd(tmp_path / "snmpd", agentx_timeout=AGENTX_TIMEOUT_S,
+                      agentx_retries=0).start()
+        # No refresh during the test: only the SET reads CUPI.
+        conf = agent_config(snmpd, [server_lines(1, "partial", url=cupi.url, insecure=True)],
+                            poll=3600, ttl=3600)
+        agent = Agent(tmp_path / "agent", conf, debug="cupi").start()
+        recipients = oid("server", 7)
+        wait_for(lambda: snmpget(snmpd.port, recipients)[0].value(recipients) is not None, 20,
+                 what="the row served")
+        cupi.partial = True
+        vals, err = snmpset(snmpd.port, [vb("server", 3, 30)], timeout=SET_TIMEOUT_S)
+        assert set_status(err) == "resourceUnavailable", err
+        assert cupi.puts == 0
+        got, err = snmpget(snmpd.port, recipients, oid("server", 3))
+        assert err == "", err
+        assert got.value(recipients) == int(SEED["server"]["maxNumberRecipients"])
+        assert got.value(oid("server", 3)) == int(SEED["server"]["maxNumberConnections"])
+    finally:
+        for p in (agent, snmpd):
+            if p:
+                p.stop()
+        if snmpd:
+            snmpd.cleanup()
+        cupi.close()
