@@ -79,6 +79,7 @@ static void tick(unsigned clientreg, void *arg)
 {
     (void)clientreg;
     (void)arg;
+    set_txn_expire();
     agent_servers_tick();
 }
 

@@ -16,6 +16,13 @@
 #define TRUTH_TRUE 1
 #define TRUTH_FALSE 2
 
+/* A transaction the master abandoned (it timed out and closed the AgentX
+ * session, or restarted between two phases) never sees COMMIT, UNDO or
+ * FREE. While it lives, its servers' refreshes are dropped (pending_sets),
+ * so one left behind would freeze their rows until the next SET. No master
+ * lets this much time pass between two phases of one SET. */
+#define TXN_ABANDONED_TICKS (120u * 100u)
+
 typedef struct txn_item {
     unsigned index; /* server row; looked up again at every step (reloads) */
     cupi_resource resource;
@@ -55,6 +62,7 @@ typedef struct set_txn {
     txn_item *work; /* item of the outstanding request */
     txn_step step;
     txn_item *rollback_for; /* item whose failure triggered a rollback */
+    uint32_t active_at;     /* sysUpTime of the last phase or CUPI answer */
 } set_txn;
 
 static set_txn *current;
@@ -310,6 +318,7 @@ static void step_done(const cupi_result *res, void *arg)
 {
     set_txn *t = arg;
     txn_item *it = t->work;
+    t->active_at = agent_uptime_ticks();
     t->in_flight = false;
     t->work = NULL;
     if (t->orphaned) {
@@ -550,6 +559,7 @@ int set_txn_handle(cupi_resource r, netsnmp_mib_handler *handler,
             netsnmp_set_request_error(reqinfo, requests, SNMP_ERR_GENERR);
         return SNMP_ERR_NOERROR;
     }
+    t->active_at = agent_uptime_ticks();
     switch (reqinfo->mode) {
     case MODE_SET_RESERVE1:
         return reserve1(t, r, reqinfo, requests);
@@ -568,6 +578,19 @@ int set_txn_handle(cupi_resource r, netsnmp_mib_handler *handler,
     }
     maybe_finish(t);
     return SNMP_ERR_NOERROR;
+}
+
+void set_txn_expire(void)
+{
+    set_txn *t = current;
+    if (!t || t->in_flight || t->queue ||
+        agent_uptime_ticks() - t->active_at < TXN_ABANDONED_TICKS)
+        return;
+    snmp_log(LOG_WARNING,
+             "cupi: SET transaction %ld abandoned by the master; what it applied stays on "
+             "CUPI and is read back by the next refresh\n",
+             t->transid);
+    txn_discard();
 }
 
 void set_txn_shutdown(void)
