@@ -9,6 +9,7 @@
 #include "agent_server.h"
 #include "agent_state.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -190,14 +191,24 @@ void agent_server_take_status(agent_server *s, cupi_status st, const char *messa
 }
 
 /* A read the agent serves must carry every readable field: a partial answer
- * would leave holes in a row (or hide a value CUPI stopped sending). */
-static bool snapshot_complete(const cupi_snapshot *snap, char *why, size_t whysz)
+ * would leave holes in a row (or hide a value CUPI stopped sending). Every
+ * integer must also fit its column, an Integer32: net-snmp would truncate a
+ * larger one to its low 32 bits and serve a different number. */
+static bool snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz)
 {
     size_t n;
     const cupi_field *f = cupi_fields(snap->resource, &n);
     for (size_t i = 0; i < n; i++) {
-        if (!f[i].write_only && !cupi_snapshot_has(snap, f[i].column)) {
+        if (f[i].write_only)
+            continue;
+        if (!cupi_snapshot_has(snap, f[i].column)) {
             snprintf(why, whysz, "CUPI answer lacks field %s", f[i].name);
+            return false;
+        }
+        int64_t v = snap->v[i].i;
+        if (f[i].type == CUPI_TYPE_INT && (v < INT32_MIN || v > INT32_MAX)) {
+            snprintf(why, whysz, "CUPI answer: %s %" PRId64 " does not fit an Integer32",
+                     f[i].name, v);
             return false;
         }
     }
@@ -208,7 +219,7 @@ cupi_status agent_server_check_read(const cupi_result *result, char *why, size_t
 {
     snprintf(why, whysz, "%s", result->message);
     if (result->status == CUPI_OK && !result->is_put &&
-        !snapshot_complete(&result->snapshot, why, whysz))
+        !snapshot_servable(&result->snapshot, why, whysz))
         return CUPI_E_PARSE;
     return result->status;
 }

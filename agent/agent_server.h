@@ -107,9 +107,9 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
  * notification per refresh, when only one resource fails). */
 void agent_server_take_status(agent_server *s, cupi_status st, const char *message);
 /* The status of a finished request as the agent judges it: a GET that CUPI
- * answered without every readable field is CUPI_E_PARSE, so that no caller
- * serves or compares half a snapshot. why gets the reason (CUPI's message,
- * or the missing field). */
+ * answered without every readable field, or with an integer no Integer32
+ * column can carry, is CUPI_E_PARSE, so that no caller serves or compares
+ * such values. why gets the reason (CUPI's message, or the bad field). */
 cupi_status agent_server_check_read(const cupi_result *result, char *why, size_t whysz);
 
 agent_status agent_status_from_cupi(cupi_status st);

@@ -1111,6 +1111,60 @@ static void test_set_conversion_examples(void **state)
     assert_string_equal(out.s, "p@ss w0rd!");
 }
 
+/* --- what a CUPI answer must hold to be served ------------------------------------ */
+
+static cupi_result full_read(cupi_resource r)
+{
+    cupi_result res = {.status = CUPI_OK, .resource = r};
+    cupi_snapshot_init(&res.snapshot, r);
+    size_t n;
+    const cupi_field *f = cupi_fields(r, &n);
+    for (size_t i = 0; i < n; i++) {
+        cupi_value v;
+        assert_int_equal(
+            cupi_value_parse(&f[i], f[i].default_value, strlen(f[i].default_value), &v),
+            CUPI_VALID);
+        if (!f[i].write_only)
+            cupi_snapshot_set(&res.snapshot, f[i].column, &v);
+    }
+    return res;
+}
+
+static void test_check_read(void **state)
+{
+    (void)state;
+    char why[256];
+    for (int r = 0; r < CUPI_RES_COUNT; r++) {
+        cupi_result res = full_read((cupi_resource)r);
+        assert_int_equal(agent_server_check_read(&res, why, sizeof why), CUPI_OK);
+    }
+
+    /* A field missing from the answer. */
+    cupi_result res = full_read(CUPI_RES_SERVER);
+    res.snapshot.present &= ~(1u << (7 - 1));
+    assert_int_equal(agent_server_check_read(&res, why, sizeof why), CUPI_E_PARSE);
+    assert_non_null(strstr(why, "maxNumberRecipients"));
+
+    /* Integers CUPI may send that no Integer32 carries, and the edges that fit. */
+    const int64_t too_big[] = {(int64_t)INT32_MAX + 1, (int64_t)INT32_MIN - 1, INT64_MAX};
+    for (size_t i = 0; i < sizeof too_big / sizeof too_big[0]; i++) {
+        res = full_read(CUPI_RES_SERVER);
+        res.snapshot.v[8 - 1].i = too_big[i];
+        assert_int_equal(agent_server_check_read(&res, why, sizeof why), CUPI_E_PARSE);
+        assert_non_null(strstr(why, "retryDeliveryTimeoutMin"));
+    }
+    res = full_read(CUPI_RES_SERVER);
+    res.snapshot.v[8 - 1].i = INT32_MAX;
+    assert_int_equal(agent_server_check_read(&res, why, sizeof why), CUPI_OK);
+
+    /* A failure passes through with CUPI's message; a PUT carries no values. */
+    res = (cupi_result){.status = CUPI_E_AUTH, .message = "HTTP 401: Not Authorized"};
+    assert_int_equal(agent_server_check_read(&res, why, sizeof why), CUPI_E_AUTH);
+    assert_string_equal(why, "HTTP 401: Not Authorized");
+    res = (cupi_result){.status = CUPI_OK, .is_put = true};
+    assert_int_equal(agent_server_check_read(&res, why, sizeof why), CUPI_OK);
+}
+
 /* --- nothing talked to CUPI -------------------------------------------------------- */
 
 static void test_no_cupi_io(void **state)
@@ -1146,6 +1200,7 @@ int main(void)
         cmocka_unit_test(test_rows_follow_the_model),
         cmocka_unit_test(test_set_conversion_every_field),
         cmocka_unit_test(test_set_conversion_examples),
+        cmocka_unit_test(test_check_read),
         cmocka_unit_test(test_no_cupi_io),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
