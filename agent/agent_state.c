@@ -96,25 +96,31 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 /* temp file in the same directory, fsync, rename, fsync the directory: a
- * crash leaves either the old file or the new one, never half of one. */
+ * crash leaves either the old file or the new one, never half of one. The
+ * temp file is created exclusively (mkostemp, mode 0600): a name planted
+ * beforehand, e.g. a symlink in a shared directory, is never followed. */
 static int save_atomically(const char *path, const char *text)
 {
     size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
+    char *tmp = malloc(plen + sizeof ".tmp.XXXXXX");
     char *dir_copy = strdup(path);
-    int rc = -1, fd = -1;
+    int rc = -1, fd = -1, saved_errno = ENOMEM;
     if (!tmp || !dir_copy)
         goto out;
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
+    snprintf(tmp, plen + sizeof ".tmp.XXXXXX", "%s.tmp.XXXXXX", path);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        saved_errno = errno;
         goto out;
+    }
     if (write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0) {
+        saved_errno = errno;
         close(fd);
         unlink(tmp);
         goto out;
     }
     if (close(fd) != 0 || rename(tmp, path) != 0) {
+        saved_errno = errno;
         unlink(tmp);
         goto out;
     }
@@ -126,7 +132,8 @@ static int save_atomically(const char *path, const char *text)
     rc = 0;
 out:
     if (rc != 0)
-        snmp_log(LOG_ERR, "cupi: cannot write state file %s: %s\n", path, strerror(errno));
+        snmp_log(LOG_ERR, "cupi: cannot write state file %s: %s\n", path,
+                 strerror(saved_errno));
     free(tmp);
     free(dir_copy);
     return rc;
