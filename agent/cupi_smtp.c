@@ -116,10 +116,7 @@ int cupi_smtp_reload(const cupi_config *cfg)
 {
     if (agent_servers_apply(cfg, engine) != 0)
         return -1;
-    if (!cfg->state_file)
-        agent_state_configure(NULL);
-    else
-        agent_state_configure(cfg->state_file);
+    agent_state_configure(cfg->state_file);
     agent_state_mark_dirty();
     agent_servers_tick();
     snmp_log(LOG_INFO, "cupi: configuration reloaded, %zu server(s)\n", cfg->n_servers);
