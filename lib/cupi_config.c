@@ -404,6 +404,7 @@ cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
     while (st == CUPI_OK && fgets(line, sizeof line, f)) {
         p.line++;
         if (!strchr(line, '\n') && !feof(f)) {
+            wipe_buffer(line, sizeof line); /* it may hold a cupiPassword */
             st = fail(&p, "line longer than %d characters", MAX_LINE - 2);
             break;
         }
