@@ -190,11 +190,10 @@ void agent_server_take_status(agent_server *s, cupi_status st, const char *messa
         agent_notify_status(s);
 }
 
-/* A read the agent serves must carry every readable field: a partial answer
- * would leave holes in a row (or hide a value CUPI stopped sending). Every
- * integer must also fit its column, an Integer32: net-snmp would truncate a
- * larger one to its low 32 bits and serve a different number. */
-static bool snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz)
+/* A partial answer would leave holes in a row (or hide a value CUPI stopped
+ * sending); net-snmp would truncate an integer beyond 32 bits to its low
+ * bits and serve a different number. */
+bool agent_snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz)
 {
     size_t n;
     const cupi_field *f = cupi_fields(snap->resource, &n);
@@ -219,7 +218,7 @@ cupi_status agent_server_check_read(const cupi_result *result, char *why, size_t
 {
     snprintf(why, whysz, "%s", result->message);
     if (result->status == CUPI_OK && !result->is_put &&
-        !snapshot_servable(&result->snapshot, why, whysz))
+        !agent_snapshot_servable(&result->snapshot, why, whysz))
         return CUPI_E_PARSE;
     return result->status;
 }

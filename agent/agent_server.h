@@ -106,6 +106,10 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
  * resources failed: the status stays that failure (no flapping, no
  * notification per refresh, when only one resource fails). */
 void agent_server_take_status(agent_server *s, cupi_status st, const char *message);
+/* True when snap can be served as a row: every readable field present,
+ * every integer within Integer32 (the syntax of every integer column).
+ * Otherwise why names the first field that is not. */
+bool agent_snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz);
 /* The status of a finished request as the agent judges it: a GET that CUPI
  * answered without every readable field, or with an integer no Integer32
  * column can carry, is CUPI_E_PARSE, so that no caller serves or compares

@@ -219,6 +219,9 @@ static bool parse_resource(const cJSON *obj, cupi_resource r, cupi_snapshot *out
             return false;
         cupi_snapshot_set(out, f[i].column, &val);
     }
+    char why[256];
+    if (!agent_snapshot_servable(out, why, sizeof why))
+        return false; /* what a CUPI answer could not bring in either */
     *read_at = (time_t)when->valuedouble;
     return true;
 }

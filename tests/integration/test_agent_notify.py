@@ -522,6 +522,10 @@ CORRUPTIONS = {
     "not-an-object": lambda text: b"[1, 2, 3]\n",
     # well-formed, but a value no CUPI answer could hold: that resource is not taken
     "bad-value": lambda text: text.replace('"Port": "25"', '"Port": "twenty-five"').encode(),
+    # an integer that would reach the manager truncated to 32 bits (as 1)
+    "beyond-Integer32": lambda text: text.replace('"retryDeliveryTimeoutMin": "1"',
+                                                  '"retryDeliveryTimeoutMin": "4294967297"')
+    .encode(),
     "absurd-readAt": lambda text: re.sub(r'"readAt": \d+', '"readAt": 1e300', text).encode(),
     "negative-readAt": lambda text: re.sub(r'"readAt": \d+', '"readAt": -5', text).encode(),
 }
