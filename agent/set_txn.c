@@ -292,22 +292,6 @@ static bool restore_changes(const txn_item *it, cupi_snapshot *out)
     return out->present != 0;
 }
 
-/* Values asked for that CUPI does not hold after the PUT. */
-static bool values_stuck(const txn_item *it)
-{
-    size_t n;
-    const cupi_field *f = cupi_fields(it->resource, &n);
-    for (size_t i = 0; i < n; i++) {
-        unsigned col = f[i].column;
-        if (f[i].write_only || !cupi_snapshot_has(&it->changes, col))
-            continue;
-        if (!cupi_snapshot_has(&it->after, col) ||
-            !cupi_value_equal(&f[i], &it->changes.v[i], &it->after.v[i]))
-            return false;
-    }
-    return true;
-}
-
 static void start_rollback(set_txn *t, txn_item *failed)
 {
     t->failed = true;
@@ -376,7 +360,7 @@ static void step_done(const cupi_result *res, void *arg)
             it->after = res->snapshot;
             it->have_after = true;
         }
-        if (!ok || !values_stuck(it)) {
+        if (!ok || cupi_snapshot_unstuck(&it->changes, &it->after)) {
             if (ok)
                 snmp_log(LOG_WARNING,
                          "cupi: SET on server %u %s: a value did not stick after the PUT\n",

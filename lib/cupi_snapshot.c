@@ -50,6 +50,22 @@ uint32_t cupi_snapshot_diff(const cupi_snapshot *a, const cupi_snapshot *b)
     return changed;
 }
 
+uint32_t cupi_snapshot_unstuck(const cupi_snapshot *asked, const cupi_snapshot *now)
+{
+    size_t n;
+    const cupi_field *f = cupi_fields(asked->resource, &n);
+    uint32_t unstuck = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned col = f[i].column;
+        if (f[i].write_only || !cupi_snapshot_has(asked, col))
+            continue;
+        if (now->resource != asked->resource || !cupi_snapshot_has(now, col) ||
+            !cupi_value_equal(&f[i], &asked->v[i], &now->v[i]))
+            unstuck |= 1u << (col - 1);
+    }
+    return unstuck;
+}
+
 cupi_verdict cupi_snapshot_check(const cupi_snapshot *s, unsigned *column, char *why,
                                  size_t whysz)
 {

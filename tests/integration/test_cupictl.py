@@ -82,14 +82,16 @@ def write_conf(tmp_path, sim, fmt="xml", password=PASSWORD, ca_file=None, server
     return private_file(tmp_path / name, "\n".join(lines) + "\n")
 
 
-def cupictl(conf, *args, secrets=SECRETS):
-    """Runs cupictl -c conf ARGS; checks that no secret is in its output."""
+def cupictl(conf, *args, secrets=SECRETS, stdin=None):
+    """Runs cupictl -c conf ARGS (stdin: text fed to it); checks that no
+    secret is in its output."""
     cmd = [str(cupictl_binary())]
     if conf is not None:
         cmd += ["-c", str(conf)]
     cmd += [str(a) for a in args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+                          **({"input": stdin} if stdin is not None
+                             else {"stdin": subprocess.DEVNULL}))
     for secret in secrets:
         assert secret not in proc.stdout and secret not in proc.stderr, "a password was printed"
     return proc
@@ -254,6 +256,24 @@ def test_set_smtp_password_is_stored_never_shown(tmp_path, sim, fmt):
         shown = json.loads(proc.stdout) if extra else dict(parse_lines(proc.stdout))
         assert shown["smtpPassword"] == ""
         assert shown["smtpUsername"] == "relay2"
+
+
+def test_set_smtp_password_from_stdin_stays_off_argv(tmp_path, sim):
+    """smtpPassword=- takes the first line of standard input, so the secret is
+    never in cupictl's argv; without input it fails before any PUT."""
+    conf = write_conf(tmp_path, sim, "xml")
+    new = "Std1n-Relay-Passw0rd"
+    proc = cupictl(conf, "set", "client", "smtpPassword=-", stdin=new + "\n",
+                   secrets=SECRETS + (new,))
+    assert proc.returncode == 0, proc.stderr
+    assert sim.state("cuc1")["client"]["smtpPassword"] == new
+    assert put_body_fields(sim, "client", "xml") == {"smtpPassword": new}
+
+    sim.reset_counters()
+    proc = cupictl(conf, "set", "client", "smtpPassword=-", stdin="")
+    assert proc.returncode == 1
+    assert "standard input" in proc.stderr
+    assert sim.counters("cuc1")["put"] == {"server": 0, "client": 0}
 
 
 @pytest.mark.parametrize("args, field", [

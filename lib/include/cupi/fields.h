@@ -121,6 +121,10 @@ void cupi_snapshot_apply(cupi_snapshot *base, const cupi_snapshot *changes);
  * including a field present in one and not the other. Write-only fields are
  * never compared: CUPI does not return them. */
 uint32_t cupi_snapshot_diff(const cupi_snapshot *a, const cupi_snapshot *b);
+/* The readable fields asked for in `asked` that `now` does not hold (absent
+ * or different), as a column bitmask: what did not stick after a PUT.
+ * Write-only fields are never compared (CUPI does not return them). */
+uint32_t cupi_snapshot_unstuck(const cupi_snapshot *asked, const cupi_snapshot *now);
 /* Checks every present value of s with cupi_value_check; stops at the first
  * failure and stores its column in *column (may be NULL). */
 cupi_verdict cupi_snapshot_check(const cupi_snapshot *s, unsigned *column, char *why,
