@@ -110,11 +110,17 @@ uint32_t agent_server_data_age(const agent_server *s)
 
 void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *failures)
 {
-    cupi_client_stats st = {0};
-    if (s->client)
-        cupi_client_stats_get(s->client, &st);
-    *requests = s->requests_base + st.requests;
-    *failures = s->failures_base + st.failures;
+    *requests = s->requests_base;
+    *failures = s->failures_base;
+    const cupi_client *live[] = {s->client, s->retired};
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++) {
+        cupi_client_stats st;
+        if (!live[i])
+            continue;
+        cupi_client_stats_get(live[i], &st);
+        *requests += st.requests;
+        *failures += st.failures;
+    }
 }
 
 /* --- values and status --------------------------------------------------- */
@@ -261,10 +267,24 @@ static void start_refresh(agent_server *s, agent_resource *res)
         res->next_refresh = mono_now() + 1;
 }
 
+/* Frees a client, keeping its counters in the row's totals. */
+static void drop_client(agent_server *s, cupi_client *c)
+{
+    cupi_client_stats st;
+    cupi_client_stats_get(c, &st);
+    s->requests_base += st.requests;
+    s->failures_base += st.failures;
+    cupi_client_free(c); /* pending callbacks run with CUPI_E_CANCELLED */
+}
+
 void agent_servers_tick(void)
 {
     time_t now = mono_now();
     for (agent_server *s = servers; s; s = s->next) {
+        if (s->retired && !s->pending_sets) {
+            drop_client(s, s->retired);
+            s->retired = NULL;
+        }
         if (!s->client)
             continue;
         for (int r = 0; r < CUPI_RES_COUNT; r++)
@@ -345,6 +365,8 @@ static cupi_client *make_client(const cupi_server_config *c, const cupi_config *
 static void server_free(agent_server *s)
 {
     agent_notify_forget(s);
+    if (s->retired)
+        cupi_client_free(s->retired);
     if (s->client)
         cupi_client_free(s->client); /* runs refresh_done with CANCELLED */
     server_config_free(&s->cfg);
@@ -368,15 +390,17 @@ static agent_server *server_new(const cupi_server_config *c)
     return s;
 }
 
+/* A reload replaces the client. One a SET may be waiting on is kept until
+ * the SET ends (agent_servers_tick frees it): cancelling a PUT that already
+ * reached CUPI would fail the SET with the change applied and not put back. */
 static void retire_client(agent_server *s)
 {
     if (!s->client)
         return;
-    cupi_client_stats st;
-    cupi_client_stats_get(s->client, &st);
-    s->requests_base += st.requests;
-    s->failures_base += st.failures;
-    cupi_client_free(s->client);
+    if (s->pending_sets && !s->retired)
+        s->retired = s->client;
+    else
+        drop_client(s, s->client);
     s->client = NULL;
 }
 

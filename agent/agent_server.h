@@ -50,6 +50,8 @@ typedef struct agent_resource {
 typedef struct agent_server {
     cupi_server_config cfg; /* owned copy */
     cupi_client *client;
+    cupi_client *retired; /* replaced by a reload while a SET used it: kept
+                             until the SET ends so its PUT is not cut off */
     agent_resource res[CUPI_RES_COUNT];
     agent_status status;
     char last_error[256];

@@ -586,6 +586,31 @@ def test_slow_put_set_succeeds_session_kept_agent_keeps_working(env):
 # --- read-your-writes ------------------------------------------------------------------
 
 
+def test_reload_during_a_slow_set_lets_its_put_finish(env):
+    """A SIGHUP that rebuilds every CUPI client (cupiTimeout changed) while a
+    SET's PUT is in flight: the old client is kept until the SET ends, so the
+    PUT completes and the SET succeeds instead of being cut off."""
+    conf = env.agent.conf_file.read_text()
+    env.sim.fault(method="PUT", resource="server", latency_ms=1500, count=1)
+    result = {}
+    th = threading.Thread(target=lambda: result.update(r=env.set(vb("server", 3, 37))))
+    th.start()
+    try:
+        wait_for(lambda: env.counters("cuc1")["in_progress"] >= 1, 5, interval=0.02,
+                 what="the slow PUT in progress")
+        env.agent.write_config(conf + "cupiTimeout 6000\n")
+        env.agent.reload()
+        th.join(20)
+        vals, err = result["r"]
+        assert not err, err
+        assert env.sim.state("cuc1")["server"]["maxNumberConnections"] == "37"
+        assert "reconfigured" in env.agent.log_text()
+    finally:
+        th.join(20)
+        env.agent.write_config(conf)
+        env.agent.reload()
+
+
 def test_read_your_writes(env):
     changes = env.server_col(SRV_CONFIG_CHANGES)
     traps_before = len(env.trapd.notifications())
