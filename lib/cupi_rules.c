@@ -6,27 +6,31 @@
 
 #include <stdio.h>
 
+/* Fields are named as in the payload, so the rules do not depend on the
+ * order of the field table. */
 typedef struct cupi_rule {
     cupi_resource resource;
-    unsigned if_column;   /* when this field is on ... */
-    unsigned then_column; /* ... this one must be on */
+    const char *if_field;   /* when this field is on ... */
+    const char *then_field; /* ... this one must be on */
     const char *text;
 } cupi_rule;
 
 static const cupi_rule rules[] = {
-    {CUPI_RES_SERVER, 10, 9,
+    {CUPI_RES_SERVER, "requireAuthenticationFromUntrustedIpAddresses",
+     "allowConnectionsFromUntrustedIpAddresses",
      "requireAuthenticationFromUntrustedIpAddresses needs "
      "allowConnectionsFromUntrustedIpAddresses true"},
-    {CUPI_RES_SERVER, 11, 9,
+    {CUPI_RES_SERVER, "requireTlsFromUntrustedIpAddresses",
+     "allowConnectionsFromUntrustedIpAddresses",
      "requireTlsFromUntrustedIpAddresses other than 0 (not offered) needs "
      "allowConnectionsFromUntrustedIpAddresses true"},
-    {CUPI_RES_CLIENT, 4, 5, "isAuthEnabled true needs a non-empty smtpUsername"},
+    {CUPI_RES_CLIENT, "isAuthEnabled", "smtpUsername",
+     "isAuthEnabled true needs a non-empty smtpUsername"},
 };
 
-static bool field_on(const cupi_snapshot *s, unsigned column)
+static bool field_on(const cupi_snapshot *s, const cupi_field *f)
 {
-    const cupi_field *f = cupi_field_at(s->resource, column);
-    const cupi_value *v = &s->v[column - 1];
+    const cupi_value *v = &s->v[f->column - 1];
     return f->type == CUPI_TYPE_STRING ? v->s[0] != '\0' : v->i != 0;
 }
 
@@ -37,16 +41,19 @@ cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask
         why[0] = '\0';
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         const cupi_rule *r = &rules[i];
-        uint32_t involved = (1u << (r->if_column - 1)) | (1u << (r->then_column - 1));
-        if (r->resource != merged->resource || !(changed_mask & involved))
+        if (r->resource != merged->resource)
             continue;
-        if (!cupi_snapshot_has(merged, r->if_column) ||
-            !cupi_snapshot_has(merged, r->then_column))
+        const cupi_field *if_f = cupi_field_find(r->resource, r->if_field);
+        const cupi_field *then_f = cupi_field_find(r->resource, r->then_field);
+        uint32_t if_bit = 1u << (if_f->column - 1), then_bit = 1u << (then_f->column - 1);
+        if (!(changed_mask & (if_bit | then_bit)))
+            continue;
+        if (!cupi_snapshot_has(merged, if_f->column) ||
+            !cupi_snapshot_has(merged, then_f->column))
             continue; /* cannot be judged without both values */
-        if (field_on(merged, r->if_column) && !field_on(merged, r->then_column)) {
+        if (field_on(merged, if_f) && !field_on(merged, then_f)) {
             if (column)
-                *column =
-                    (changed_mask & (1u << (r->if_column - 1))) ? r->if_column : r->then_column;
+                *column = (changed_mask & if_bit) ? if_f->column : then_f->column;
             if (why)
                 snprintf(why, whysz, "%s", r->text);
             return CUPI_INCONSISTENT;
