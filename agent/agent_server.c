@@ -143,6 +143,7 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
     agent_resource *res = &s->res[snap->resource];
     cupi_snapshot clean = *snap;
     strip_write_only(&clean);
+    bool first = !res->valid;
     uint32_t changed = res->valid ? cupi_snapshot_diff(&res->snap, &clean) | also_changed : 0;
     res->snap = clean;
     res->read_at = time(NULL);
@@ -156,7 +157,7 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
                     source == AGENT_SOURCE_SNMP ? "snmp" : "external"));
         agent_notify_config(s, snap->resource, changed, source);
     }
-    agent_state_mark_dirty();
+    agent_state_mark_dirty(first || changed);
     return changed;
 }
 

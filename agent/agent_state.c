@@ -17,16 +17,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STATE_FORMAT "cupi-snmp-state"
 #define STATE_VERSION 1
 #define STATE_MAX_SIZE (4u * 1024u * 1024u)
 #define SAVE_DELAY_US 200000
+#define READ_TIME_SAVE_S 300      /* how stale a saved read time may get */
 #define READ_AT_MAX_AHEAD_S 86400 /* a saved readAt further ahead is corrupt */
 
 static char *state_path;
 static bool dirty;
+static time_t last_save; /* monotonic seconds */
 static unsigned save_alarm;
 
 void agent_state_configure(const char *path)
@@ -148,8 +151,12 @@ void agent_state_flush(void)
         snmp_log(LOG_ERR, "cupi: out of memory rendering the state file\n");
         return;
     }
-    if (save_atomically(state_path, text) == 0)
+    if (save_atomically(state_path, text) == 0) {
         dirty = false;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        last_save = ts.tv_sec;
+    }
     free(text);
 }
 
@@ -161,11 +168,15 @@ static void save_later(unsigned clientreg, void *arg)
     agent_state_flush();
 }
 
-void agent_state_mark_dirty(void)
+void agent_state_mark_dirty(bool urgent)
 {
     if (!state_path)
         return;
     dirty = true;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (!urgent && last_save && ts.tv_sec - last_save < READ_TIME_SAVE_S)
+        return;
     if (!save_alarm) {
         struct timeval tv = {0, SAVE_DELAY_US};
         save_alarm = snmp_alarm_register_hr(tv, 0, save_later, NULL);

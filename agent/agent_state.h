@@ -4,12 +4,16 @@
 #ifndef CUPI_AGENT_STATE_H
 #define CUPI_AGENT_STATE_H
 
+#include <stdbool.h>
+
 /* Sets the file (NULL: none). Does not load. */
 void agent_state_configure(const char *path);
 /* Loads saved values into the configured servers whose index and URL match. */
 void agent_state_load(void);
-/* Values changed: save soon (coalesced through an alarm). */
-void agent_state_mark_dirty(void);
+/* Values changed (urgent: save soon, coalesced through an alarm), or only
+ * their read time moved (saved at most every few minutes: a read time that
+ * is a little old only makes a restarted agent report an older data age). */
+void agent_state_mark_dirty(bool urgent);
 /* Saves now if anything changed since the last save. */
 void agent_state_flush(void);
 void agent_state_shutdown(void);

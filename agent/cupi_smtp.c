@@ -117,7 +117,7 @@ int cupi_smtp_reload(const cupi_config *cfg)
     if (agent_servers_apply(cfg, engine) != 0)
         return -1;
     agent_state_configure(cfg->state_file);
-    agent_state_mark_dirty();
+    agent_state_mark_dirty(true);
     agent_servers_tick();
     snmp_log(LOG_INFO, "cupi: configuration reloaded, %zu server(s)\n", cfg->n_servers);
     return 0;
