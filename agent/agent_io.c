@@ -114,15 +114,22 @@ void agent_io_sync(void)
     sync_timer();
 }
 
-void agent_io_start(cupi_engine *e)
+int agent_io_start(cupi_engine *e)
 {
-    engine = e;
     epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd < 0 || register_readfd(epoll_fd, on_epoll_ready, NULL) != FD_REGISTERED_OK) {
+    if (epoll_fd < 0) {
         snmp_log(LOG_ERR, "cupi: cannot set up the CUPI socket set: %s\n", strerror(errno));
-        return;
+        return -1;
     }
+    if (register_readfd(epoll_fd, on_epoll_ready, NULL) != FD_REGISTERED_OK) {
+        snmp_log(LOG_ERR, "cupi: net-snmp has no room for the CUPI socket set\n");
+        close(epoll_fd);
+        epoll_fd = -1;
+        return -1;
+    }
+    engine = e;
     agent_io_sync();
+    return 0;
 }
 
 void agent_io_stop(void)

@@ -6,7 +6,8 @@
 
 #include <cupi/cupi.h>
 
-void agent_io_start(cupi_engine *e);
+/* 0, or -1 (logged) when the socket set cannot be set up. */
+int agent_io_start(cupi_engine *e);
 /* Re-mirrors the engine's sockets and timer; call after queuing requests.
  * Re-syncs everything every time rather than trusting fd numbers, which the
  * kernel reuses. */

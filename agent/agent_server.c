@@ -477,7 +477,9 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
                 s->cfg = copy;
             }
             if (moved) {
-                /* Another URL may be another Unity Connection: its values are not ours. */
+                /* Another URL may be another Unity Connection: its values are
+                 * not ours, nor are the changes still queued for notification. */
+                agent_notify_forget(s);
                 for (int r = 0; r < CUPI_RES_COUNT; r++)
                     s->res[r].valid = s->res[r].failing = false;
                 s->status = AGENT_STATUS_UNKNOWN;

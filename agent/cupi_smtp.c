@@ -83,26 +83,44 @@ static void tick(unsigned clientreg, void *arg)
     agent_servers_tick();
 }
 
+/* Undoes whatever cupi_smtp_start set up, in reverse order; safe on a
+ * partial start. */
+static void teardown(void)
+{
+    if (tick_alarm)
+        snmp_alarm_unregister(tick_alarm);
+    tick_alarm = 0;
+    set_txn_shutdown();
+    agent_state_shutdown();
+    mib_config_tables_unregister();
+    mib_server_table_unregister();
+    agent_notify_shutdown();
+    agent_servers_clear();
+    agent_io_stop();
+    if (engine)
+        cupi_engine_free(engine);
+    engine = NULL;
+}
+
 int cupi_smtp_start(const cupi_config *cfg)
 {
     if (started)
         return cupi_smtp_reload(cfg);
-    if (cupi_global_init() != CUPI_OK || !(engine = cupi_engine_new())) {
+    if (cupi_global_init() != CUPI_OK) {
         snmp_log(LOG_ERR, "cupi: cannot initialise libcurl\n");
         return -1;
     }
-    if (agent_servers_apply(cfg, engine) != 0) {
-        cupi_engine_free(engine);
-        engine = NULL;
-        return -1;
-    }
+    engine = cupi_engine_new();
+    if (!engine || agent_servers_apply(cfg, engine) != 0)
+        goto fail;
     agent_state_configure(cfg->state_file);
     agent_state_load();
     if (mib_server_table_register() != 0 || mib_config_tables_register() != 0) {
         snmp_log(LOG_ERR, "cupi: cannot register CUPI-SMTP-MIB\n");
-        return -1;
+        goto fail;
     }
-    agent_io_start(engine);
+    if (agent_io_start(engine) != 0)
+        goto fail;
     struct timeval tv = {0, TICK_US};
     tick_alarm = snmp_alarm_register_hr(tv, SA_REPEAT, tick, NULL);
     started = true;
@@ -110,6 +128,10 @@ int cupi_smtp_start(const cupi_config *cfg)
     snmp_log(LOG_INFO, "cupi: CUPI-SMTP-MIB module started with %zu server(s)\n",
              cfg->n_servers);
     return 0;
+fail:
+    teardown();
+    cupi_global_cleanup();
+    return -1;
 }
 
 int cupi_smtp_reload(const cupi_config *cfg)
@@ -127,18 +149,7 @@ void cupi_smtp_stop(void)
 {
     if (!started)
         return;
-    if (tick_alarm)
-        snmp_alarm_unregister(tick_alarm);
-    tick_alarm = 0;
-    set_txn_shutdown();
-    agent_state_shutdown();
-    mib_config_tables_unregister();
-    mib_server_table_unregister();
-    agent_notify_shutdown();
-    agent_servers_clear();
-    agent_io_stop();
-    cupi_engine_free(engine);
-    engine = NULL;
+    teardown();
     cupi_global_cleanup();
     started = false;
 }
