@@ -334,8 +334,8 @@ int main(int argc, char **argv)
         error("unknown resource \"%s\" (server or client)", args[1]);
         return EXIT_USAGE;
     }
-    /* Field names and values are checked before the config or the network
-     * is touched. */
+    /* Field names and value types are checked before the config or the
+     * network is touched (ranges and rules in cmd_set, still before any PUT). */
     cupi_snapshot changes;
     if (strcmp(args[0], "set") == 0) {
         int rc = parse_assignments((cupi_resource)r, nargs - 2, args + 2, &changes);
