@@ -22,32 +22,19 @@ enum {
 /* The seed's server values with the three untrusted-address fields given. */
 static cupi_snapshot server(int allow, int req_auth, int req_tls)
 {
-    cupi_snapshot s;
-    cupi_snapshot_init(&s, CUPI_RES_SERVER);
-    set_int(&s, 1, 587);
-    set_str(&s, 2, "ucbu-aricent-vm234.cisco.com");
-    set_int(&s, 3, 20);
-    set_int(&s, 4, 2);
-    set_int(&s, 5, 10000);
-    set_int(&s, 6, 10);
-    set_int(&s, 7, 15000);
-    set_int(&s, 8, 240);
+    cupi_snapshot s = seed_snapshot(CUPI_RES_SERVER);
     set_int(&s, COL_ALLOW, allow);
     set_int(&s, COL_REQ_AUTH, req_auth);
     set_int(&s, COL_REQ_TLS, req_tls);
     return s;
 }
 
+/* The seed's client values with authentication and user name given. */
 static cupi_snapshot client(int auth, const char *user)
 {
-    cupi_snapshot s;
-    cupi_snapshot_init(&s, CUPI_RES_CLIENT);
-    set_str(&s, 1, "outbound.cisco.com");
-    set_int(&s, 2, 1);
-    set_int(&s, 3, 25);
+    cupi_snapshot s = seed_snapshot(CUPI_RES_CLIENT);
     set_int(&s, COL_AUTH_ENABLED, auth);
     set_str(&s, COL_USERNAME, user);
-    set_str(&s, 6, "");
     return s;
 }
 

@@ -13,20 +13,7 @@
 
 static cupi_snapshot seed_server(void)
 {
-    cupi_snapshot s;
-    cupi_snapshot_init(&s, CUPI_RES_SERVER);
-    set_int(&s, 1, 587);
-    set_str(&s, 2, "ucbu-aricent-vm234.cisco.com");
-    set_int(&s, 3, 20);
-    set_int(&s, 4, 2);
-    set_int(&s, 5, 10000);
-    set_int(&s, 6, 10);
-    set_int(&s, 7, 15000);
-    set_int(&s, 8, 240);
-    set_int(&s, 9, 1);
-    set_int(&s, 10, 1);
-    set_int(&s, 11, 1);
-    return s;
+    return seed_snapshot(CUPI_RES_SERVER);
 }
 
 static cupi_snapshot seed_client(void)

@@ -42,4 +42,17 @@ static inline void set_str(cupi_snapshot *s, unsigned col, const char *text)
     cupi_snapshot_set(s, col, &v);
 }
 
+/* The seed's example values of a resource (tests/data/seed_*.xml), every
+ * field present. */
+static inline cupi_snapshot seed_snapshot(cupi_resource r)
+{
+    size_t len;
+    char *body = load(r == CUPI_RES_SERVER ? "seed_server.xml" : "seed_client.xml", &len);
+    cupi_snapshot s;
+    char err[256];
+    assert_int_equal(cupi_decode(r, CUPI_FORMAT_XML, body, len, &s, err, sizeof err), CUPI_OK);
+    free(body);
+    return s;
+}
+
 #endif
