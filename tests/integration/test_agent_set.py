@@ -445,6 +445,8 @@ def test_error_status_leaves_cupi_unchanged(env, varbinds, status, pre, faults, 
 def test_put_refused_by_cupi_leaves_server_status_ok(env):
     """CUPI answering a PUT with 400 says the values were wrong, not that the
     server is unwell: the SET fails, cupiServerStatus stays ok(2)."""
+    # An earlier test's fault may still show until the next refresh.
+    wait_for(lambda: env.server_col(4) == 2, 10, what="cupiServerStatus ok")
     env.sim.fault(method="PUT", resource="server", status=400)
     vals, err = env.set(vb("server", 3, 30))
     assert set_status(err) == "commitFailed", err
