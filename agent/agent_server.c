@@ -297,47 +297,6 @@ void agent_servers_tick(void)
 
 /* --- configuration ------------------------------------------------------- */
 
-static void wipe_free(char *p)
-{
-    if (!p)
-        return;
-    volatile char *v = p;
-    while (*v)
-        *v++ = '\0';
-    free(p);
-}
-
-static void server_config_free(cupi_server_config *c)
-{
-    free(c->name);
-    free(c->url);
-    free(c->user);
-    wipe_free(c->password);
-    free(c->ca_file);
-    free(c->origin);
-    memset(c, 0, sizeof *c);
-}
-
-static int server_config_copy(cupi_server_config *dst, const cupi_server_config *src)
-{
-    memset(dst, 0, sizeof *dst);
-    dst->index = src->index;
-    dst->insecure = src->insecure;
-    dst->format = src->format;
-    dst->name = strdup(src->name ? src->name : "");
-    dst->url = strdup(src->url ? src->url : "");
-    dst->user = strdup(src->user ? src->user : "");
-    dst->password = strdup(src->password ? src->password : "");
-    dst->ca_file = src->ca_file ? strdup(src->ca_file) : NULL;
-    dst->origin = src->origin ? strdup(src->origin) : NULL;
-    if (!dst->name || !dst->url || !dst->user || !dst->password ||
-        (src->ca_file && !dst->ca_file) || (src->origin && !dst->origin)) {
-        server_config_free(dst);
-        return -1;
-    }
-    return 0;
-}
-
 static bool str_same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -370,14 +329,14 @@ static void server_free(agent_server *s)
         cupi_client_free(s->retired);
     if (s->client)
         cupi_client_free(s->client); /* runs refresh_done with CANCELLED */
-    server_config_free(&s->cfg);
+    cupi_server_config_free(&s->cfg);
     free(s);
 }
 
 static agent_server *server_new(const cupi_server_config *c)
 {
     agent_server *s = calloc(1, sizeof *s);
-    if (!s || server_config_copy(&s->cfg, c) != 0) {
+    if (!s || cupi_server_config_copy(&s->cfg, c) != 0) {
         free(s);
         return NULL;
     }
@@ -472,8 +431,8 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
             bool moved = !str_same(s->cfg.url, c->url);
             retire_client(s);
             cupi_server_config copy;
-            if (server_config_copy(&copy, c) == 0) {
-                server_config_free(&s->cfg);
+            if (cupi_server_config_copy(&copy, c) == 0) {
+                cupi_server_config_free(&s->cfg);
                 s->cfg = copy;
             }
             if (moved) {

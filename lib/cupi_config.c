@@ -368,18 +368,42 @@ void cupi_config_init(cupi_config *c)
     c->agentx_retries = -1;
 }
 
+void cupi_server_config_free(cupi_server_config *s)
+{
+    wipe(s->password);
+    free(s->password);
+    free(s->name);
+    free(s->url);
+    free(s->user);
+    free(s->ca_file);
+    free(s->origin);
+    memset(s, 0, sizeof *s);
+}
+
+int cupi_server_config_copy(cupi_server_config *dst, const cupi_server_config *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->index = src->index;
+    dst->insecure = src->insecure;
+    dst->format = src->format;
+    dst->name = strdup(src->name ? src->name : "");
+    dst->url = strdup(src->url ? src->url : "");
+    dst->user = strdup(src->user ? src->user : "");
+    dst->password = strdup(src->password ? src->password : "");
+    dst->ca_file = src->ca_file ? strdup(src->ca_file) : NULL;
+    dst->origin = src->origin ? strdup(src->origin) : NULL;
+    if (!dst->name || !dst->url || !dst->user || !dst->password ||
+        (src->ca_file && !dst->ca_file) || (src->origin && !dst->origin)) {
+        cupi_server_config_free(dst);
+        return -1;
+    }
+    return 0;
+}
+
 void cupi_config_free(cupi_config *c)
 {
-    for (size_t i = 0; i < c->n_servers; i++) {
-        cupi_server_config *s = &c->servers[i];
-        wipe(s->password);
-        free(s->password);
-        free(s->name);
-        free(s->url);
-        free(s->user);
-        free(s->ca_file);
-        free(s->origin);
-    }
+    for (size_t i = 0; i < c->n_servers; i++)
+        cupi_server_config_free(&c->servers[i]);
     free(c->servers);
     free(c->state_file);
     free(c->agentx_socket);

@@ -51,6 +51,12 @@ typedef void (*cupi_config_warn_fn)(void *arg, const char *msg);
 void cupi_config_init(cupi_config *c); /* defaults, no servers */
 void cupi_config_free(cupi_config *c);
 
+/* Deep copy of one server's settings into dst (which the caller then owns).
+ * 0, or -1 when out of memory (dst is then empty). */
+int cupi_server_config_copy(cupi_server_config *dst, const cupi_server_config *src);
+/* Frees what a server's settings own (the password wiped first) and empties it. */
+void cupi_server_config_free(cupi_server_config *s);
+
 /* Reads one file into c (call repeatedly for several files, then
  * cupi_config_finish). A missing file is CUPI_E_IO unless optional. err gets
  * "FILE:LINE: what is wrong". */
