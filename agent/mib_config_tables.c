@@ -113,29 +113,19 @@ static int register_one(cupi_resource r)
 {
     static const char *const names[CUPI_RES_COUNT] = {"cupiSmtpServerTable",
                                                       "cupiSmtpClientTable"};
-    oid table_oid[CUPI_MIB_ROOT_LEN + 2] = {CUPI_MIB_ROOT_OID, CUPI_ARC_OBJECTS, table_of[r]};
-    netsnmp_handler_registration *reg = netsnmp_create_handler_registration(
-        names[r], config_table_handler, table_oid, OID_LENGTH(table_oid), HANDLER_CAN_RWRITE);
-    netsnmp_table_registration_info *tinfo =
-        SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
-    netsnmp_iterator_info *iinfo = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
-    if (!reg || !tinfo || !iinfo) {
-        SNMP_FREE(tinfo);
-        SNMP_FREE(iinfo);
-        return -1;
-    }
-    reg->my_reg_void = (void *)&resources[r];
-    netsnmp_table_helper_add_indexes(tinfo, ASN_UNSIGNED, 0);
-    tinfo->min_column = 1;
-    tinfo->max_column = (unsigned)cupi_field_count(r);
-    iinfo->get_first_data_point = row_first;
-    iinfo->get_next_data_point = row_next;
-    iinfo->myvoid = (void *)&resources[r];
-    iinfo->table_reginfo = tinfo;
-    if (netsnmp_register_table_iterator2(reg, iinfo) != MIB_REGISTERED_OK)
-        return -1;
-    registrations[r] = reg;
-    return 0;
+    const mib_table_spec spec = {
+        .name = names[r],
+        .table = table_of[r],
+        .min_column = 1,
+        .max_column = (unsigned)cupi_field_count(r),
+        .modes = HANDLER_CAN_RWRITE,
+        .handler = config_table_handler,
+        .first = row_first,
+        .next = row_next,
+        .data = (void *)&resources[r],
+    };
+    registrations[r] = mib_register_table(&spec);
+    return registrations[r] ? 0 : -1;
 }
 
 int mib_config_tables_register(void)

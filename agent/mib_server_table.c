@@ -174,30 +174,18 @@ static int server_table_handler(netsnmp_mib_handler *handler,
 
 int mib_server_table_register(void)
 {
-    oid table_oid[CUPI_MIB_ROOT_LEN + 2] = {CUPI_MIB_ROOT_OID, CUPI_ARC_OBJECTS,
-                                            CUPI_TABLE_SERVER};
-    registration =
-        netsnmp_create_handler_registration("cupiServerTable", server_table_handler, table_oid,
-                                            OID_LENGTH(table_oid), HANDLER_CAN_RONLY);
-    netsnmp_table_registration_info *tinfo =
-        SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
-    netsnmp_iterator_info *iinfo = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
-    if (!registration || !tinfo || !iinfo) {
-        SNMP_FREE(tinfo);
-        SNMP_FREE(iinfo);
-        return -1;
-    }
-    netsnmp_table_helper_add_indexes(tinfo, ASN_UNSIGNED, 0);
-    tinfo->min_column = MIB_SERVER_NAME;
-    tinfo->max_column = MIB_SERVER_LAST_CHANGE_SOURCE;
-    iinfo->get_first_data_point = row_first;
-    iinfo->get_next_data_point = row_next;
-    iinfo->table_reginfo = tinfo;
-    if (netsnmp_register_table_iterator2(registration, iinfo) != MIB_REGISTERED_OK) {
-        registration = NULL;
-        return -1;
-    }
-    return 0;
+    const mib_table_spec spec = {
+        .name = "cupiServerTable",
+        .table = CUPI_TABLE_SERVER,
+        .min_column = MIB_SERVER_NAME,
+        .max_column = MIB_SERVER_LAST_CHANGE_SOURCE,
+        .modes = HANDLER_CAN_RONLY,
+        .handler = server_table_handler,
+        .first = row_first,
+        .next = row_next,
+    };
+    registration = mib_register_table(&spec);
+    return registration ? 0 : -1;
 }
 
 void mib_server_table_unregister(void)

@@ -22,6 +22,22 @@ int mib_config_column_value(const agent_server *s, cupi_resource r, unsigned col
 /* The table under cupiSmtpObjects that holds a resource's columns. */
 unsigned mib_config_table_of(cupi_resource r);
 
+/* One table under cupiSmtpObjects, rows from an iterator over servers. */
+typedef struct mib_table_spec {
+    const char *name;
+    unsigned table; /* arc under cupiSmtpObjects */
+    unsigned min_column, max_column;
+    int modes; /* HANDLER_CAN_RONLY / HANDLER_CAN_RWRITE */
+    Netsnmp_Node_Handler *handler;
+    Netsnmp_First_Data_Point *first;
+    Netsnmp_Next_Data_Point *next;
+    void *data; /* handed to the handler (my_reg_void) and iterator (myvoid) */
+} mib_table_spec;
+
+/* The registration (net-snmp owns it; unregister with
+ * netsnmp_unregister_handler), or NULL (logged by net-snmp). */
+netsnmp_handler_registration *mib_register_table(const mib_table_spec *spec);
+
 int mib_server_table_register(void);
 void mib_server_table_unregister(void);
 int mib_config_tables_register(void);
