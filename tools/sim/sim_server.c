@@ -247,6 +247,18 @@ static void track_session(sim_server *srv, struct MHD_Connection *c, sim_request
     pthread_mutex_unlock(&srv->lock);
 }
 
+/* The GET body of a resource's current state (a copy taken under the lock;
+ * the copy holds the password, so it is wiped). */
+static void current_body(sim_server *srv, cupi_resource r, cupi_format fmt, sim_reply *reply)
+{
+    cupi_snapshot copy;
+    pthread_mutex_lock(&srv->lock);
+    copy = srv->state[r];
+    pthread_mutex_unlock(&srv->lock);
+    sim_resource_get(&copy, fmt, reply);
+    explicit_bzero(&copy, sizeof copy);
+}
+
 /* Answers an injected fault; returns MHD_NO to drop the connection. */
 static enum MHD_Result serve_fault(struct MHD_Connection *c, sim_request *rq,
                                    const sim_fault *f, cupi_resource r, cupi_format fmt)
@@ -271,13 +283,8 @@ static enum MHD_Result serve_fault(struct MHD_Connection *c, sim_request *rq,
 
     /* malformed: the start of a real answer, cut off mid-element, so every
      * parser fails on it whatever its tolerance. */
-    cupi_snapshot copy;
-    pthread_mutex_lock(&srv->lock);
-    copy = srv->state[r];
-    pthread_mutex_unlock(&srv->lock);
     sim_reply reply;
-    sim_resource_get(&copy, fmt, &reply);
-    explicit_bzero(&copy, sizeof copy);
+    current_body(srv, r, fmt, &reply);
     if (reply.body && reply.len > 8)
         reply.len = reply.len / 2;
     reply.status = 200;
@@ -366,13 +373,8 @@ static enum MHD_Result serve_vmrest(struct MHD_Connection *c, sim_request *rq, c
     if (m == SIM_METHOD_PUT)
         return serve_put(c, rq, (cupi_resource)r, fmt);
 
-    cupi_snapshot copy;
-    pthread_mutex_lock(&srv->lock);
-    copy = srv->state[r];
-    pthread_mutex_unlock(&srv->lock);
     sim_reply reply;
-    sim_resource_get(&copy, fmt, &reply);
-    explicit_bzero(&copy, sizeof copy);
+    current_body(srv, r, fmt, &reply);
     return queue_reply(c, rq, &reply);
 }
 
