@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define APP_NAME "cupi-snmp-agent"
@@ -65,6 +66,21 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* Every CUPI server holds up to cupiMaxConcurrent sockets: a fleet of a
+ * thousand needs more descriptors than the usual soft limit of 1024. CUPI
+ * sockets are watched with epoll and net-snmp's own with large fd sets, so
+ * numbers above 1023 are safe. */
+static void raise_descriptor_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        snmp_log(LOG_WARNING, APP_NAME ": cannot raise the descriptor limit: %s\n",
+                 strerror(errno));
 }
 
 static int parse_options(int argc, char **argv, options *o)
@@ -243,6 +259,7 @@ int main(int argc, char **argv)
         return 1;
     }
     install_signals();
+    raise_descriptor_limit();
 
     init_agent(APP_NAME);
     apply_agentx_settings(&cfg, &o);

@@ -61,8 +61,6 @@ typedef struct agent_server {
     uint32_t last_change_ticks; /* sysUpTime (centiseconds) of the last change */
     agent_change_source last_change_source;
     unsigned pending_sets;                /* SET transactions holding this row */
-    uint32_t notify_mask[CUPI_RES_COUNT]; /* changed columns not yet notified */
-    agent_change_source notify_source[CUPI_RES_COUNT];
     struct agent_server *next; /* sorted by cfg.index */
 } agent_server;
 
