@@ -137,6 +137,39 @@ static void strip_write_only(cupi_snapshot *snap)
     }
 }
 
+/* How long a PUT without answer may still turn up: CUPI queues requests
+ * (at most five run at once), so a late one lands within a few timeouts. */
+static time_t late_put_window(void)
+{
+    time_t timeouts = (time_t)(4 * agent_cfg.timeout_ms / 1000);
+    return timeouts > 60 ? timeouts : 60;
+}
+
+void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
+{
+    agent_resource *res = &s->res[changes->resource];
+    res->late_put = *changes;
+    strip_write_only(&res->late_put);
+    res->late_put_until = mono_now() + late_put_window();
+    if (!res->in_flight)
+        res->next_refresh = 0; /* the truth, as soon as the SET lets go */
+}
+
+/* True when every changed column now holds what the late PUT asked for. */
+static bool is_late_put(agent_resource *res, const cupi_snapshot *now, uint32_t changed)
+{
+    if (!res->late_put_until)
+        return false;
+    if (mono_now() > res->late_put_until) {
+        res->late_put_until = 0;
+        return false;
+    }
+    if ((changed & ~res->late_put.present) || cupi_snapshot_unstuck(&res->late_put, now))
+        return false;
+    res->late_put_until = 0;
+    return true;
+}
+
 uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
                                   agent_change_source source, uint32_t also_changed)
 {
@@ -145,6 +178,11 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
     strip_write_only(&clean);
     bool first = !res->valid;
     uint32_t changed = res->valid ? cupi_snapshot_diff(&res->snap, &clean) | also_changed : 0;
+    if (changed && source == AGENT_SOURCE_EXTERNAL && is_late_put(res, &clean, changed)) {
+        snmp_log(LOG_NOTICE, "cupi: server %u: the %s PUT of an earlier SET was applied late\n",
+                 s->cfg.index, cupi_resource_name(snap->resource));
+        source = AGENT_SOURCE_SNMP;
+    }
     res->snap = clean;
     res->read_at = time(NULL);
     res->valid = true;

@@ -43,7 +43,12 @@ typedef struct agent_resource {
     unsigned generation;         /* bumped by every SET commit: older reads are stale */
     unsigned refresh_generation; /* generation when the refresh started */
     bool failing;                /* its last refresh failed (until one succeeds) */
-    cupi_status fail_status;     /* ... with this status and message */
+    /* A SET's PUT whose outcome was unknown and that had not applied when
+     * read back: a later read showing exactly these values is that SET's
+     * change (source snmp), not someone else's, until late_put_until. */
+    cupi_snapshot late_put;
+    time_t late_put_until;   /* monotonic seconds; 0: none expected */
+    cupi_status fail_status; /* ... with this status and message */
     char fail_message[256];
 } agent_resource;
 
@@ -60,7 +65,7 @@ typedef struct agent_server {
     uint32_t config_changes;
     uint32_t last_change_ticks; /* sysUpTime (centiseconds) of the last change */
     agent_change_source last_change_source;
-    unsigned pending_sets;                /* SET transactions holding this row */
+    unsigned pending_sets;     /* SET transactions holding this row */
     struct agent_server *next; /* sorted by cfg.index */
 } agent_server;
 
@@ -101,6 +106,10 @@ void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *
  * see. Returns the mask of changed columns. */
 uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
                                   agent_change_source source, uint32_t also_changed);
+/* A SET's PUT got no answer and its values were not there when read back:
+ * CUPI may still apply it. Reads the resource again at once, and takes a
+ * later read that shows exactly those values as the SET's change. */
+void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes);
 /* Status bookkeeping after any CUPI request: transitions notify once. A
  * success does not make the server ok while the last refresh of one of its
  * resources failed: the status stays that failure (no flapping, no

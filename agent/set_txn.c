@@ -30,7 +30,8 @@ typedef struct txn_item {
     cupi_snapshot before;  /* fresh read of RESERVE2 */
     cupi_snapshot after;   /* read-back of ACTION */
     bool have_before, have_after;
-    bool applied;  /* a PUT returned 2xx */
+    bool applied;  /* a PUT returned 2xx (or the read-back showed it applied) */
+    bool unknown;  /* the PUT timed out or lost its connection: maybe applied */
     bool restored; /* put back after a failure */
     bool released; /* pending_sets given back */
     int error;     /* SNMP error of the current phase */
@@ -298,6 +299,13 @@ static void start_rollback(set_txn *t, txn_item *failed)
     t->rollback_for = failed;
 }
 
+/* A PUT that timed out or lost its connection may have been applied, now or
+ * later: it is read back like a successful one before the SET is judged. */
+static bool outcome_unknown(cupi_status st)
+{
+    return st == CUPI_E_TIMEOUT || st == CUPI_E_TRANSPORT;
+}
+
 static void step_done(const cupi_result *res, void *arg)
 {
     set_txn *t = arg;
@@ -348,11 +356,13 @@ static void step_done(const cupi_result *res, void *arg)
         }
         break;
     case STEP_PUT:
-        if (!ok) {
+        if (ok) {
+            it->applied = true;
+        } else if (outcome_unknown(st)) {
+            it->unknown = true; /* the read-back tells */
+        } else {
             it->error = SNMP_ERR_COMMITFAILED;
             start_rollback(t, it);
-        } else {
-            it->applied = true;
         }
         break;
     case STEP_READBACK:
@@ -365,8 +375,16 @@ static void step_done(const cupi_result *res, void *arg)
                 snmp_log(LOG_WARNING,
                          "cupi: SET on server %u %s: a value did not stick after the PUT\n",
                          it->index, cupi_resource_name(it->resource));
+            if (it->unknown && s)
+                agent_server_expect_late_put(s, &it->changes);
             it->error = SNMP_ERR_COMMITFAILED;
             start_rollback(t, it);
+        } else if (it->unknown) {
+            snmp_log(LOG_NOTICE,
+                     "cupi: SET on server %u %s: the PUT got no answer but the read-back "
+                     "shows it applied\n",
+                     it->index, cupi_resource_name(it->resource));
+            it->applied = true;
         }
         break;
     case STEP_RESTORE:
@@ -438,14 +456,14 @@ static bool advance(set_txn *t, txn_batch *b)
         if (b->mode == MODE_SET_RESERVE2 && !it->have_before &&
             start_request(t, it, STEP_READ, NULL))
             return true;
-        if (b->mode == MODE_SET_ACTION && !t->failed && !it->applied &&
+        if (b->mode == MODE_SET_ACTION && !t->failed && !it->applied && !it->unknown &&
             start_request(t, it, STEP_PUT, &it->changes))
             return true;
     }
     for (size_t i = 0; i < t->n_items; i++) {
         txn_item *it = &t->items[i];
-        if (b->mode == MODE_SET_ACTION && it->resource == b->resource && it->applied &&
-            !it->have_after && !it->error && !t->failed &&
+        if (b->mode == MODE_SET_ACTION && it->resource == b->resource &&
+            (it->applied || it->unknown) && !it->have_after && !it->error && !t->failed &&
             start_request(t, it, STEP_READBACK, NULL))
             return true;
     }

@@ -104,7 +104,11 @@ void cupi_client_free(cupi_client *c);
  * or CUPI_E_NOMEM (cb will then not run). */
 cupi_status cupi_client_get(cupi_client *c, cupi_resource r, cupi_callback cb, void *arg);
 /* Queue a PUT carrying exactly the present fields of changes. Any 2xx is
- * success; the caller reads back to know a value stuck. */
+ * success; the caller reads back to know a value stuck. A PUT on a kept-alive
+ * connection that turns out dead is sent again on a fresh one (libcurl's own
+ * retry): deliberate, as the body holds absolute values, so applying it twice
+ * is applying it once. CUPI_E_TIMEOUT and CUPI_E_TRANSPORT leave the outcome
+ * unknown (CUPI may have applied it, or still apply it): read back. */
 cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes, cupi_callback cb,
                             void *arg);
 void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out);
