@@ -3,7 +3,10 @@
 
 cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
 cupi_packages_run="snmpd snmp snmptrapd"
-cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev"
+# The NMS integrations under contrib/ are tested against the real tools:
+# snmp_exporter and its generator, check_snmp, snmptt (its config), PyYAML.
+cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
+  prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml"
 
 cupi_install_deps() {
   local want="" missing="" p
