@@ -105,9 +105,10 @@ class Stack:
         self.snmpd = None
         self.agent = None
 
-    def start(self, states=None, poll=1, ttl=1):
-        """states: {server name: sim state changes}; waits until every row
-        has been read and the status is ok."""
+    def start(self, states=None, poll=1, ttl=1, extra_servers=""):
+        """states: {server name: sim state changes}; extra_servers: more
+        server_lines() text (rows not served by the sim, not waited for).
+        Waits until every sim row has been read and its status is ok."""
         self.sim.start(servers=self.servers)
         for name, state in (states or {}).items():
             self.sim.set_state(state, server=name)
@@ -116,7 +117,8 @@ class Stack:
         self.snmpd = Snmpd(self.dir / "snmpd", trap_port=self.trapd.port if self.trapd else None)
         self.snmpd.start()
         conf = agent_config(self.snmpd, [server_lines(i + 1, n, self.sim, sim_server=n)
-                                         for i, n in enumerate(self.servers)], poll=poll, ttl=ttl)
+                                         for i, n in enumerate(self.servers)] + [extra_servers],
+                            poll=poll, ttl=ttl)
         self.agent = Agent(self.dir / "agent", conf).start()
         for i in range(len(self.servers)):
             wait_for(lambda: row_ready(self.snmpd.port, i + 1), 20, what="row %d read" % (i + 1))
