@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from smi_reader import read_module  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

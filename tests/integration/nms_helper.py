@@ -46,8 +46,10 @@ STATUS_OK = 2
 
 
 def run(cmd, timeout=120, **kw):
+    if "input" not in kw:
+        kw["stdin"] = subprocess.DEVNULL
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+                          timeout=timeout, **kw)
 
 
 def fetch_ietf(dest):
