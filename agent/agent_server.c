@@ -10,6 +10,7 @@
 #include "agent_state.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,7 +23,9 @@ agent_settings agent_cfg = {
     .notifications = true,
 };
 
-static agent_server *servers;
+static agent_server *servers;      /* sorted by index, linked through next */
+static agent_server **by_position; /* the same rows as an array, for O(log n) lookups */
+static size_t n_servers;
 static cupi_engine *engine;
 
 static const char *const status_names[] = {
@@ -76,20 +79,56 @@ agent_server *agent_servers_first(void)
     return servers;
 }
 
+size_t agent_servers_count(void)
+{
+    return n_servers;
+}
+
+agent_server *agent_server_at(size_t pos)
+{
+    return pos < n_servers ? by_position[pos] : NULL;
+}
+
+size_t agent_server_position(unsigned index)
+{
+    size_t lo = 0, hi = n_servers;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (by_position[mid]->cfg.index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 agent_server *agent_server_find(unsigned index)
 {
-    for (agent_server *s = servers; s; s = s->next)
-        if (s->cfg.index == index)
-            return s;
-    return NULL;
+    agent_server *s = agent_server_at(agent_server_position(index));
+    return s && s->cfg.index == index ? s : NULL;
 }
 
 agent_server *agent_server_next(unsigned index)
 {
+    return index == UINT_MAX ? NULL : agent_server_at(agent_server_position(index + 1));
+}
+
+/* Re-makes the position array after the list changed; false when out of
+ * memory (the old array, still valid for the rows it holds, is dropped and
+ * lookups see no rows until the next successful rebuild). */
+static bool reindex(void)
+{
+    size_t n = 0;
     for (agent_server *s = servers; s; s = s->next)
-        if (s->cfg.index > index)
-            return s;
-    return NULL;
+        n++;
+    agent_server **array = n ? malloc(n * sizeof *array) : NULL;
+    free(by_position);
+    by_position = array;
+    n_servers = array ? n : 0;
+    n = 0;
+    for (agent_server *s = servers; array && s; s = s->next)
+        array[n++] = s;
+    return n_servers == n;
 }
 
 uint32_t agent_server_data_age(const agent_server *s)
@@ -135,6 +174,23 @@ static void strip_write_only(cupi_snapshot *snap)
             memset(&snap->v[i], 0, sizeof snap->v[i]);
         }
     }
+}
+
+void agent_server_set_begin(agent_server *s)
+{
+    s->pending_sets++;
+}
+
+void agent_server_set_end(agent_server *s)
+{
+    if (s->pending_sets)
+        s->pending_sets--;
+}
+
+void agent_server_set_commit(agent_server *s, const cupi_snapshot *after, uint32_t also_changed)
+{
+    s->res[after->resource].generation++;
+    agent_server_take_values(s, after, AGENT_SOURCE_SNMP, also_changed);
 }
 
 /* How long a PUT without answer may still turn up: CUPI queues requests
@@ -402,6 +458,19 @@ static void retire_client(agent_server *s)
     s->client = NULL;
 }
 
+static bool config_has(const cupi_config *cfg, unsigned index)
+{
+    size_t lo = 0, hi = cfg->n_servers; /* cfg->servers is sorted by index */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cfg->servers[mid].index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < cfg->n_servers && cfg->servers[lo].index == index;
+}
+
 int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
 {
     engine = e;
@@ -432,18 +501,26 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
     agent_cfg.max_concurrent = cfg->max_concurrent;
     agent_cfg.notifications = cfg->notifications;
 
-    /* Remove servers that are gone. */
+    /* Remove servers that are gone: unlinked and out of the lookups before
+     * they are freed, as freeing cancels requests whose callbacks look rows
+     * up by index. */
+    agent_server *gone = NULL;
     for (agent_server **link = &servers; *link;) {
         agent_server *s = *link;
-        bool kept = false;
-        for (size_t i = 0; i < cfg->n_servers; i++)
-            kept |= cfg->servers[i].index == s->cfg.index;
-        if (kept) {
+        if (config_has(cfg, s->cfg.index)) {
             link = &s->next;
             continue;
         }
         snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
         *link = s->next;
+        s->next = gone;
+        gone = s;
+    }
+    if (gone)
+        reindex();
+    while (gone) {
+        agent_server *s = gone;
+        gone = s->next;
         server_free(s);
     }
 
@@ -498,11 +575,18 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
         }
     }
     free(fresh);
+    if (!reindex()) {
+        snmp_log(LOG_ERR, "cupi: out of memory indexing the servers\n");
+        return -1;
+    }
     return 0;
 }
 
 void agent_servers_clear(void)
 {
+    free(by_position);
+    by_position = NULL;
+    n_servers = 0;
     while (servers) {
         agent_server *s = servers;
         servers = s->next;

@@ -81,10 +81,16 @@ typedef struct agent_settings {
 
 extern agent_settings agent_cfg;
 
+/* The rows in index order. Lookups are O(log n). */
 agent_server *agent_servers_first(void);
 agent_server *agent_server_find(unsigned index);
-/* Rows after index in index order (GETNEXT), or NULL. */
+/* The first row after index (GETNEXT), or NULL. */
 agent_server *agent_server_next(unsigned index);
+size_t agent_servers_count(void);
+/* The row at position pos (0 .. count-1) in index order, or NULL. */
+agent_server *agent_server_at(size_t pos);
+/* Position of the first row whose index is >= index; count when none. */
+size_t agent_server_position(unsigned index);
 
 /* Applies a configuration: servers added, removed or changed (a changed
  * server keeps its values and counters, gets a new client). Takes nothing
@@ -106,6 +112,16 @@ void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *
  * see. Returns the mask of changed columns. */
 uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
                                   agent_change_source source, uint32_t also_changed);
+/* A SET transaction holds the row from its first varbind to its end: while
+ * held, background reads of the row are not taken (the SET's own reads are
+ * newer). Every begin is matched by one end. */
+void agent_server_set_begin(agent_server *s);
+void agent_server_set_end(agent_server *s);
+/* A SET's read-back after its PUT: the values GET serves from now on, with
+ * source snmp; also_changed names the write-only columns it wrote (no read
+ * shows them). Reads started before this are stale. */
+void agent_server_set_commit(agent_server *s, const cupi_snapshot *after,
+                             uint32_t also_changed);
 /* A SET's PUT got no answer and its values were not there when read back:
  * CUPI may still apply it. Reads the resource again at once, and takes a
  * later read that shows exactly those values as the SET's change. */

@@ -126,8 +126,8 @@ static void release_item(txn_item *it)
         return;
     it->released = true;
     agent_server *s = agent_server_find(it->index);
-    if (s && s->pending_sets)
-        s->pending_sets--;
+    if (s)
+        agent_server_set_end(s);
 }
 
 static void txn_free(set_txn *t)
@@ -211,7 +211,7 @@ static txn_item *item_for(set_txn *t, unsigned index, cupi_resource r)
     cupi_snapshot_init(&it->changes, r);
     agent_server *s = agent_server_find(index);
     if (s)
-        s->pending_sets++;
+        agent_server_set_begin(s);
     return it;
 }
 
@@ -261,11 +261,8 @@ static void commit(set_txn *t, cupi_resource r)
         if (it->resource != r || it->released)
             continue;
         agent_server *s = agent_server_find(it->index);
-        if (s && it->have_after) {
-            s->res[r].generation++; /* refreshes started before this are stale */
-            agent_server_take_values(s, &it->after, AGENT_SOURCE_SNMP,
-                                     it->changes.present & write_only_mask(r));
-        }
+        if (s && it->have_after)
+            agent_server_set_commit(s, &it->after, it->changes.present & write_only_mask(r));
         release_item(it);
     }
 }
