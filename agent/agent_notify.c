@@ -269,7 +269,7 @@ static void send_soon(long delay_ms)
 
 /* --- what the model calls ---------------------------------------------------- */
 
-void agent_notify_config(agent_server *s, cupi_resource r, uint32_t changed,
+static void queue_config(agent_server *s, cupi_resource r, uint32_t changed,
                          agent_change_source source)
 {
     if (!agent_cfg.notifications || !changed)
@@ -306,7 +306,7 @@ void agent_notify_config(agent_server *s, cupi_resource r, uint32_t changed,
     enqueue(n);
 }
 
-void agent_notify_status(agent_server *s)
+static void queue_status(agent_server *s)
 {
     if (!agent_cfg.notifications)
         return;
@@ -341,11 +341,33 @@ static bool opened_for(const notice *n, const void *server)
     return !n->vars && n->server == server;
 }
 
-void agent_notify_forget(agent_server *s)
+static void on_event(const agent_event *ev, void *arg)
 {
-    /* Open changes would be built from values that are no longer the
-     * server's (removed, or moved to another URL). */
-    remove_if(opened_for, s);
+    (void)arg;
+    switch (ev->type) {
+    case AGENT_EVENT_VALUES:
+        if (ev->changed)
+            queue_config(ev->server, ev->resource, ev->changed, ev->source);
+        break;
+    case AGENT_EVENT_STATUS:
+        /* Start-up finding the server well is not news. */
+        if (!(ev->old_status == AGENT_STATUS_UNKNOWN && ev->server->status == AGENT_STATUS_OK))
+            queue_status(ev->server);
+        break;
+    case AGENT_EVENT_REMOVED:
+    case AGENT_EVENT_MOVED:
+        /* Open changes would be built from values that are no longer the
+         * server's. */
+        remove_if(opened_for, ev->server);
+        break;
+    case AGENT_EVENT_ADDED:
+        break;
+    }
+}
+
+int agent_notify_start(void)
+{
+    return agent_server_subscribe(on_event, NULL);
 }
 
 static bool any(const notice *n, const void *arg)

@@ -7,16 +7,12 @@
 
 #include "agent_server.h"
 
-/* Queues a configuration change; later changes of the same resource and
- * source join it until it is sent (one notification per resource). */
-void agent_notify_config(agent_server *s, cupi_resource r, uint32_t changed,
-                         agent_change_source source);
-/* Queues cupiServerStatusChanged with the server's status and error as they
- * are now: every transition is reported once, with its own values. */
-void agent_notify_status(agent_server *s);
-/* Drops the open configuration changes of a server about to be removed or
- * pointed at another URL (their values are not that server's any more). */
-void agent_notify_forget(agent_server *s);
+/* Subscribes to the model's events: configuration changes (later changes of
+ * the same resource and source join a queued one), status transitions (each
+ * reported once, with the status and error of that moment; not the start-up
+ * unknown -> ok), rows removed or moved (their open changes are dropped).
+ * Returns 0 or -1. */
+int agent_notify_start(void);
 /* Drops what is still queued (logged with its count). */
 void agent_notify_shutdown(void);
 

@@ -5,9 +5,7 @@
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
 #include "agent_io.h"
-#include "agent_notify.h"
 #include "agent_server.h"
-#include "agent_state.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -22,6 +20,14 @@ agent_settings agent_cfg = {
     .max_concurrent = 2,
     .notifications = true,
 };
+
+#define MAX_SUBSCRIBERS 8
+
+static struct {
+    agent_event_fn fn;
+    void *arg;
+} subscribers[MAX_SUBSCRIBERS];
+static size_t n_subscribers;
 
 static agent_server *servers;      /* sorted by index, linked through next */
 static agent_server **by_position; /* the same rows as an array, for O(log n) lookups */
@@ -72,6 +78,33 @@ static unsigned refresh_period(void)
 {
     return agent_cfg.cache_ttl_s < agent_cfg.poll_interval_s ? agent_cfg.cache_ttl_s
                                                              : agent_cfg.poll_interval_s;
+}
+
+int agent_server_subscribe(agent_event_fn fn, void *arg)
+{
+    if (n_subscribers == MAX_SUBSCRIBERS)
+        return -1;
+    subscribers[n_subscribers].fn = fn;
+    subscribers[n_subscribers].arg = arg;
+    n_subscribers++;
+    return 0;
+}
+
+void agent_server_unsubscribe_all(void)
+{
+    n_subscribers = 0;
+}
+
+static void publish(const agent_event *ev)
+{
+    for (size_t i = 0; i < n_subscribers; i++)
+        subscribers[i].fn(ev, subscribers[i].arg);
+}
+
+static void publish_simple(agent_event_type type, agent_server *s)
+{
+    agent_event ev = {.type = type, .server = s};
+    publish(&ev);
 }
 
 agent_server *agent_servers_first(void)
@@ -226,6 +259,23 @@ static bool is_late_put(agent_resource *res, const cupi_snapshot *now, uint32_t 
     return true;
 }
 
+void agent_server_restore(agent_server *s, const cupi_snapshot *snap, time_t read_at)
+{
+    agent_resource *res = &s->res[snap->resource];
+    if (res->valid)
+        return;
+    res->snap = *snap;
+    strip_write_only(&res->snap);
+    res->read_at = read_at;
+    res->valid = true;
+    agent_event ev = {.type = AGENT_EVENT_VALUES,
+                      .server = s,
+                      .resource = snap->resource,
+                      .first = true,
+                      .source = AGENT_SOURCE_NONE};
+    publish(&ev);
+}
+
 uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
                                   agent_change_source source, uint32_t also_changed)
 {
@@ -234,6 +284,7 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
     strip_write_only(&clean);
     bool first = !res->valid;
     uint32_t changed = res->valid ? cupi_snapshot_diff(&res->snap, &clean) | also_changed : 0;
+    cupi_snapshot before = res->snap;
     if (changed && source == AGENT_SOURCE_EXTERNAL && is_late_put(res, &clean, changed)) {
         snmp_log(LOG_NOTICE, "cupi: server %u: the %s PUT of an earlier SET was applied late\n",
                  s->cfg.index, cupi_resource_name(snap->resource));
@@ -249,9 +300,15 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
         DEBUGMSGTL(("cupi", "server %u: %s configuration changed (mask 0x%x, %s)\n",
                     s->cfg.index, cupi_resource_name(snap->resource), changed,
                     source == AGENT_SOURCE_SNMP ? "snmp" : "external"));
-        agent_notify_config(s, snap->resource, changed, source);
     }
-    agent_state_mark_dirty(first || changed);
+    agent_event ev = {.type = AGENT_EVENT_VALUES,
+                      .server = s,
+                      .resource = snap->resource,
+                      .changed = changed,
+                      .first = first,
+                      .source = source,
+                      .before = first ? NULL : &before};
+    publish(&ev);
     return changed;
 }
 
@@ -287,8 +344,8 @@ void agent_server_take_status(agent_server *s, cupi_status st, const char *messa
              "cupi: server %u (%s): status %s -> %s%s%s\n", s->cfg.index, s->cfg.name,
              status_names[before], status_names[now], s->last_error[0] ? ": " : "",
              s->last_error);
-    if (!(before == AGENT_STATUS_UNKNOWN && now == AGENT_STATUS_OK))
-        agent_notify_status(s);
+    agent_event ev = {.type = AGENT_EVENT_STATUS, .server = s, .old_status = before};
+    publish(&ev);
 }
 
 /* A partial answer would leave holes in a row (or hide a value CUPI stopped
@@ -418,7 +475,6 @@ static cupi_client *make_client(const cupi_server_config *c, const cupi_config *
 
 static void server_free(agent_server *s)
 {
-    agent_notify_forget(s);
     if (s->retired)
         cupi_client_free(s->retired);
     if (s->client)
@@ -512,6 +568,7 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
             continue;
         }
         snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
+        publish_simple(AGENT_EVENT_REMOVED, s);
         *link = s->next;
         s->next = gone;
         gone = s;
@@ -542,6 +599,7 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
             s->next = *tail;
             *tail = s;
             snmp_log(LOG_INFO, "cupi: server %u (%s) at %s\n", c->index, c->name, c->url);
+            publish_simple(AGENT_EVENT_ADDED, s);
         } else if (fresh[i]) {
             bool moved = !str_same(s->cfg.url, c->url);
             retire_client(s);
@@ -553,10 +611,10 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
             if (moved) {
                 /* Another URL may be another Unity Connection: its values are
                  * not ours, nor are the changes still queued for notification. */
-                agent_notify_forget(s);
                 for (int r = 0; r < CUPI_RES_COUNT; r++)
                     s->res[r].valid = s->res[r].failing = false;
                 s->status = AGENT_STATUS_UNKNOWN;
+                publish_simple(AGENT_EVENT_MOVED, s);
             }
             snmp_log(LOG_INFO, "cupi: server %u (%s) reconfigured\n", c->index, c->name);
         } else if (!str_same(s->cfg.name, c->name)) {

@@ -69,6 +69,38 @@ typedef struct agent_server {
     struct agent_server *next; /* sorted by cfg.index */
 } agent_server;
 
+/* --- events ----------------------------------------------------------------
+ * The model tells what happened to it; notifications, the state file and
+ * the change history subscribe at start instead of being called from here. */
+typedef enum agent_event_type {
+    AGENT_EVENT_VALUES,  /* a resource's values were taken (read, SET, state file) */
+    AGENT_EVENT_STATUS,  /* cupiServerStatus changed */
+    AGENT_EVENT_ADDED,   /* a row appeared (configuration) */
+    AGENT_EVENT_REMOVED, /* a row is about to go (configuration) */
+    AGENT_EVENT_MOVED,   /* a row now names another URL: its values were forgotten */
+} agent_event_type;
+
+typedef struct agent_event {
+    agent_event_type type;
+    agent_server *server;
+    /* AGENT_EVENT_VALUES: */
+    cupi_resource resource;
+    uint32_t changed;            /* columns whose value changed; 0 when none or first */
+    bool first;                  /* the resource had no values before */
+    agent_change_source source;  /* who changed them (NONE: loaded from the state file) */
+    const cupi_snapshot *before; /* the values replaced; NULL when first */
+    /* AGENT_EVENT_STATUS: */
+    agent_status old_status; /* the new one is server->status */
+} agent_event;
+
+typedef void (*agent_event_fn)(const agent_event *ev, void *arg);
+
+/* Adds a subscriber; all of them see every event, in the order they
+ * subscribed, inside the operation that caused it. A subscriber must not
+ * call back into operations that publish. Returns 0, or -1 when full. */
+int agent_server_subscribe(agent_event_fn fn, void *arg);
+void agent_server_unsubscribe_all(void);
+
 /* The module's global settings (from cupi_config). */
 typedef struct agent_settings {
     unsigned poll_interval_s;
@@ -106,8 +138,12 @@ void agent_servers_tick(void);
 uint32_t agent_server_data_age(const agent_server *s);
 void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *failures);
 
+/* Values loaded from the state file, read from CUPI at read_at (wall
+ * clock); ignored when the resource already has values (CUPI answered
+ * first, and is fresher). Publishes AGENT_EVENT_VALUES with source NONE. */
+void agent_server_restore(agent_server *s, const cupi_snapshot *snap, time_t read_at);
 /* Takes a successful read of a resource into the model: diff, counters,
- * notification with the given source. Used by refreshes and SETs; a SET
+ * event with the given source. Used by refreshes and SETs; a SET
  * passes in also_changed the write-only columns it wrote, which no read can
  * see. Returns the mask of changed columns. */
 uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,

@@ -285,9 +285,7 @@ void agent_state_load(void)
                 }
                 if (s->res[r].valid)
                     continue; /* CUPI already answered: fresher */
-                s->res[r].snap = snap;
-                s->res[r].read_at = read_at;
-                s->res[r].valid = true;
+                agent_server_restore(s, &snap, read_at);
                 loaded++;
             }
         }
@@ -296,6 +294,20 @@ void agent_state_load(void)
                  loaded, skipped);
     }
     cJSON_Delete(root);
+}
+
+static void on_event(const agent_event *ev, void *arg)
+{
+    (void)arg;
+    if (ev->type != AGENT_EVENT_VALUES)
+        agent_state_mark_dirty(true); /* rows came, went or moved */
+    else if (ev->source != AGENT_SOURCE_NONE)
+        agent_state_mark_dirty(ev->first || ev->changed); /* else only the read time */
+}
+
+int agent_state_start(void)
+{
+    return agent_server_subscribe(on_event, NULL);
 }
 
 void agent_state_shutdown(void)

@@ -96,6 +96,7 @@ static void teardown(void)
     mib_server_table_unregister();
     agent_notify_shutdown();
     agent_servers_clear();
+    agent_server_unsubscribe_all();
     agent_io_stop();
     if (engine)
         cupi_engine_free(engine);
@@ -111,7 +112,8 @@ int cupi_smtp_start(const cupi_config *cfg)
         return -1;
     }
     engine = cupi_engine_new();
-    if (!engine || agent_servers_apply(cfg, engine) != 0)
+    if (!engine || agent_notify_start() != 0 || agent_state_start() != 0 ||
+        agent_servers_apply(cfg, engine) != 0)
         goto fail;
     agent_state_configure(cfg->state_file);
     agent_state_load();
