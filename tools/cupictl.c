@@ -367,6 +367,7 @@ int main(int argc, char **argv)
                                          : cmd_set(&s, &changes);
     close_session(&s);
     cupi_config_free(&cfg);
+    cupi_secret_wipe(&changes, sizeof changes); /* may hold an smtpPassword */
     cupi_global_cleanup();
     return rc;
 }
