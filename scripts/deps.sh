@@ -3,7 +3,8 @@
 
 cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
 cupi_packages_run="snmpd snmp snmptrapd"
-cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev"
+# gdb: a test asks the running agent whether it is dumpable; scripts/core-secrets.py (gcore).
+cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev gdb"
 
 cupi_install_deps() {
   local want="" missing="" p
