@@ -13,7 +13,7 @@ gcore and counts every occurrence of:
 Needs gdb (gcore) and root (or ptrace rights over the agent). Prints one
 line per form and exits 0; it measures, it does not judge.
 
-    scripts/core-secrets.py [--build DIR] [--keep DIR] [--sets N]
+    scripts/core-secrets.py [--build DIR] [--keep DIR] [--sets N] [--format xml|json]
 """
 
 import argparse
@@ -49,6 +49,7 @@ def main():
     ap.add_argument("--build", default=str(HERE.parent / "build"))
     ap.add_argument("--keep", help="keep the core and logs in this directory")
     ap.add_argument("--sets", type=int, default=1, help="SETs of the password before the dump")
+    ap.add_argument("--format", choices=("xml", "json"), default="xml", help="cupiFormat")
     args = ap.parse_args()
     os.environ["CUPI_BUILD_DIR"] = str(Path(args.build).resolve())
 
@@ -63,7 +64,7 @@ def main():
     try:
         sim.start(servers=["cuc1"])
         snmpd = Snmpd(work / "snmpd", agentx_timeout=10, agentx_retries=0).start()
-        conf = agent_config(snmpd, [server_lines(1, "cuc1", sim)], poll=1, ttl=1)
+        conf = agent_config(snmpd, [server_lines(1, "cuc1", sim, fmt=args.format)], poll=1, ttl=1)
         agent = Agent(work / "agent", conf, debug=None).start()
         port_oid = col(SMTP_SERVER_TABLE, 1, 1)
         wait_for(lambda: snmpget(snmpd.port, port_oid)[0].value(port_oid) is not None, 20,
