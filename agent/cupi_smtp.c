@@ -8,13 +8,13 @@
 #include "agent_server.h"
 #include "agent_state.h"
 #include "cupi_smtp.h"
+#include "mib_sysor.h"
 #include "mib_tables.h"
 #include "set_txn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define CONFIG_NAME "cupi-snmp-agent.conf"
 #define TICK_US 200000
 
 static cupi_engine *engine;
@@ -41,19 +41,13 @@ int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults)
 {
     cupi_config_init(cfg);
     if (!no_defaults) {
-        /* net-snmp's configuration path, e.g. /etc/snmp:/usr/share/snmp:~/.snmp */
-        char *dirs = strdup(get_configuration_directory());
-        char *save = NULL;
-        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d;
-             d = strtok_r(NULL, ":", &save)) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", d, CONFIG_NAME);
-            if (read_one(cfg, path, true) != 0) {
-                free(dirs);
-                return -1;
-            }
+        /* The same files, in the same order, as cupictl reads. */
+        char err[1024];
+        if (cupi_config_read_default(cfg, log_warning, NULL, NULL, err, sizeof err) !=
+            CUPI_OK) {
+            snmp_log(LOG_ERR, "cupi: %s\n", err);
+            return -1;
         }
-        free(dirs);
     }
     if (files) {
         char *list = strdup(files);
@@ -92,6 +86,7 @@ static void teardown(void)
     tick_alarm = 0;
     set_txn_shutdown();
     agent_state_shutdown();
+    mib_sysor_unregister();
     mib_config_tables_unregister();
     mib_server_table_unregister();
     agent_notify_shutdown();
@@ -121,6 +116,8 @@ int cupi_smtp_start(const cupi_config *cfg)
         snmp_log(LOG_ERR, "cupi: cannot register CUPI-SMTP-MIB\n");
         goto fail;
     }
+    if (mib_sysor_register() != 0)
+        goto fail;
     if (agent_io_start(engine) != 0)
         goto fail;
     struct timeval tv = {0, TICK_US};

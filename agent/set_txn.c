@@ -148,6 +148,8 @@ static void txn_free(set_txn *t)
         }
         free(b);
     }
+    /* The items' snapshots may hold an smtpPassword of the PDU. */
+    cupi_secret_wipe(t->items, t->n_items * sizeof *t->items);
     free(t->items);
     free(t);
 }
@@ -200,9 +202,14 @@ static txn_item *item_for(set_txn *t, unsigned index, cupi_resource r)
     for (size_t i = 0; i < t->n_items; i++)
         if (t->items[i].index == index && t->items[i].resource == r)
             return &t->items[i];
-    txn_item *grown = realloc(t->items, (t->n_items + 1) * sizeof *grown);
+    /* Not realloc: it could leave an earlier item's smtpPassword behind. */
+    txn_item *grown = malloc((t->n_items + 1) * sizeof *grown);
     if (!grown)
         return NULL;
+    if (t->n_items)
+        memcpy(grown, t->items, t->n_items * sizeof *grown);
+    cupi_secret_wipe(t->items, t->n_items * sizeof *t->items);
+    free(t->items);
     t->items = grown;
     txn_item *it = &t->items[t->n_items++];
     memset(it, 0, sizeof *it);

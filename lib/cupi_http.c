@@ -16,8 +16,9 @@
 
 cupi_status cupi_global_init(void)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (cupi_secret_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return CUPI_E_NOMEM;
+    cupi_secret_hook_parsers();
     xmlInitParser();
     return CUPI_OK;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cupi/cupi.h>
+#include <cupi/secret.h>
 
 #include "cupi_http_internal.h"
 
@@ -30,7 +31,7 @@ void cupi_request_free(cupi_request *r)
     if (!r)
         return;
     /* A PUT body may carry the smart host's smtpPassword. */
-    cupi_wipe(r->body, r->body_len);
+    cupi_secret_wipe(r->body, r->body_len);
     free(r->body);
     free(r);
 }
@@ -84,7 +85,7 @@ static void unlink_active(cupi_client *c, cupi_transfer *t)
 static const char *session_for_request(cupi_client *c, int64_t now)
 {
     if (c->session[0] && now - c->session_used_ms > c->session_idle_ms)
-        cupi_wipe(c->session, sizeof c->session);
+        cupi_secret_wipe(c->session, sizeof c->session);
     if (!c->session[0])
         return NULL;
     c->session_used_ms = now;
@@ -104,9 +105,12 @@ static bool add_header(struct curl_slist **list, const char *name, const char *v
 
 static bool build_headers(cupi_client *c, cupi_transfer *t, const cupi_request *r, int64_t now)
 {
-    curl_slist_free_all(t->headers);
-    t->headers = NULL;
+    cupi_transfer_free_headers(t);
     const char *mime = cupi_format_mime(c->format);
+    struct curl_slist *auth = curl_slist_append(NULL, c->auth_header);
+    if (!auth)
+        return false;
+    t->headers = auth;
     bool ok = add_header(&t->headers, "Accept", mime);
     if (r->result.is_put) {
         ok = ok && add_header(&t->headers, "Content-Type", mime);
@@ -182,7 +186,7 @@ static void update_session(cupi_client *c, const cupi_transfer *t, long http, in
 {
     if (http == 401) {
         /* The session may be what the server refused; start clean. */
-        cupi_wipe(c->session, sizeof c->session);
+        cupi_secret_wipe(c->session, sizeof c->session);
         return;
     }
     if (t->got_session) {
@@ -374,8 +378,9 @@ static void client_destroy(cupi_client *c)
         c->idle = t->next;
         cupi_transfer_destroy(t);
     }
-    cupi_wipe(c->password, c->password_len);
-    cupi_wipe(c->session, sizeof c->session);
+    cupi_secret_wipe(c->password, c->password_len);
+    cupi_secret_wipe(c->session, sizeof c->session);
+    cupi_secret_free(c->auth_header);
     free(c->password);
     free(c->user);
     free(c->ca_file);
@@ -412,8 +417,11 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     c->user = strdup(o->user);
     c->password = strdup(o->password ? o->password : "");
     c->password_len = c->password ? strlen(c->password) : 0;
+    c->auth_header =
+        c->password ? cupi_http_basic_auth(c->user ? c->user : "", c->password) : NULL;
     c->ca_file = o->ca_file && !o->insecure ? strdup(o->ca_file) : NULL;
-    if (!c->user || !c->password || (o->ca_file && !o->insecure && !c->ca_file)) {
+    if (!c->user || !c->password || !c->auth_header ||
+        (o->ca_file && !o->insecure && !c->ca_file)) {
         client_destroy(c);
         set_err(err, errsz, "out of memory");
         return NULL;

@@ -60,8 +60,9 @@ struct cupi_client {
     cupi_client *next; /* in engine->clients */
     char *base_url;    /* scheme://host[:port], no trailing slash */
     char *user;
-    char *password;
+    char *password; /* kept only to scrub messages; wiped on free */
     size_t password_len;
+    char *auth_header; /* "Authorization: Basic ..."; wiped on free */
     char *ca_file;
     bool insecure;
     cupi_format format;
@@ -114,7 +115,18 @@ CUPI_INTERNAL bool cupi_http_session_cookie(const char *line, size_t len, char *
                                             size_t outsz);
 /* Replaces every occurrence of secret in msg by "***". */
 CUPI_INTERNAL void cupi_http_scrub(char *msg, size_t msgsz, const char *secret);
-CUPI_INTERNAL void cupi_wipe(void *p, size_t n);
+/* "Authorization: Basic BASE64(user:password)", malloc'ed (the caller wipes
+ * and frees it); NULL when out of memory. Built here rather than by curl so
+ * that curl never holds the password itself, only this header line. */
+CUPI_INTERNAL char *cupi_http_basic_auth(const char *user, const char *password);
+
+/* --- cupi_secret.c: allocators that clear what they free ----------------- */
+
+/* curl_global_init with such an allocator (curl takes it only in that call,
+ * and only as the process's first initialisation). */
+CUPI_INTERNAL CURLcode cupi_secret_curl_global_init(long flags);
+/* The same for libxml2 and cJSON. */
+CUPI_INTERNAL void cupi_secret_hook_parsers(void);
 
 /* --- cupi_http.c: engine ------------------------------------------------ */
 
@@ -133,6 +145,8 @@ CUPI_INTERNAL cupi_transfer *cupi_transfer_take(cupi_client *c);
 /* Back to c's pool (or freed when the pool is full). */
 CUPI_INTERNAL void cupi_transfer_release(cupi_client *c, cupi_transfer *t);
 CUPI_INTERNAL void cupi_transfer_destroy(cupi_transfer *t);
+/* Clears and frees t's request headers (one of them is the Authorization). */
+CUPI_INTERNAL void cupi_transfer_free_headers(cupi_transfer *t);
 
 /* --- cupi_http_client.c: requests ---------------------------------------- */
 

@@ -5,8 +5,9 @@ cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev 
 cupi_packages_run="snmpd snmp snmptrapd"
 # The NMS integrations under contrib/ are tested against the real tools:
 # snmp_exporter and its generator, check_snmp, snmptt (its config), PyYAML.
+# gdb: a test asks the running agent whether it is dumpable; scripts/core-secrets.py (gcore).
 cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
-  prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml"
+  prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml gdb"
 
 cupi_install_deps() {
   local want="" missing="" p

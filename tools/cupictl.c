@@ -21,7 +21,9 @@ static void usage(FILE *out)
             "       cupictl [-c CONF] [-s INDEX|NAME] set server|client FIELD=VALUE "
             "[FIELD=VALUE ...]\n"
             "\n"
-            "  -c CONF   configuration file (default " CUPI_DEFAULT_CONFIG ")\n"
+            "  -c CONF   read only this configuration file (default: " CUPI_CONFIG_NAME "\n"
+            "            then " CUPI_CONFIG_LOCAL_NAME " in each directory of\n"
+            "            $SNMPCONFPATH, or of net-snmp's path, as the agent does)\n"
             "  -s KEY    server INDEX or NAME from the configuration (default: the first)\n"
             "  --json    print the values as a JSON object\n"
             "  -h        this help;  -v  version\n"
@@ -266,17 +268,26 @@ static void close_session(session *s)
         cupi_engine_free(s->engine);
 }
 
+/* path NULL: the agent's default files, found the way the agent finds them. */
 static int load_config(cupi_config *cfg, const char *path)
 {
     char err[512];
     cupi_config_init(cfg);
-    if (cupi_config_read(cfg, path, false, print_warning, NULL, err, sizeof err) != CUPI_OK ||
-        cupi_config_finish(cfg, err, sizeof err) != CUPI_OK) {
+    cupi_status st =
+        path ? cupi_config_read(cfg, path, false, print_warning, NULL, err, sizeof err)
+             : cupi_config_read_default(cfg, print_warning, NULL, NULL, err, sizeof err);
+    if (st != CUPI_OK || cupi_config_finish(cfg, err, sizeof err) != CUPI_OK) {
         error("%s", err);
         return 1;
     }
     if (cfg->n_servers == 0) {
-        error("%s: no cupiServer configured", path);
+        char dirs[2048];
+        if (path)
+            error("%s: no cupiServer configured", path);
+        else
+            error("no cupiServer configured in " CUPI_CONFIG_NAME " or " CUPI_CONFIG_LOCAL_NAME
+                  " of %s (or give -c FILE)",
+                  cupi_config_search_path(dirs, sizeof dirs));
         return 1;
     }
     return 0;
@@ -290,7 +301,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
-    const char *conf = CUPI_DEFAULT_CONFIG, *key = NULL;
+    const char *conf = NULL, *key = NULL;
     bool json = false;
     int opt;
     /* '+' stops at the command so FIELD=VALUE arguments are never options. */
@@ -351,7 +362,7 @@ int main(int argc, char **argv)
     const cupi_server_config *server =
         key ? cupi_config_find_server(&cfg, key) : &cfg.servers[0];
     if (!server) {
-        error("no server \"%s\" in %s", key, conf);
+        error("no server \"%s\" in %s", key, conf ? conf : "the configuration");
         cupi_config_free(&cfg);
         return EXIT_USAGE;
     }
@@ -367,6 +378,7 @@ int main(int argc, char **argv)
                                          : cmd_set(&s, &changes);
     close_session(&s);
     cupi_config_free(&cfg);
+    cupi_secret_wipe(&changes, sizeof changes); /* may hold an smtpPassword */
     cupi_global_cleanup();
     return rc;
 }

@@ -11,5 +11,6 @@
 #include <cupi/codec.h>
 #include <cupi/client.h>
 #include <cupi/config.h>
+#include <cupi/secret.h>
 
 #endif
