@@ -361,6 +361,8 @@ static void on_event(const agent_event *ev, void *arg)
         remove_if(opened_for, ev->server);
         break;
     case AGENT_EVENT_ADDED:
+    case AGENT_EVENT_CLIENT:
+    case AGENT_EVENT_STALE:
         break;
     }
 }

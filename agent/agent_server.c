@@ -4,22 +4,16 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
-#include "agent_io.h"
 #include "agent_server.h"
 
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-agent_settings agent_cfg = {
-    .poll_interval_s = 60,
-    .cache_ttl_s = 30,
-    .timeout_ms = 5000,
-    .max_concurrent = 2,
-    .notifications = true,
-};
+agent_settings agent_cfg; /* from the configuration (agent_servers_apply) */
 
 #define MAX_SUBSCRIBERS 8
 
@@ -72,12 +66,6 @@ static time_t mono_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec;
-}
-
-static unsigned refresh_period(void)
-{
-    return agent_cfg.cache_ttl_s < agent_cfg.poll_interval_s ? agent_cfg.cache_ttl_s
-                                                             : agent_cfg.poll_interval_s;
 }
 
 int agent_server_subscribe(agent_event_fn fn, void *arg)
@@ -218,6 +206,8 @@ void agent_server_set_end(agent_server *s)
 {
     if (s->pending_sets)
         s->pending_sets--;
+    if (!s->pending_sets && s->retired)
+        agent_timer_set(&s->retire_timer, agent_now_ms());
 }
 
 void agent_server_set_commit(agent_server *s, const cupi_snapshot *after, uint32_t also_changed)
@@ -240,8 +230,8 @@ void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
     res->late_put = *changes;
     strip_write_only(&res->late_put);
     res->late_put_until = mono_now() + late_put_window();
-    if (!res->in_flight)
-        res->next_refresh = 0; /* the truth, as soon as the SET lets go */
+    agent_event ev = {.type = AGENT_EVENT_STALE, .server = s, .resource = changes->resource};
+    publish(&ev); /* the truth, as soon as the SET lets go */
 }
 
 /* True when every changed column now holds what the late PUT asked for. */
@@ -381,42 +371,32 @@ cupi_status agent_server_check_read(const cupi_result *result, char *why, size_t
     return result->status;
 }
 
-static void refresh_done(const cupi_result *result, void *arg)
+void agent_server_take_read(agent_server *s, cupi_resource r, cupi_status st, const char *why,
+                            const cupi_snapshot *snap, unsigned generation)
 {
-    agent_resource *res = arg;
-    agent_server *s = res->owner;
-    res->in_flight = false;
-    if (result->status == CUPI_E_CANCELLED)
-        return;
-    res->next_refresh = mono_now() + refresh_period();
-    char why[256];
-    cupi_status st = agent_server_check_read(result, why, sizeof why);
+    agent_resource *res = &s->res[r];
     res->failing = st != CUPI_OK;
     if (res->failing) {
         res->fail_status = st;
-        snprintf(res->fail_message, sizeof res->fail_message, "%s", why);
+        snprintf(res->fail_message, sizeof res->fail_message, "%s", why ? why : "");
     }
-    if (st == CUPI_OK && (res->generation != res->refresh_generation || s->pending_sets)) {
+    if (st == CUPI_OK && (res->generation != generation || s->pending_sets)) {
         /* A SET committed (or is committing) since this read started: its
          * read-back is newer than what this GET saw. */
         DEBUGMSGTL(("cupi", "server %u: stale %s read dropped\n", s->cfg.index,
-                    cupi_resource_name(res->which)));
+                    cupi_resource_name(r)));
     } else if (st == CUPI_OK) {
-        agent_server_take_values(s, &result->snapshot, AGENT_SOURCE_EXTERNAL, 0);
+        agent_server_take_values(s, snap, AGENT_SOURCE_EXTERNAL, 0);
     } else {
         DEBUGMSGTL(("cupi", "server %u: %s read failed: %s\n", s->cfg.index,
-                    cupi_resource_name(res->which), why));
+                    cupi_resource_name(r), why ? why : ""));
     }
     agent_server_take_status(s, st, why);
 }
 
-static void start_refresh(agent_server *s, agent_resource *res)
+unsigned agent_server_generation(const agent_server *s, cupi_resource r)
 {
-    res->refresh_generation = res->generation;
-    if (cupi_client_get(s->client, res->which, refresh_done, res) == CUPI_OK)
-        res->in_flight = true;
-    else
-        res->next_refresh = mono_now() + 1;
+    return s->res[r].generation;
 }
 
 /* Frees a client, keeping its counters in the row's totals. */
@@ -429,21 +409,15 @@ static void drop_client(agent_server *s, cupi_client *c)
     cupi_client_free(c); /* pending callbacks run with CUPI_E_CANCELLED */
 }
 
-void agent_servers_tick(void)
+/* A client a reload replaced while a SET used it, freed once the SET is
+ * over (from a timer: the SET may end inside one of its callbacks). */
+static void drop_retired(agent_timer *t)
 {
-    time_t now = mono_now();
-    for (agent_server *s = servers; s; s = s->next) {
-        if (s->retired && !s->pending_sets) {
-            drop_client(s, s->retired);
-            s->retired = NULL;
-        }
-        if (!s->client)
-            continue;
-        for (int r = 0; r < CUPI_RES_COUNT; r++)
-            if (!s->res[r].in_flight && now >= s->res[r].next_refresh)
-                start_refresh(s, &s->res[r]);
+    agent_server *s = (agent_server *)((char *)t - offsetof(agent_server, retire_timer));
+    if (s->retired && !s->pending_sets) {
+        drop_client(s, s->retired);
+        s->retired = NULL;
     }
-    agent_io_sync();
 }
 
 /* --- configuration ------------------------------------------------------- */
@@ -475,6 +449,7 @@ static cupi_client *make_client(const cupi_server_config *c, const cupi_config *
 
 static void server_free(agent_server *s)
 {
+    agent_timer_cancel(&s->retire_timer);
     if (s->retired)
         cupi_client_free(s->retired);
     if (s->client)
@@ -492,6 +467,7 @@ static agent_server *server_new(const cupi_server_config *c)
     }
     s->status = AGENT_STATUS_UNKNOWN;
     s->last_change_source = AGENT_SOURCE_NONE;
+    s->retire_timer.fire = drop_retired;
     for (int r = 0; r < CUPI_RES_COUNT; r++) {
         s->res[r].owner = s;
         s->res[r].which = (cupi_resource)r;
@@ -501,7 +477,7 @@ static agent_server *server_new(const cupi_server_config *c)
 }
 
 /* A reload replaces the client. One a SET may be waiting on is kept until
- * the SET ends (agent_servers_tick frees it): cancelling a PUT that already
+ * the SET ends (agent_server_set_end frees it): cancelling a PUT that already
  * reached CUPI would fail the SET with the change applied and not put back. */
 static void retire_client(agent_server *s)
 {
@@ -555,6 +531,9 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
     agent_cfg.cache_ttl_s = cfg->cache_ttl_s;
     agent_cfg.timeout_ms = cfg->timeout_ms;
     agent_cfg.max_concurrent = cfg->max_concurrent;
+    agent_cfg.max_refreshes = cfg->max_refreshes;
+    agent_cfg.unreachable_after = cfg->unreachable_after;
+    agent_cfg.max_data_age_s = cfg->max_data_age_s;
     agent_cfg.notifications = cfg->notifications;
 
     /* Remove servers that are gone: unlinked and out of the lookups before
@@ -626,10 +605,7 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
         }
         if (fresh[i]) {
             s->client = fresh[i];
-            for (int r = 0; r < CUPI_RES_COUNT; r++) {
-                s->res[r].in_flight = false;
-                s->res[r].next_refresh = 0; /* refresh at once */
-            }
+            publish_simple(AGENT_EVENT_CLIENT, s);
         }
     }
     free(fresh);

@@ -8,6 +8,9 @@
 #define CUPI_AGENT_SERVER_H
 
 #include <cupi/cupi.h>
+
+#include "agent_timer.h"
+
 #include <stdint.h>
 #include <time.h>
 
@@ -35,14 +38,11 @@ struct agent_server;
 typedef struct agent_resource {
     struct agent_server *owner;
     cupi_resource which;
-    bool valid;                  /* values known: read from CUPI or the state file */
-    cupi_snapshot snap;          /* never holds a write-only value */
-    time_t read_at;              /* wall-clock time CUPI returned these values */
-    bool in_flight;              /* a refresh GET is outstanding */
-    time_t next_refresh;         /* monotonic seconds */
-    unsigned generation;         /* bumped by every SET commit: older reads are stale */
-    unsigned refresh_generation; /* generation when the refresh started */
-    bool failing;                /* its last refresh failed (until one succeeds) */
+    bool valid;          /* values known: read from CUPI or the state file */
+    cupi_snapshot snap;  /* never holds a write-only value */
+    time_t read_at;      /* wall-clock time CUPI returned these values */
+    unsigned generation; /* bumped by every SET commit: older reads are stale */
+    bool failing;        /* its last refresh failed (until one succeeds) */
     /* A SET's PUT whose outcome was unknown and that had not applied when
      * read back: a later read showing exactly these values is that SET's
      * change (source snmp), not someone else's, until late_put_until. */
@@ -66,6 +66,8 @@ typedef struct agent_server {
     uint32_t last_change_ticks; /* sysUpTime (centiseconds) of the last change */
     agent_change_source last_change_source;
     unsigned pending_sets;     /* SET transactions holding this row */
+    agent_timer retire_timer;  /* frees retired once no SET holds the row */
+    void *refresh;             /* the background reads' own state (agent_refresh.c) */
     struct agent_server *next; /* sorted by cfg.index */
 } agent_server;
 
@@ -78,12 +80,14 @@ typedef enum agent_event_type {
     AGENT_EVENT_ADDED,   /* a row appeared (configuration) */
     AGENT_EVENT_REMOVED, /* a row is about to go (configuration) */
     AGENT_EVENT_MOVED,   /* a row now names another URL: its values were forgotten */
+    AGENT_EVENT_CLIENT,  /* a row has a new CUPI client (added, or its settings changed) */
+    AGENT_EVENT_STALE,   /* a resource's values are known to be out of date: read it */
 } agent_event_type;
 
 typedef struct agent_event {
     agent_event_type type;
     agent_server *server;
-    /* AGENT_EVENT_VALUES: */
+    /* AGENT_EVENT_VALUES, AGENT_EVENT_STALE: */
     cupi_resource resource;
     uint32_t changed;            /* columns whose value changed; 0 when none or first */
     bool first;                  /* the resource had no values before */
@@ -103,12 +107,14 @@ void agent_server_unsubscribe_all(void);
 
 /* The module's global settings (from cupi_config). */
 typedef struct agent_settings {
-    unsigned poll_interval_s;
-    unsigned cache_ttl_s;
+    unsigned poll_interval_s; /* background read period of each resource */
+    unsigned cache_ttl_s;     /* an SNMP read of older values starts a read */
     long timeout_ms;
-    unsigned max_concurrent;
+    unsigned max_concurrent;    /* per server */
+    unsigned max_refreshes;     /* background reads in flight, all servers */
+    unsigned unreachable_after; /* consecutive failed reads before unreachable */
+    unsigned max_data_age_s;    /* ... or values older than this (0: no limit) */
     bool notifications;
-    char *state_file;
 } agent_settings;
 
 extern agent_settings agent_cfg;
@@ -130,9 +136,6 @@ size_t agent_server_position(unsigned index);
 int agent_servers_apply(const cupi_config *cfg, cupi_engine *engine);
 void agent_servers_clear(void);
 
-/* Starts the refreshes that are due; called from a periodic alarm. */
-void agent_servers_tick(void);
-
 /* Seconds since the oldest of the values served were read, UINT32_MAX when
  * nothing was ever read. */
 uint32_t agent_server_data_age(const agent_server *s);
@@ -142,6 +145,13 @@ void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *
  * clock); ignored when the resource already has values (CUPI answered
  * first, and is fresher). Publishes AGENT_EVENT_VALUES with source NONE. */
 void agent_server_restore(agent_server *s, const cupi_snapshot *snap, time_t read_at);
+/* The outcome of a background read of resource r that started when the
+ * resource's generation was `generation`: values (st == CUPI_OK, taken with
+ * source external unless a SET made them stale meanwhile) or a failure that
+ * the server's status reflects until a read of r succeeds. */
+void agent_server_take_read(agent_server *s, cupi_resource r, cupi_status st, const char *why,
+                            const cupi_snapshot *snap, unsigned generation);
+unsigned agent_server_generation(const agent_server *s, cupi_resource r);
 /* Takes a successful read of a resource into the model: diff, counters,
  * event with the given source. Used by refreshes and SETs; a SET
  * passes in also_changed the write-only columns it wrote, which no read can

@@ -5,6 +5,7 @@
 
 #include "agent_io.h"
 #include "agent_notify.h"
+#include "agent_refresh.h"
 #include "agent_server.h"
 #include "agent_state.h"
 #include "cupi_smtp.h"
@@ -15,10 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_US 200000
-
 static cupi_engine *engine;
-static unsigned tick_alarm;
 static bool started;
 
 static void log_warning(void *arg, const char *msg)
@@ -69,29 +67,20 @@ int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults)
     return 0;
 }
 
-static void tick(unsigned clientreg, void *arg)
-{
-    (void)clientreg;
-    (void)arg;
-    set_txn_expire();
-    agent_servers_tick();
-}
-
 /* Undoes whatever cupi_smtp_start set up, in reverse order; safe on a
  * partial start. */
 static void teardown(void)
 {
-    if (tick_alarm)
-        snmp_alarm_unregister(tick_alarm);
-    tick_alarm = 0;
     set_txn_shutdown();
     agent_state_shutdown();
     mib_sysor_unregister();
     mib_config_tables_unregister();
     mib_server_table_unregister();
     agent_notify_shutdown();
+    agent_refresh_stop();
     agent_servers_clear();
     agent_server_unsubscribe_all();
+    agent_timer_shutdown();
     agent_io_stop();
     if (engine)
         cupi_engine_free(engine);
@@ -108,7 +97,7 @@ int cupi_smtp_start(const cupi_config *cfg)
     }
     engine = cupi_engine_new();
     if (!engine || agent_notify_start() != 0 || agent_state_start() != 0 ||
-        agent_servers_apply(cfg, engine) != 0)
+        agent_refresh_start() != 0 || agent_servers_apply(cfg, engine) != 0)
         goto fail;
     agent_state_configure(cfg->state_file);
     agent_state_load();
@@ -120,10 +109,7 @@ int cupi_smtp_start(const cupi_config *cfg)
         goto fail;
     if (agent_io_start(engine) != 0)
         goto fail;
-    struct timeval tv = {0, TICK_US};
-    tick_alarm = snmp_alarm_register_hr(tv, SA_REPEAT, tick, NULL);
     started = true;
-    agent_servers_tick();
     snmp_log(LOG_INFO, "cupi: CUPI-SMTP-MIB module started with %zu server(s)\n",
              cfg->n_servers);
     return 0;
@@ -139,7 +125,6 @@ int cupi_smtp_reload(const cupi_config *cfg)
         return -1;
     agent_state_configure(cfg->state_file);
     agent_state_mark_dirty(true);
-    agent_servers_tick();
     snmp_log(LOG_INFO, "cupi: configuration reloaded, %zu server(s)\n", cfg->n_servers);
     return 0;
 }

@@ -68,6 +68,27 @@ typedef struct set_txn {
 
 static set_txn *current;
 
+static void expiry_due(agent_timer *timer);
+static agent_timer expiry = {.fire = expiry_due};
+
+/* The transaction moved on: it is abandoned only after another full
+ * TXN_ABANDONED_TICKS without a phase or an answer. */
+static void keep_alive(set_txn *t)
+{
+    t->active_at = agent_uptime_ticks();
+    agent_timer_set(&expiry, agent_now_ms() + (int64_t)TXN_ABANDONED_TICKS * 10);
+}
+
+static void set_txn_expire(void);
+
+static void expiry_due(agent_timer *timer)
+{
+    (void)timer;
+    set_txn_expire();
+    if (current)
+        agent_timer_set(&expiry, agent_now_ms() + (int64_t)TXN_ABANDONED_TICKS * 10);
+}
+
 /* --- values -------------------------------------------------------------- */
 
 int set_txn_varbind_value(const cupi_field *f, const netsnmp_variable_list *var,
@@ -314,7 +335,7 @@ static void step_done(const cupi_result *res, void *arg)
 {
     set_txn *t = arg;
     txn_item *it = t->work;
-    t->active_at = agent_uptime_ticks();
+    keep_alive(t);
     t->in_flight = false;
     t->work = NULL;
     if (t->orphaned) {
@@ -565,7 +586,7 @@ int set_txn_handle(cupi_resource r, netsnmp_mib_handler *handler,
             netsnmp_set_request_error(reqinfo, requests, SNMP_ERR_GENERR);
         return SNMP_ERR_NOERROR;
     }
-    t->active_at = agent_uptime_ticks();
+    keep_alive(t);
     switch (reqinfo->mode) {
     case MODE_SET_RESERVE1:
         return reserve1(t, r, reqinfo, requests);
@@ -586,7 +607,7 @@ int set_txn_handle(cupi_resource r, netsnmp_mib_handler *handler,
     return SNMP_ERR_NOERROR;
 }
 
-void set_txn_expire(void)
+static void set_txn_expire(void)
 {
     set_txn *t = current;
     if (!t || t->in_flight || t->queue ||
@@ -601,5 +622,6 @@ void set_txn_expire(void)
 
 void set_txn_shutdown(void)
 {
+    agent_timer_cancel(&expiry);
     txn_discard();
 }

@@ -32,9 +32,8 @@ int set_txn_handle(cupi_resource r, netsnmp_mib_handler *handler,
 int set_txn_varbind_value(const cupi_field *f, const netsnmp_variable_list *var,
                           cupi_value *out);
 
-/* Drops the current transaction when the master has left it waiting for
- * its next phase far longer than any master would (called periodically). */
-void set_txn_expire(void);
+/* A transaction the master left waiting for its next phase far longer than
+ * any master would is dropped by a timer of its own. */
 
 /* Drops the current transaction (shutdown). */
 void set_txn_shutdown(void);

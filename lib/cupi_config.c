@@ -315,6 +315,24 @@ static const directive directives[] = {
      NULL,
      NUM(max_concurrent, 1, 5, true),
      0},
+    {{"cupiMaxRefreshes", "N",
+      "background reads in flight across all servers, 1..10000 (default 64)"},
+     1,
+     NULL,
+     NUM(max_refreshes, 1, 10000, true),
+     0},
+    {{"cupiUnreachableAfter", "N",
+      "consecutive failed reads before a server is unreachable, 1..100 (default 2)"},
+     1,
+     NULL,
+     NUM(unreachable_after, 1, 100, true),
+     0},
+    {{"cupiMaxDataAge", "SECONDS",
+      "or once its values are older than this, 0..604800 (default 0: no limit)"},
+     1,
+     NULL,
+     NUM(max_data_age_s, 0, 604800, true),
+     0},
     {{"cupiStateFile", "PATH", "last-known values kept across restarts (never a password)"},
      1,
      NULL,
@@ -430,6 +448,9 @@ void cupi_config_init(cupi_config *c)
     memset(c, 0, sizeof *c);
     c->poll_interval_s = 60;
     c->cache_ttl_s = 30;
+    c->max_refreshes = 64;
+    c->unreachable_after = 2;
+    c->max_data_age_s = 0;
     c->timeout_ms = 5000;
     c->max_concurrent = 2;
     c->notifications = true;

@@ -123,10 +123,13 @@ def test_1000_servers_time_out_together(tmp_path, fd_room):
     url = "http://127.0.0.1:%d" % hole.port
     servers = [server_lines(i, "cuc%d" % i, url=url, insecure=True)
                for i in range(1, SERVERS + 1)]
-    # Long refresh period: the first reads all time out at the same moment
-    # and no second round muddles the count.
-    agent = Agent(tmp_path / "agent", agent_config(snmpd, servers, poll=300, ttl=300,
-                                                   timeout_ms=3000), debug=None)
+    # Every server read at once and reported unreachable at its first failed
+    # read (a read is still tried twice): the transitions come as close
+    # together as the agent lets them.
+    agent = Agent(tmp_path / "agent",
+                  agent_config(snmpd, servers, poll=1, ttl=1, timeout_ms=3000,
+                               extra=["cupiUnreachableAfter 1", "cupiMaxRefreshes 1000"]),
+                  debug=None)
     poller = None
     try:
         agent.start(timeout=30)

@@ -41,6 +41,9 @@ typedef struct cupi_config {
     unsigned cache_ttl_s;        /* default 30 */
     long timeout_ms;             /* default 5000 */
     unsigned max_concurrent;     /* default 2 */
+    unsigned max_refreshes;      /* background reads in flight, all servers; default 64 */
+    unsigned unreachable_after;  /* consecutive failed reads; default 2 */
+    unsigned max_data_age_s;     /* or values older than this; default 0: no limit */
     char *state_file;            /* NULL: none */
     bool notifications;          /* default true */
     char *agentx_socket;         /* NULL: net-snmp default */
