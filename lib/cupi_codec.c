@@ -64,22 +64,21 @@ void codec_sink_init(codec_sink *k, cupi_resource r, char *err, size_t errsz,
 
 void codec_fragment(const cupi_scrub *s, const char *text, size_t len, char *out, size_t outsz)
 {
-    /* Scrubbed whole before it is cut, so no half secret survives a cut. */
-    char *copy = malloc(len + 1);
-    if (!copy) {
+    /* Rendered whole (a NUL byte shows as \x00), scrubbed whole, and only
+     * then cut: no half secret survives a cut. */
+    size_t cap = 4 * len + 1;
+    char *whole = malloc(cap);
+    if (!whole) {
         snprintf(out, outsz, "(not shown: out of memory)");
         return;
     }
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    size_t n = strlen(copy); /* a NUL ends what can be shown */
-    bool whole = cupi_scrub_text(s, copy, n + 1);
-    if (whole)
-        cupi_text_printable(copy, strlen(copy), out, outsz);
+    cupi_text_printable(text, len, whole, cap);
+    if (cupi_scrub_text(s, whole, cap))
+        cupi_text_printable(whole, strlen(whole), out, outsz);
     else
         snprintf(out, outsz, "(withheld: it may echo a credential)");
-    explicit_bzero(copy, len + 1);
-    free(copy);
+    explicit_bzero(whole, cap);
+    free(whole);
 }
 
 cupi_status codec_reject_value(codec_sink *k, const cupi_field *f, const char *raw, size_t len,

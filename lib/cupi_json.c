@@ -79,7 +79,10 @@ static size_t scan_string(const char *body, size_t len, size_t i, bool *nul)
 {
     *nul = false;
     while (i < len && body[i] != '"') {
-        if (body[i] == '\\' && i + 1 < len) {
+        if (body[i] == '\0') {
+            *nul = true; /* a raw NUL byte: cJSON keeps it too */
+            i++;
+        } else if (body[i] == '\\' && i + 1 < len) {
             if (body[i + 1] == 'u' && i + 5 < len && memcmp(body + i + 2, "0000", 4) == 0)
                 *nul = true;
             i += 2;

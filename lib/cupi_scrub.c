@@ -178,6 +178,19 @@ static void replace_all(char *text, const char *secret)
     *w = '\0';
 }
 
+/* n, or less so that out[0..n) does not end in half a UTF-8 character. */
+static size_t whole_chars(const char *out, size_t n)
+{
+    size_t start = n;
+    while (start > 0 && n - start < 4 && ((unsigned char)out[start - 1] & 0xc0u) == 0x80)
+        start--;
+    if (start == 0)
+        return n;
+    unsigned char lead = (unsigned char)out[start - 1];
+    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    return n - (start - 1) < need ? start - 1 : n;
+}
+
 bool cupi_scrub_text(const cupi_scrub *s, char *text, size_t textsz)
 {
     if (!text || textsz == 0)
@@ -216,11 +229,9 @@ bool cupi_scrub_text(const cupi_scrub *s, char *text, size_t textsz)
             whole = false;
     }
     o = strlen(out);
-    if (o > textsz - 1) {
+    if (o > textsz - 1)
         o = textsz - 1;
-        while (o > 0 && ((unsigned char)out[o] & 0xc0u) == 0x80)
-            o--; /* never end in half a UTF-8 character */
-    }
+    o = whole_chars(out, o);
     memcpy(text, out, o);
     text[o] = '\0';
     explicit_bzero(out, cap);

@@ -60,44 +60,52 @@ bool cupi_codepoint_is_control(unsigned long cp)
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
 }
 
+/* The rendering of the character at s[i]: its bytes, or one \xNN per byte
+ * when it is a control character or not UTF-8. Returns the bytes of s used. */
+static size_t render_char(const unsigned char *s, size_t len, size_t i, char piece[16],
+                          size_t *plen)
+{
+    unsigned long cp;
+    size_t n = utf8_next(s + i, len - i, &cp);
+    if (n == 0 || cupi_codepoint_is_control(cp)) {
+        /* One escape per byte: the reader sees exactly what was sent. */
+        size_t k = n ? n : 1;
+        *plen = 0;
+        for (size_t j = 0; j < k; j++)
+            *plen += (size_t)snprintf(piece + *plen, 16 - *plen, "\\x%02X", (unsigned)s[i + j]);
+        return k;
+    }
+    memcpy(piece, s + i, n);
+    *plen = n;
+    return n;
+}
+
 size_t cupi_text_printable(const char *s, size_t len, char *out, size_t outsz)
 {
     static const char ellipsis[] = "...";
+    const size_t el = sizeof ellipsis - 1;
     if (!out || outsz == 0)
         return 0;
     const unsigned char *p = (const unsigned char *)s;
+    char piece[16];
+    size_t plen, total = 0;
+    for (size_t i = 0; i < len;)
+        i += render_char(p, len, i, piece, &plen), total += plen;
+    /* When it all fits, nothing is cut; otherwise room is kept for "...". */
+    size_t limit = total <= outsz - 1 ? outsz - 1 : (outsz - 1 > el ? outsz - 1 - el : 0);
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        unsigned long cp;
-        size_t n = utf8_next(p + i, len - i, &cp);
-        char piece[16];
-        size_t plen;
-        if (n == 0 || cupi_codepoint_is_control(cp)) {
-            /* One escape per byte: the reader sees exactly what was sent. */
-            size_t k = n ? n : 1;
-            plen = 0;
-            for (size_t j = 0; j < k; j++)
-                plen += (size_t)snprintf(piece + plen, sizeof piece - plen, "\\x%02X",
-                                         (unsigned)p[i + j]);
-            n = k;
-        } else {
-            memcpy(piece, p + i, n);
-            plen = n;
-        }
-        /* Keep room for the ellipsis unless this is the last piece. */
-        bool last = i + n >= len;
-        size_t room = outsz - 1 - o;
-        if (plen > room || (!last && plen + sizeof ellipsis - 1 > room)) {
-            /* Every earlier piece left room for it (outsz permitting). */
-            size_t e =
-                outsz - 1 - o < sizeof ellipsis - 1 ? outsz - 1 - o : sizeof ellipsis - 1;
-            memcpy(out + o, ellipsis, e);
-            o += e;
+        size_t n = render_char(p, len, i, piece, &plen);
+        if (o + plen > limit)
             break;
-        }
         memcpy(out + o, piece, plen);
         o += plen;
         i += n;
+    }
+    if (total > outsz - 1) {
+        size_t e = outsz - 1 - o < el ? outsz - 1 - o : el;
+        memcpy(out + o, ellipsis, e);
+        o += e;
     }
     out[o] = '\0';
     return o;
