@@ -160,6 +160,16 @@ static size_t structural_match(const char *text, size_t i, size_t *keep)
     return 0;
 }
 
+/* Characters, not bytes: "Q~\u00a7" is three characters in four bytes and
+ * still too short to search for. */
+static size_t secret_chars(const char *secret)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)secret; *p; p++)
+        n += (*p & 0xc0u) != 0x80;
+    return n;
+}
+
 /* In place: every occurrence of secret (at least as long as the mask, so
  * the text only shrinks) becomes the mask. */
 static void replace_all(char *text, const char *secret)
@@ -221,11 +231,11 @@ bool cupi_scrub_text(const cupi_scrub *s, char *text, size_t textsz)
     out[o] = '\0';
     bool whole = true;
     for (size_t k = 0; s && k < s->n; k++) {
-        if (strlen(s->secret[k]) >= CUPI_SCRUB_MIN_LEN)
+        if (secret_chars(s->secret[k]) >= CUPI_SCRUB_MIN_LEN)
             replace_all(out, s->secret[k]);
     }
     for (size_t k = 0; s && k < s->n; k++) {
-        if (strlen(s->secret[k]) < CUPI_SCRUB_MIN_LEN && strstr(out, s->secret[k]))
+        if (secret_chars(s->secret[k]) < CUPI_SCRUB_MIN_LEN && strstr(out, s->secret[k]))
             whole = false;
     }
     o = strlen(out);

@@ -9,7 +9,7 @@
  *  - "Basic <base64>" whose base64 decodes to "something:something" becomes
  *    "Basic ***"; "JSESSIONID=<value>" becomes "JSESSIONID=***"; the content
  *    of an smtpPassword element or JSON member becomes "***".
- *  - every occurrence of a known secret of at least CUPI_SCRUB_MIN_LEN bytes
+ *  - every occurrence of a known secret of at least CUPI_SCRUB_MIN_LEN characters
  *    (the password, base64 of user:password, the session id, the smtpPassword
  *    being PUT) becomes "***".
  *  - a shorter secret is never searched and replaced (a password "p" would
