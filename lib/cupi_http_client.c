@@ -281,7 +281,10 @@ static cupi_status decode_body(cupi_client *c, const cupi_transfer *t, cupi_requ
     if (st == CUPI_OK)
         return CUPI_OK;
     char msg[sizeof r->result.message];
-    snprintf(msg, sizeof msg, "response not understood: %.200s", why);
+    /* A value the field table refuses is not a garbled answer: say which. */
+    bool bad_value = strncmp(why, "field ", 6) == 0;
+    snprintf(msg, sizeof msg, "%s: %.200s",
+             bad_value ? "bad value in the CUPI answer" : "response not understood", why);
     request_set_message(c, r, msg);
     return st == CUPI_E_TOO_LARGE ? CUPI_E_TOO_LARGE : CUPI_E_PARSE;
 }

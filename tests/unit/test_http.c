@@ -571,7 +571,7 @@ static void test_echoed_credentials(void **state)
 {
     fixture *f = *state;
     static const char *const pws[] = {
-        "\xc2\xa7", /* one character */
+        "\xc2\xa7",   /* one character */
         "Q~\xc2\xa7", /* three characters in four bytes: still short */
         "S3cr3t!x",
         "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/",
