@@ -246,15 +246,18 @@ def test_state_file_never_takes_a_bad_value(tmp_path):
 # --- SET values that are not text ---------------------------------------------------
 
 
-@pytest.mark.parametrize("hexbytes", ["78C3", "780179", "78C285", "610A62"])
-def test_set_username_not_text_is_wrong_value(lab, hexbytes):
-    lab.cupi.clear()
+def test_set_username_not_text_is_wrong_value(lab):
     o = col(SMTP_CLIENT_TABLE, 5, 1)
-    _, err = snmpset(lab.snmpd.port, (o, "x", hexbytes), timeout=10)
-    assert "wrongValue" in err, err
+    pw = col(SMTP_CLIENT_TABLE, 6, 1)
+    lab.cupi.clear()
+    # "x\xc3" (cut UTF-8), a control character, a C1 control, a line feed
+    for oid, hexbytes in [(o, "78C3"), (o, "780179"), (o, "78C285"), (o, "610A62"),
+                          (pw, "70C3"), (pw, "700070")]:  # the password: UTF-8, no NUL
+        _, err = snmpset(lab.snmpd.port, (oid, "x", hexbytes), timeout=10)
+        assert "wrongValue" in err, (hexbytes, err)
     time.sleep(0.5)
     assert lab.cupi.requests(method="PUT") == []
-    assert lab.cupi.state()["client"]["smtpUsername"] == SEED_CLIENT["smtpUsername"]
+    assert lab.cupi.state()["client"] == SEED_CLIENT
     vals, err = snmpget(lab.snmpd.port, o)
     assert vals.value(o) == SEED_CLIENT["smtpUsername"]
 
