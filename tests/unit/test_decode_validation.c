@@ -314,7 +314,7 @@ static void test_whole_answer_refused(void **state)
     (void)state;
     size_t len;
     char *seed = load("seed_server.xml", &len);
-    /* The seed's answer with one value changed. */
+    /* The sample answer of tests/data with one value changed. */
     const char *from = "<maxNumberConnections>20<";
     char *at = strstr(seed, from);
     assert_non_null(at);
