@@ -340,7 +340,10 @@ void agent_server_take_status(agent_server *s, cupi_status st, const char *messa
 
 /* A partial answer would leave holes in a row (or hide a value CUPI stopped
  * sending); net-snmp would truncate an integer beyond 32 bits to its low
- * bits and serve a different number. */
+ * bits and serve a different number. A value a SET could not write (out of
+ * range, not an enum value, bad syntax, control characters, not UTF-8) is
+ * not served either: libcupi's decoder refuses it already, and values that
+ * come from elsewhere (the state file) pass here too. */
 bool agent_snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz)
 {
     size_t n;
@@ -356,6 +359,11 @@ bool agent_snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz)
         if (f[i].type == CUPI_TYPE_INT && (v < INT32_MIN || v > INT32_MAX)) {
             snprintf(why, whysz, "CUPI answer: %s %" PRId64 " does not fit an Integer32",
                      f[i].name, v);
+            return false;
+        }
+        char rule[160];
+        if (cupi_value_check(&f[i], &snap->v[i], rule, sizeof rule) != CUPI_VALID) {
+            snprintf(why, whysz, "CUPI answer refused: %s", rule);
             return false;
         }
     }

@@ -9,7 +9,9 @@
 #include <cupi/cupi.h>
 #include <cupi/secret.h>
 
+#include "codec_internal.h"
 #include "cupi_http_internal.h"
+#include "cupi_scrub.h"
 
 #define DEFAULT_TIMEOUT_MS 5000L
 #define DEFAULT_MAX_CONCURRENT 2u
@@ -33,6 +35,9 @@ void cupi_request_free(cupi_request *r)
     /* A PUT body may carry the smart host's smtpPassword. */
     cupi_secret_wipe(r->body, r->body_len);
     free(r->body);
+    if (r->put_secret)
+        cupi_secret_wipe(r->put_secret, strlen(r->put_secret));
+    free(r->put_secret);
     free(r);
 }
 
@@ -52,10 +57,26 @@ static cupi_request *request_new(cupi_client *c, cupi_resource res, bool is_put,
     return r;
 }
 
+/* Every secret a server could echo back to this request. */
+static void request_scrub(const cupi_client *c, const cupi_request *r, cupi_scrub *s)
+{
+    cupi_scrub_init(s);
+    cupi_scrub_add(s, c->password);
+    cupi_scrub_add(s, c->basic_credential);
+    cupi_scrub_add(s, c->session);
+    cupi_scrub_add(s, r->put_secret);
+}
+
+/* The last line of defence: whatever a message was built from, credentials
+ * are masked. Text a server sent was already judged piece by piece (a short
+ * secret in it withholds the piece), so what remains is the client's own
+ * wording and is not withheld here. */
 static void request_set_message(cupi_client *c, cupi_request *r, const char *msg)
 {
+    cupi_scrub s;
+    request_scrub(c, r, &s);
     snprintf(r->result.message, sizeof r->result.message, "%s", msg);
-    cupi_http_scrub(r->result.message, sizeof r->result.message, c->password);
+    (void)cupi_scrub_text(&s, r->result.message, sizeof r->result.message);
 }
 
 /* Hands a request over to the engine; its callback runs in the next
@@ -204,8 +225,22 @@ static void describe_http(cupi_client *c, const cupi_transfer *t, cupi_request *
         snprintf(msg, sizeof msg, "HTTP %ld: redirect not followed; check the server URL",
                  http);
     } else {
-        if (!cupi_error_message(t->body ? t->body : "", t->len, cupi_msg, sizeof cupi_msg))
+        /* The whole message is scrubbed before it is cut to size, so that a
+         * cut cannot leave half a secret behind. */
+        char *text = codec_error_text(t->body, t->len);
+        cupi_scrub s;
+        request_scrub(c, r, &s);
+        if (!text)
             snprintf(cupi_msg, sizeof cupi_msg, "%s", cupi_status_text(st));
+        else if (!cupi_scrub_text(&s, text, strlen(text) + 1))
+            snprintf(cupi_msg, sizeof cupi_msg,
+                     "CUPI error message withheld (it may echo a credential)");
+        else
+            cupi_text_printable(text, strlen(text), cupi_msg, sizeof cupi_msg);
+        if (text) {
+            cupi_secret_wipe(text, strlen(text));
+            free(text);
+        }
         if (st == CUPI_E_BUSY && r->result.attempts > 1)
             snprintf(msg, sizeof msg, "HTTP %ld: %.180s (after %u attempts)", http, cupi_msg,
                      r->result.attempts);
@@ -243,12 +278,17 @@ static void describe(cupi_client *c, const cupi_transfer *t, cupi_request *r, cu
 static cupi_status decode_body(cupi_client *c, const cupi_transfer *t, cupi_request *r)
 {
     char why[200];
-    cupi_status st = cupi_decode(r->result.resource, c->format, t->body ? t->body : "", t->len,
-                                 &r->result.snapshot, why, sizeof why);
+    cupi_scrub s;
+    request_scrub(c, r, &s);
+    cupi_status st = codec_decode(r->result.resource, c->format, t->body ? t->body : "", t->len,
+                                  &r->result.snapshot, why, sizeof why, &s);
     if (st == CUPI_OK)
         return CUPI_OK;
     char msg[sizeof r->result.message];
-    snprintf(msg, sizeof msg, "response not understood: %.200s", why);
+    /* A value the field table refuses is not a garbled answer: say which. */
+    bool bad_value = strncmp(why, "field ", 6) == 0;
+    snprintf(msg, sizeof msg, "%s: %.200s",
+             bad_value ? "bad value in the CUPI answer" : "response not understood", why);
     request_set_message(c, r, msg);
     return st == CUPI_E_TOO_LARGE ? CUPI_E_TOO_LARGE : CUPI_E_PARSE;
 }
@@ -381,6 +421,9 @@ static void client_destroy(cupi_client *c)
     cupi_secret_wipe(c->password, c->password_len);
     cupi_secret_wipe(c->session, sizeof c->session);
     cupi_secret_free(c->auth_header);
+    if (c->basic_credential)
+        cupi_secret_wipe(c->basic_credential, strlen(c->basic_credential));
+    free(c->basic_credential);
     free(c->password);
     free(c->user);
     free(c->ca_file);
@@ -420,7 +463,9 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     c->auth_header =
         c->password ? cupi_http_basic_auth(c->user ? c->user : "", c->password) : NULL;
     c->ca_file = o->ca_file && !o->insecure ? strdup(o->ca_file) : NULL;
-    if (!c->user || !c->password || !c->auth_header ||
+    c->basic_credential =
+        c->user && c->password ? cupi_scrub_basic_credential(c->user, c->password) : NULL;
+    if (!c->user || !c->password || !c->auth_header || !c->basic_credential ||
         (o->ca_file && !o->insecure && !c->ca_file)) {
         client_destroy(c);
         set_err(err, errsz, "out of memory");
@@ -497,6 +542,14 @@ cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes, cupi_c
     if (!req)
         return CUPI_E_NOMEM;
     cupi_status st = cupi_encode(changes, c->format, &req->body, &req->body_len);
+    size_t n;
+    const cupi_field *f = cupi_fields(changes->resource, &n);
+    for (size_t i = 0; st == CUPI_OK && i < n; i++) {
+        /* CUPI may echo the body it refuses: remember what to mask. */
+        if (f[i].write_only && cupi_snapshot_has(changes, f[i].column) && changes->v[i].s[0] &&
+            !req->put_secret && !(req->put_secret = strdup(changes->v[i].s)))
+            st = CUPI_E_NOMEM;
+    }
     if (st != CUPI_OK) {
         cupi_request_free(req);
         return st;

@@ -29,6 +29,7 @@ struct cupi_request {
     void *arg;
     char *body; /* PUT body, owned; curl reads it without copying */
     size_t body_len;
+    char *put_secret; /* the write-only value this PUT carries, or NULL; wiped */
     int64_t retry_at_ms;
     cupi_result result;
 };
@@ -62,7 +63,8 @@ struct cupi_client {
     char *user;
     char *password; /* kept only to scrub messages; wiped on free */
     size_t password_len;
-    char *auth_header; /* "Authorization: Basic ..."; wiped on free */
+    char *auth_header;      /* "Authorization: Basic ..."; wiped on free */
+    char *basic_credential; /* base64 of user:password, for scrubbing; wiped */
     char *ca_file;
     bool insecure;
     cupi_format format;
@@ -113,8 +115,6 @@ CUPI_INTERNAL long cupi_http_backoff(long base_ms, long max_ms, unsigned n, uint
 /* JSESSIONID value of one response header line, if it is a Set-Cookie for it. */
 CUPI_INTERNAL bool cupi_http_session_cookie(const char *line, size_t len, char *out,
                                             size_t outsz);
-/* Replaces every occurrence of secret in msg by "***". */
-CUPI_INTERNAL void cupi_http_scrub(char *msg, size_t msgsz, const char *secret);
 /* "Authorization: Basic BASE64(user:password)", malloc'ed (the caller wipes
  * and frees it); NULL when out of memory. Built here rather than by curl so
  * that curl never holds the password itself, only this header line. */

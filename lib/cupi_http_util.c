@@ -1,5 +1,5 @@
 /* cupi_http_util.c - the HTTP client's pure helpers: URL checks, status
- * mapping, back-off, session cookie parsing and secret scrubbing. Kept apart
+ * mapping, back-off and session cookie parsing. Kept apart
  * from the engine so each rule is readable on its own. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,25 +253,4 @@ bool cupi_http_session_cookie(const char *line, size_t len, char *out, size_t ou
     memcpy(out, line + start, n);
     out[n] = '\0';
     return true;
-}
-
-void cupi_http_scrub(char *msg, size_t msgsz, const char *secret)
-{
-    size_t slen = secret ? strlen(secret) : 0;
-    if (slen == 0 || msgsz == 0 || !strstr(msg, secret))
-        return;
-    char out[512];
-    size_t o = 0;
-    for (const char *p = msg; *p && o + 1 < sizeof out;) {
-        if (strncmp(p, secret, slen) == 0) {
-            for (const char *s = "***"; *s && o + 1 < sizeof out; s++)
-                out[o++] = *s;
-            p += slen;
-        } else {
-            out[o++] = *p++;
-        }
-    }
-    out[o] = '\0';
-    snprintf(msg, msgsz, "%s", out);
-    cupi_secret_wipe(out, sizeof out);
 }

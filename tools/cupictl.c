@@ -60,6 +60,12 @@ typedef struct session {
 
 static void report_failure(const session *s, const char *what, const cupi_result *r)
 {
+    /* A refused answer's message says all (which field, which value). */
+    if (r->status == CUPI_E_PARSE && r->message[0]) {
+        error("server %u (%s): %s failed: %s", s->server->index, s->server->name, what,
+              r->message);
+        return;
+    }
     error("server %u (%s): %s failed: %s%s%s", s->server->index, s->server->name, what,
           cupi_status_text(r->status), r->message[0] ? ": " : "", r->message);
 }
