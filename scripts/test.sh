@@ -36,7 +36,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 run_suite() {
   local dir=$1; shift
   echo "==> configure $dir ($*)"
-  cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  # Tests on, always: a tree configured without them (by hand, or an older
+  # demo) would otherwise leave ctest with nothing to run.
+  cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUPI_BUILD_TESTS=ON "$@" >/dev/null
   echo "==> build $dir"
   cmake --build "$dir" -j "$jobs" >/dev/null
   echo "==> unit tests ($dir)"
