@@ -3,14 +3,18 @@
 
 cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
 cupi_packages_run="snmpd snmp snmptrapd"
-cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev"
+cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev systemd"
+# scripts/package.sh and its tests: dpkg-shlibdeps (dpkg-dev, file), rpmbuild,
+# lintian.
+cupi_packages_package="dpkg-dev file rpm lintian"
 
 cupi_install_deps() {
   local want="" missing="" p
   for set in "$@"; do
     case "$set" in
       build) want="$want $cupi_packages_build $cupi_packages_run" ;;
-      test) want="$want $cupi_packages_test" ;;
+      test) want="$want $cupi_packages_test $cupi_packages_package" ;;
+      package) want="$want $cupi_packages_package" ;;
       run) want="$want $cupi_packages_run" ;;
     esac
   done
