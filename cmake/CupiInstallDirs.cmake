@@ -6,7 +6,8 @@
 # Results (absolute paths):
 #   CUPI_FULL_SYSCONFDIR   /etc for the /usr and /usr/local prefixes (Debian's
 #                          rule; GNUInstallDirs only knows it for /usr), else
-#                          PREFIX/etc
+#                          GNUInstallDirs' (/etc/opt/NAME for /opt/NAME,
+#                          PREFIX/etc otherwise)
 #   CUPI_SNMP_CONFDIR      CUPI_FULL_SYSCONFDIR/snmp: beside snmpd.conf, on
 #                          net-snmp's configuration path
 #   CUPI_MIBDIR            the first system directory of net-snmp's default MIB
@@ -22,7 +23,7 @@
 include(GNUInstallDirs)
 
 set(CUPI_SYSCONFDIR "" CACHE PATH
-  "Configuration root (empty: /etc for the /usr and /usr/local prefixes, else PREFIX/etc)")
+  "Configuration root (empty: /etc for the /usr and /usr/local prefixes, else GNUInstallDirs')")
 set(CUPI_MIBDIR "" CACHE PATH
   "Where the MIB is installed (empty: net-snmp's first system MIB directory)")
 set(CUPI_SYSTEMD_UNITDIR "" CACHE PATH
