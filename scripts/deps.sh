@@ -6,15 +6,20 @@ cupi_packages_run="snmpd snmp snmptrapd"
 # The NMS integrations under contrib/ are tested against the real tools:
 # snmp_exporter and its generator, check_snmp, snmptt (its config), PyYAML.
 # gdb: a test asks the running agent whether it is dumpable; scripts/core-secrets.py (gcore).
+# systemd: systemd-analyze checks the unit.
 cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
-  prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml gdb"
+  prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml gdb systemd"
+# scripts/package.sh and its tests: dpkg-shlibdeps (dpkg-dev, file), rpmbuild,
+# lintian.
+cupi_packages_package="dpkg-dev file rpm lintian"
 
 cupi_install_deps() {
   local want="" missing="" p
   for set in "$@"; do
     case "$set" in
       build) want="$want $cupi_packages_build $cupi_packages_run" ;;
-      test) want="$want $cupi_packages_test" ;;
+      test) want="$want $cupi_packages_test $cupi_packages_package" ;;
+      package) want="$want $cupi_packages_package" ;;
       run) want="$want $cupi_packages_run" ;;
     esac
   done

@@ -708,7 +708,10 @@ def v3_args(user=V3_USER, auth=V3_AUTH, priv=V3_PRIV):
 @pytest.fixture
 def v3lab(tmp_path):
     text = SAMPLE_SNMPD_CONF.read_text()
-    assert "createUser %s SHA" % V3_USER in text and "rwuser %s priv" % V3_USER in text
+    assert "createUser %s SHA" % V3_USER in text
+    # Writes through a VACM group whose access needs authPriv.
+    assert re.search(r"^group\s+(\S+)\s+usm\s+%s$" % V3_USER, text, re.M)
+    assert re.search(r'^access\s+\S+\s+""\s+usm\s+priv\s+exact\s+\S+\s+\S+', text, re.M)
     sim = CupiSim(tmp_path / "sim").start()
     snmpd = agent = None
     try:
