@@ -30,7 +30,7 @@
  * set directly. agent_servers_tick() is never called, so no CUPI request is
  * ever started; the last test proves that nothing did.
  *
- * Also here: set_txn_varbind_value(), the SET conversion of one varbind, for
+ * Also here: mib_varbind_decode(), the SET conversion of one varbind, for
  * every field of both config tables. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,7 +52,7 @@
 #include "agent_server.h"
 #include "mib_oids.h"
 #include "mib_tables.h"
-#include "set_txn.h"
+#include "mib_varbind.h"
 
 #define APP "cupi-test"
 #define N_SERVER_COLUMNS 11 /* cupiServerTable: column 1 is the not-accessible index */
@@ -896,7 +896,7 @@ static int convert(const cupi_field *f, u_char type, const void *value, size_t l
     netsnmp_variable_list *var = NULL;
     static const oid any[] = {1, 3, 6, 1, 4, 1, 8072, 9999};
     assert_non_null(snmp_varlist_add_variable(&var, any, OID_LENGTH(any), type, value, len));
-    int err = set_txn_varbind_value(f, var, out);
+    int err = mib_varbind_decode(f, var, out);
     snmp_free_varbind(var);
     return err;
 }
