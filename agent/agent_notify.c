@@ -77,19 +77,14 @@ static void add_trap_oid(netsnmp_variable_list **vars, unsigned notification)
 /* Appends one column instance with the value GET would return; returns it
  * (NULL when out of memory). */
 static netsnmp_variable_list *add_column(netsnmp_variable_list **vars, const agent_server *s,
-                                         unsigned table, unsigned column)
+                                         const mib_table *table, unsigned column)
 {
     oid name[MAX_OID_LEN];
-    size_t len = mib_column_oid(table, column, s->cfg.index, name, MAX_OID_LEN);
+    size_t len = mib_column_oid(table->arc, column, s->cfg.index, name, MAX_OID_LEN);
     netsnmp_variable_list *var = snmp_varlist_add_variable(vars, name, len, ASN_NULL, NULL, 0);
     if (!var)
         return NULL;
-    int err = table == CUPI_TABLE_SERVER
-                  ? mib_server_column_value(s, column, var)
-                  : mib_config_column_value(
-                        s, table == CUPI_TABLE_SMTP_SERVER ? CUPI_RES_SERVER : CUPI_RES_CLIENT,
-                        column, var);
-    if (err != SNMP_ERR_NOERROR)
+    if (mib_table_value(table, s, column, var) != SNMP_ERR_NOERROR)
         snmp_set_var_typed_value(var, SNMP_NOSUCHINSTANCE, NULL, 0);
     return var;
 }
@@ -99,21 +94,21 @@ static netsnmp_variable_list *config_vars(const notice *n)
     const agent_server *s = n->server;
     netsnmp_variable_list *vars = NULL;
     add_trap_oid(&vars, n->notification);
-    add_column(&vars, s, CUPI_TABLE_SERVER, MIB_SERVER_NAME);
+    add_column(&vars, s, &mib_server_table, MIB_SERVER_NAME);
     /* The source of the changes this notification carries, not the row's
      * latest: an external change queued just before a SET commits (seen by
      * the SET's own fresh read) is sent after the commit, when
      * cupiServerLastChangeSource already says snmp. */
     netsnmp_variable_list *source =
-        add_column(&vars, s, CUPI_TABLE_SERVER, MIB_SERVER_LAST_CHANGE_SOURCE);
+        add_column(&vars, s, &mib_server_table, MIB_SERVER_LAST_CHANGE_SOURCE);
     if (source) {
         long value = n->source;
         snmp_set_var_typed_value(source, ASN_INTEGER, (const u_char *)&value, sizeof value);
     }
     size_t count = cupi_field_count(n->resource);
     for (unsigned col = 1; col <= count; col++)
-        if (n->mask & (1u << (col - 1)))
-            add_column(&vars, s, mib_config_table_of(n->resource), col);
+        if (n->mask & CUPI_COLUMN_BIT(col))
+            add_column(&vars, s, mib_config_table(n->resource), col);
     return vars;
 }
 
@@ -121,9 +116,9 @@ static netsnmp_variable_list *status_vars(const agent_server *s)
 {
     netsnmp_variable_list *vars = NULL;
     add_trap_oid(&vars, CUPI_NOTIFY_STATUS_CHANGED);
-    add_column(&vars, s, CUPI_TABLE_SERVER, MIB_SERVER_NAME);
-    add_column(&vars, s, CUPI_TABLE_SERVER, MIB_SERVER_STATUS);
-    add_column(&vars, s, CUPI_TABLE_SERVER, MIB_SERVER_LAST_ERROR);
+    add_column(&vars, s, &mib_server_table, MIB_SERVER_NAME);
+    add_column(&vars, s, &mib_server_table, MIB_SERVER_STATUS);
+    add_column(&vars, s, &mib_server_table, MIB_SERVER_LAST_ERROR);
     return vars;
 }
 

@@ -332,7 +332,7 @@ void agent_refresh_stop(void)
         on_removed(agent_server_at(i));
 }
 
-void agent_refresh_touch(agent_server *s, cupi_resource r)
+void agent_refresh_touch(const agent_server *s, cupi_resource r)
 {
     entry *e = s->refresh;
     if (!e)

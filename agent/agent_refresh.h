@@ -25,7 +25,7 @@ void agent_refresh_stop(void);
 /* An SNMP request is about to answer from resource r of s: when those
  * values are older than cupiCacheTtl (or were never read) and no read of
  * them is due sooner, one starts now. Never waits. */
-void agent_refresh_touch(agent_server *s, cupi_resource r);
+void agent_refresh_touch(const agent_server *s, cupi_resource r);
 
 /* Background reads in flight and waiting for a free place (diagnostics,
  * tests). */

@@ -9,12 +9,10 @@
 
 #include "agent_io.h"
 #include "agent_server.h"
+#include "mib_varbind.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define TRUTH_TRUE 1
-#define TRUTH_FALSE 2
 
 /* A transaction the master abandoned (it timed out and closed the AgentX
  * session, or restarted between two phases) never sees COMMIT, UNDO or
@@ -90,43 +88,6 @@ static void expiry_due(agent_timer *timer)
 }
 
 /* --- values -------------------------------------------------------------- */
-
-int set_txn_varbind_value(const cupi_field *f, const netsnmp_variable_list *var,
-                          cupi_value *out)
-{
-    memset(out, 0, sizeof *out);
-    if (f->type == CUPI_TYPE_STRING) {
-        if (var->type != ASN_OCTET_STR)
-            return SNMP_ERR_WRONGTYPE;
-        if (var->val_len > f->max_len)
-            return SNMP_ERR_WRONGLENGTH;
-        if (memchr(var->val.string, '\0', var->val_len))
-            return SNMP_ERR_WRONGVALUE;
-        memcpy(out->s, var->val.string, var->val_len);
-        out->s[var->val_len] = '\0';
-    } else {
-        if (var->type != ASN_INTEGER || var->val_len != sizeof(long))
-            return SNMP_ERR_WRONGTYPE;
-        long v = *var->val.integer;
-        if (f->type == CUPI_TYPE_BOOL) {
-            if (v != TRUTH_TRUE && v != TRUTH_FALSE)
-                return SNMP_ERR_WRONGVALUE;
-            out->i = v == TRUTH_TRUE;
-        } else {
-            out->i = v;
-        }
-    }
-    switch (cupi_value_check(f, out, NULL, 0)) {
-    case CUPI_VALID:
-        return SNMP_ERR_NOERROR;
-    case CUPI_WRONG_LENGTH:
-        return SNMP_ERR_WRONGLENGTH;
-    case CUPI_WRONG_TYPE:
-        return SNMP_ERR_WRONGTYPE;
-    default:
-        return SNMP_ERR_WRONGVALUE;
-    }
-}
 
 static uint32_t write_only_mask(cupi_resource r)
 {
@@ -267,7 +228,7 @@ static int reserve1(set_txn *t, cupi_resource r, netsnmp_agent_request_info *req
             return SNMP_ERR_NOERROR;
         }
         cupi_value v;
-        int err = set_txn_varbind_value(f, req->requestvb, &v);
+        int err = mib_varbind_decode(f, req->requestvb, &v);
         if (err == SNMP_ERR_NOERROR && (index == 0 || !agent_server_find(index)))
             err = SNMP_ERR_NOCREATION;
         txn_item *it = err == SNMP_ERR_NOERROR ? item_for(t, index, r) : NULL;

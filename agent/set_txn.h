@@ -26,12 +26,6 @@ int set_txn_handle(cupi_resource r, netsnmp_mib_handler *handler,
                    netsnmp_handler_registration *reginfo, netsnmp_agent_request_info *reqinfo,
                    netsnmp_request_info *requests);
 
-/* Converts an SNMP varbind into a CUPI value for field f: wrongType,
- * wrongLength or wrongValue as net-snmp expects, SNMP_ERR_NOERROR when it
- * is a valid value. */
-int set_txn_varbind_value(const cupi_field *f, const netsnmp_variable_list *var,
-                          cupi_value *out);
-
 /* A transaction the master left waiting for its next phase far longer than
  * any master would is dropped by a timer of its own. */
 

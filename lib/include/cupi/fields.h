@@ -36,6 +36,8 @@ typedef enum cupi_syntax {
 
 #define CUPI_MAX_COLUMNS 11 /* largest number of fields in one resource */
 #define CUPI_STR_MAX 255    /* longest string value, in bytes */
+/* A MIB column's bit in a snapshot's present mask and in change masks. */
+#define CUPI_COLUMN_BIT(col) ((uint32_t)1u << ((col)-1))
 
 typedef struct cupi_field {
     const char *name;     /* CUPI payload name, e.g. "domainName" */
