@@ -1,11 +1,13 @@
 """cupi-sim's fleet options: generated servers (--count, --base-port,
---name-prefix), accepted-connection counters and the per-second fleet
-counters (GET /_sim/fleet) the fleet benchmark reads.
+--name-prefix), accepted-connection counters, the per-second fleet counters
+(GET /_sim/fleet) the fleet benchmark reads, and --idle-timeout.
 
 Run: CUPI_BUILD_DIR=BUILD python3 -m pytest -q tests/integration/test_sim_fleet.py
 """
 
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -71,7 +73,20 @@ def test_fleet_listens_on_another_loopback_address(tmp_path):
         assert s.stop() == 0
 
 
+def test_idle_timeout_closes_a_silent_connection(tmp_path):
+    s = CupiSim(tmp_path / "sim3", verbose=False)
+    s.start(servers=("0:idle",), extra_args=["--idle-timeout", "1"])
+    try:
+        with socket.create_connection(("127.0.0.1", s.port_of("idle")), timeout=10) as sock:
+            t = time.monotonic()
+            assert sock.recv(1) == b""  # closed by the server, not by our timeout
+            assert time.monotonic() - t < 8
+    finally:
+        assert s.stop() == 0
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--count", "1", "--idle-timeout", "0"], "--idle-timeout 0"),
     (["--count", "0"], "--count 0"),
     (["--count", "10001"], "--count 10001"),
     (["--server", "0", "--base-port", "24000"], "go with --count"),

@@ -37,10 +37,11 @@ typedef struct sim_options {
     bool verbose;            /* one log line per request */
     const char *listen_addr; /* numeric address, default 127.0.0.1 */
     char *user;
-    char *password;         /* wiped on exit */
-    char *tls_cert_pem;     /* leaf (and CA) certificate chain */
-    char *tls_key_pem;      /* wiped on exit */
-    const char *state_file; /* NULL: state kept in memory only */
+    char *password;          /* wiped on exit */
+    char *tls_cert_pem;      /* leaf (and CA) certificate chain */
+    char *tls_key_pem;       /* wiped on exit */
+    const char *state_file;  /* NULL: state kept in memory only */
+    unsigned idle_timeout_s; /* an idle client connection is closed after it */
 } sim_options;
 
 typedef enum sim_method {

@@ -24,6 +24,8 @@
 #define PASSWORD_FILE_MAX (64u * 1024u)
 #define PEM_FILE_MAX (1024u * 1024u)
 #define COUNT_MAX 10000u
+#define IDLE_TIMEOUT_DEFAULT_S 30u
+#define IDLE_TIMEOUT_MAX_S 86400u
 #define PREFIX_MAX_LEN 32
 
 typedef struct server_spec {
@@ -51,7 +53,8 @@ static void usage(FILE *to)
           "                [--count N [--base-port PORT] [--name-prefix PREFIX]]\n"
           "                [--user USER] [--password-file FILE]\n"
           "                [--cert FILE --key FILE | --write-ca FILE]\n"
-          "                [--state FILE] [--pidfile FILE] [-v] [-h]\n"
+          "                [--state FILE] [--pidfile FILE] [--idle-timeout SECONDS]\n"
+          "                [-v] [-h]\n"
           "\n"
           "Simulates Cisco Unity Connection's CUPI SMTP configuration resources\n"
           "(/vmrest/smtpserver/serverconfigs, /vmrest/smtpclient/clientconfigs).\n"
@@ -71,6 +74,8 @@ static void usage(FILE *to)
           "  --write-ca FILE       without --cert: write the generated CA here\n"
           "  --state FILE          load state at start, save after every change\n"
           "  --pidfile FILE        write the process id here\n"
+          "  --idle-timeout SECONDS  close a client connection idle that long\n"
+          "                        (1..86400, default 30)\n"
           "  -v, --verbose         log one line per request to stderr\n"
           "  -h, --help            this help\n"
           "\n"
@@ -195,7 +200,8 @@ static int parse_args(int argc, char **argv, cli *c, sim_options *o)
         OPT_PIDFILE,
         OPT_COUNT,
         OPT_BASE_PORT,
-        OPT_PREFIX
+        OPT_PREFIX,
+        OPT_IDLE_TIMEOUT
     };
     static const struct option longopts[] = {
         {"http", no_argument, NULL, OPT_HTTP},
@@ -211,6 +217,7 @@ static int parse_args(int argc, char **argv, cli *c, sim_options *o)
         {"count", required_argument, NULL, OPT_COUNT},
         {"base-port", required_argument, NULL, OPT_BASE_PORT},
         {"name-prefix", required_argument, NULL, OPT_PREFIX},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -260,6 +267,14 @@ static int parse_args(int argc, char **argv, cli *c, sim_options *o)
         case OPT_PREFIX:
             c->prefix = optarg;
             break;
+        case OPT_IDLE_TIMEOUT: {
+            unsigned long v;
+            if (parse_number(optarg, 1, IDLE_TIMEOUT_MAX_S, &v) != 0)
+                return usage_error("--idle-timeout %s: expected 1..%u seconds", optarg,
+                                   IDLE_TIMEOUT_MAX_S);
+            o->idle_timeout_s = (unsigned)v;
+            break;
+        }
         case 'v':
             o->verbose = true;
             break;
@@ -375,6 +390,7 @@ int main(int argc, char **argv)
     cli c;
     memset(&c, 0, sizeof c);
     s.opt.listen_addr = "127.0.0.1";
+    s.opt.idle_timeout_s = IDLE_TIMEOUT_DEFAULT_S;
     pthread_mutex_init(&s.save_lock, NULL);
     sim_fleet_init(&s.fleet);
     raise_fd_limit();

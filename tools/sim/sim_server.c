@@ -26,7 +26,6 @@
 
 #define VMREST_PREFIX "/vmrest"
 #define CONTROL_PREFIX "/_sim/"
-#define CONNECTION_TIMEOUT_S 30u
 #define LOG_URL_MAX 200
 
 typedef enum req_kind {
@@ -612,7 +611,7 @@ int sim_server_start(sim_server *srv, char *err, size_t errsz)
         flags, (uint16_t)srv->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_ARRAY,
+        MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_ARRAY,
         o->http ? &tls_opts[2] : tls_opts, MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errsz, "%s: cannot serve on %s port %u%s%s", srv->name, o->listen_addr,
