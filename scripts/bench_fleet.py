@@ -341,9 +341,13 @@ def phase_startup(fl, n):
 
 def phase_steady(fl, n, seconds):
     a_oid, r_oid = srv_oid(3, n), ref_oid(3, n)
+    pids = {"agent": fl.agent.pid, "ref": fl.ref.pid, "snmpd": fl.snmpd.pid, "sim": fl.sim.pid}
+    cpu0 = {k: cpu_s(p) for k, p in pids.items()}
     before = fleet_counters(fl.sim)
     lat, errors = alternate_gets(fl.port, [a_oid, r_oid], seconds)
     after = fleet_counters(fl.sim)
+    span = (after["uptime_ms"] - before["uptime_ms"]) / 1000.0
+    cpu = {k: (cpu_s(p) - cpu0[k]) / span * 1000 for k, p in pids.items()}
     # the slowest agent GETs, with the CUPI requests cupi-sim counted in
     # their second: tells whether stalls come with refresh bursts
     ps = after["per_second"]
@@ -355,7 +359,8 @@ def phase_steady(fl, n, seconds):
                       if 0 <= sec < len(ps["requests"]) else None})
     return {"agent": dict(lat_stats([x for _, x in lat[a_oid]]), errors=errors[a_oid]),
             "ref": dict(lat_stats([x for _, x in lat[r_oid]]), errors=errors[r_oid]),
-            "agent_worst": worst, "cupi": cupi_load(before, after, n, DEFAULT_POLL_S)}
+            "agent_worst": worst, "cpu_ms_per_s": cpu,
+            "cupi": cupi_load(before, after, n, DEFAULT_POLL_S)}
 
 
 def walk_s(port, oid):
@@ -516,6 +521,9 @@ def report(r):
     line("  max", st["agent"].get("max"), st["ref"].get("max"), 3, "<= 2x reference")
     line("  GETs (errors = no answer in 30 s)", st["agent"].get("n"), st["ref"].get("n"), 0,
          "errors %d / %d" % (st["agent"]["errors"], st["ref"]["errors"]))
+    cpu = st["cpu_ms_per_s"]
+    line("  process CPU meanwhile (ms per s)", cpu["agent"], cpu["ref"], 1,
+         "snmpd %.1f, cupi-sim %.1f ms/s" % (cpu["snmpd"], cpu["sim"]))
     out.append("  %-44s %s" % ("  slowest agent GETs: ms @ s into the window",
                                 "; ".join("%.0f @ %.0f s (CUPI %s req that second)" % (
                                     w["ms"], w["offset_s"], fmt(w["cupi_requests_that_second"]))
