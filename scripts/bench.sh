@@ -13,7 +13,7 @@
 #   scripts/bench.sh [--no-install] [--json FILE] [--only get,walk,set,burst,codec]
 #                    [--gets N] [--changes N] [--no-callgrind] [--keep]
 #
-# Fleet mode, instead of the above (about 6 minutes):
+# Fleet mode, instead of the above (about 3-4 minutes after the build):
 #   scripts/bench.sh --fleet [--servers N] [--json FILE] [--fleet-seconds S]
 #                    [--cpu-gets K] [--set-reps R] [--sim-idle-timeout S] [--keep]
 # One cupi-sim with N (1,000) virtual servers on 127.0.0.2, ports 24000 on,
