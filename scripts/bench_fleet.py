@@ -348,15 +348,17 @@ def phase_steady(fl, n, seconds):
     after = fleet_counters(fl.sim)
     span = (after["uptime_ms"] - before["uptime_ms"]) / 1000.0
     cpu = {k: (cpu_s(p) - cpu0[k]) / span * 1000 for k, p in pids.items()}
-    # the slowest agent GETs, with the CUPI requests cupi-sim counted in
-    # their second: tells whether stalls come with refresh bursts
+    # the slowest agent GETs, with the most CUPI requests cupi-sim counted
+    # in one second while each was waiting: tells whether stalls come with
+    # refresh bursts
     ps = after["per_second"]
     worst = []
     for off, x in sorted(lat[a_oid], key=lambda p: -p[1])[:5]:
-        sec = int((before["uptime_ms"] / 1000.0 + off)) - ps["first_second"]
+        t = before["uptime_ms"] / 1000.0 + off
+        secs = range(int(t) - ps["first_second"], int(t + x) - ps["first_second"] + 1)
+        during = [ps["requests"][i] for i in secs if 0 <= i < len(ps["requests"])]
         worst.append({"offset_s": off, "ms": x * 1000,
-                      "cupi_requests_that_second": ps["requests"][sec]
-                      if 0 <= sec < len(ps["requests"]) else None})
+                      "cupi_max_per_s_during": max(during) if during else None})
     return {"agent": dict(lat_stats([x for _, x in lat[a_oid]]), errors=errors[a_oid]),
             "ref": dict(lat_stats([x for _, x in lat[r_oid]]), errors=errors[r_oid]),
             "agent_worst": worst, "cpu_ms_per_s": cpu,
@@ -525,8 +527,8 @@ def report(r):
     line("  process CPU meanwhile (ms per s)", cpu["agent"], cpu["ref"], 1,
          "snmpd %.1f, cupi-sim %.1f ms/s" % (cpu["snmpd"], cpu["sim"]))
     out.append("  %-44s %s" % ("  slowest agent GETs: ms @ s into the window",
-                                "; ".join("%.0f @ %.0f s (CUPI %s req that second)" % (
-                                    w["ms"], w["offset_s"], fmt(w["cupi_requests_that_second"]))
+                                "; ".join("%.0f @ %.0f s (CUPI max %s req/s meanwhile)" % (
+                                    w["ms"], w["offset_s"], fmt(w["cupi_max_per_s_during"]))
                                     for w in st.get("agent_worst", ())[:3])))
     cpu_n = r["cpu_n"]
     sizes = {s["servers"]: s for s in r.get("sizes", ())}
