@@ -17,6 +17,7 @@
  * source join it, and its varbinds are built when it is sent, by the code
  * that answers GET. */
 #include "agent_notify.h"
+#include "agent_timer.h"
 #include "mib_tables.h"
 
 #include <time.h>
@@ -37,7 +38,7 @@ typedef struct notice {
     struct notice *next;
     unsigned index; /* server row */
     unsigned notification;
-    long due_ms;                 /* not sent before (monotonic ms) */
+    int64_t due_ms;              /* not sent before (monotonic ms) */
     netsnmp_variable_list *vars; /* built; NULL while the change is open */
     /* An open config change: */
     agent_server *server;
@@ -56,14 +57,8 @@ static notice *head, **tail = &head;
 static size_t n_built;     /* queued notices with vars */
 static unsigned long lost; /* dropped or merged since the queue last overflowed */
 static bool overflowing;   /* the overflow was logged; its end is not yet */
-static unsigned send_alarm;
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static void send_turn(agent_timer *t);
+static agent_timer send_timer = {.fire = send_turn};
 
 /* --- varbinds: the values GET would return ------------------------------- */
 
@@ -161,7 +156,7 @@ static void count_lost(void)
     overflowing = true;
 }
 
-static void send_soon(long delay_ms);
+static void send_soon(int64_t delay_ms);
 
 static void enqueue(notice *n)
 {
@@ -170,7 +165,7 @@ static void enqueue(notice *n)
     tail = &n->next;
     if (n->vars)
         n_built++;
-    send_soon(n->due_ms - now_ms());
+    send_soon(n->due_ms - agent_now_ms());
 }
 
 static notice *open_change(const agent_server *s, cupi_resource r)
@@ -222,12 +217,10 @@ static void send_one(notice *n)
         snmp_free_varbind(vars);
 }
 
-static void send_turn(unsigned clientreg, void *arg)
+static void send_turn(agent_timer *t)
 {
-    (void)clientreg;
-    (void)arg;
-    send_alarm = 0;
-    long now = now_ms();
+    (void)t;
+    int64_t now = agent_now_ms();
     for (int sent = 0; head && sent < NOTIFY_BATCH && head->due_ms <= now && window_open();
          sent++) {
         notice *n = head;
@@ -251,15 +244,14 @@ static void send_turn(unsigned clientreg, void *arg)
     }
 }
 
-/* Arms the alarm to run within delay_ms (an earlier one stays). */
-static void send_soon(long delay_ms)
+/* Arms the next turn within delay_ms (an earlier one stays). */
+static void send_soon(int64_t delay_ms)
 {
-    if (send_alarm)
-        return;
     if (delay_ms < PACE_MS)
         delay_ms = PACE_MS; /* never inside the call that queued it */
-    struct timeval tv = {.tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000};
-    send_alarm = snmp_alarm_register_hr(tv, 0, send_turn, NULL);
+    int64_t due = agent_now_ms() + delay_ms;
+    if (!agent_timer_armed(&send_timer) || send_timer.due_ms > due)
+        agent_timer_set(&send_timer, due);
 }
 
 /* --- what the model calls ---------------------------------------------------- */
@@ -293,7 +285,7 @@ static void queue_config(agent_server *s, cupi_resource r, uint32_t changed,
     }
     n->index = s->cfg.index;
     n->notification = notification_of[r];
-    n->due_ms = now_ms() + FLUSH_DELAY_MS;
+    n->due_ms = agent_now_ms() + FLUSH_DELAY_MS;
     n->server = s;
     n->resource = r;
     n->mask = changed;
@@ -326,7 +318,7 @@ static void queue_status(agent_server *s)
     }
     n->index = s->cfg.index;
     n->notification = CUPI_NOTIFY_STATUS_CHANGED;
-    n->due_ms = now_ms();
+    n->due_ms = agent_now_ms();
     n->vars = vars;
     enqueue(n);
 }
@@ -376,9 +368,7 @@ static bool any(const notice *n, const void *arg)
 
 void agent_notify_shutdown(void)
 {
-    if (send_alarm)
-        snmp_alarm_unregister(send_alarm);
-    send_alarm = 0;
+    agent_timer_cancel(&send_timer);
     size_t left = 0;
     for (const notice *n = head; n; n = n->next)
         left++;

@@ -61,13 +61,6 @@ uint32_t agent_uptime_ticks(void)
     return (uint32_t)netsnmp_get_agent_uptime();
 }
 
-static time_t mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 int agent_server_subscribe(agent_event_fn fn, void *arg)
 {
     if (n_subscribers == MAX_SUBSCRIBERS)
@@ -191,7 +184,7 @@ static void strip_write_only(cupi_snapshot *snap)
     const cupi_field *f = cupi_fields(snap->resource, &n);
     for (size_t i = 0; i < n; i++) {
         if (f[i].write_only) {
-            snap->present &= ~(1u << (f[i].column - 1));
+            snap->present &= ~(CUPI_COLUMN_BIT(f[i].column));
             memset(&snap->v[i], 0, sizeof snap->v[i]);
         }
     }
@@ -229,7 +222,7 @@ void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
     agent_resource *res = &s->res[changes->resource];
     res->late_put = *changes;
     strip_write_only(&res->late_put);
-    res->late_put_until = mono_now() + late_put_window();
+    res->late_put_until = (time_t)(agent_now_ms() / 1000) + late_put_window();
     agent_event ev = {.type = AGENT_EVENT_STALE, .server = s, .resource = changes->resource};
     publish(&ev); /* the truth, as soon as the SET lets go */
 }
@@ -239,7 +232,7 @@ static bool is_late_put(agent_resource *res, const cupi_snapshot *now, uint32_t 
 {
     if (!res->late_put_until)
         return false;
-    if (mono_now() > res->late_put_until) {
+    if ((time_t)(agent_now_ms() / 1000) > res->late_put_until) {
         res->late_put_until = 0;
         return false;
     }

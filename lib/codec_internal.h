@@ -4,6 +4,7 @@
 
 #include <cupi/codec.h>
 
+#include "cupi_error.h"
 #include "cupi_scrub.h"
 
 /* Accumulates decoded fields into a snapshot; the codecs call
@@ -31,8 +32,6 @@ cupi_status codec_reject_value(codec_sink *k, const cupi_field *f, const char *r
 void codec_fragment(const cupi_scrub *s, const char *text, size_t len, char *out, size_t outsz);
 /* A body with no known field at all is not this resource. */
 cupi_status codec_sink_finish(codec_sink *k, cupi_snapshot *out);
-void codec_error(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* cupi_decode with the secrets a hostile server may echo (scrub may be NULL). */
 cupi_status codec_decode(cupi_resource r, cupi_format f, const char *body, size_t len,

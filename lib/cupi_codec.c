@@ -39,16 +39,6 @@ int cupi_format_from_name(const char *name)
     return -1;
 }
 
-void codec_error(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (!err || !errsz)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
-
 void codec_sink_init(codec_sink *k, cupi_resource r, char *err, size_t errsz,
                      const cupi_scrub *scrub)
 {
@@ -94,7 +84,7 @@ cupi_status codec_reject_value(codec_sink *k, const cupi_field *f, const char *r
         snprintf(shown, sizeof shown, "%s%s%s", inner[0] == '(' ? "" : "\"", inner,
                  inner[0] == '(' ? "" : "\"");
     }
-    codec_error(k->err, k->errsz, "field %s: value %s refused: %s", f->name, shown, reason);
+    cupi_set_error(k->err, k->errsz, "field %s: value %s refused: %s", f->name, shown, reason);
     return CUPI_E_PARSE;
 }
 
@@ -113,7 +103,7 @@ cupi_status codec_take_field(codec_sink *k, const char *name, const char *text, 
     if (!f)
         return CUPI_OK;
     if (cupi_snapshot_has(&k->snap, f->column)) {
-        codec_error(k->err, k->errsz, "field %s given twice", f->name);
+        cupi_set_error(k->err, k->errsz, "field %s given twice", f->name);
         return CUPI_E_PARSE;
     }
     cupi_value v;
@@ -135,8 +125,8 @@ cupi_status codec_take_field(codec_sink *k, const char *name, const char *text, 
 cupi_status codec_sink_finish(codec_sink *k, cupi_snapshot *out)
 {
     if (!k->snap.present) {
-        codec_error(k->err, k->errsz, "no %s configuration field in the body",
-                    cupi_resource_name(k->snap.resource));
+        cupi_set_error(k->err, k->errsz, "no %s configuration field in the body",
+                       cupi_resource_name(k->snap.resource));
         return CUPI_E_PARSE;
     }
     *out = k->snap;
@@ -146,14 +136,14 @@ cupi_status codec_sink_finish(codec_sink *k, cupi_snapshot *out)
 cupi_status codec_decode(cupi_resource r, cupi_format f, const char *body, size_t len,
                          cupi_snapshot *out, char *err, size_t errsz, const cupi_scrub *scrub)
 {
-    codec_error(err, errsz, "%s", "");
+    cupi_set_error(err, errsz, "%s", "");
     if ((unsigned)r >= CUPI_RES_COUNT || !body) {
-        codec_error(err, errsz, "no body");
+        cupi_set_error(err, errsz, "no body");
         return CUPI_E_PARSE;
     }
     if (len > CUPI_MAX_BODY) {
-        codec_error(err, errsz, "body of %zu bytes is over the %u-byte limit", len,
-                    CUPI_MAX_BODY);
+        cupi_set_error(err, errsz, "body of %zu bytes is over the %u-byte limit", len,
+                       CUPI_MAX_BODY);
         return CUPI_E_TOO_LARGE;
     }
     if (f == CUPI_FORMAT_JSON)

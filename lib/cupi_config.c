@@ -4,6 +4,7 @@
  * blanks, a token may be double-quoted (a password with blanks). Directives
  * are described by a table; each handler gets its argument tokens. */
 #include <cupi/config.h>
+#include <cupi/secret.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -56,24 +57,6 @@ static void warn(parse_ctx *p, const char *fmt, ...)
         snprintf(msg, sizeof msg, "%s: %s", p->path, what);
     if (p->warn)
         p->warn(p->warn_arg, msg);
-}
-
-static void wipe(char *s)
-{
-    if (!s)
-        return;
-    volatile char *v = s;
-    while (*v)
-        *v++ = '\0';
-}
-
-/* Clears a whole buffer: after tokenize() a line holds NULs between its
- * tokens, so wipe() would stop at the first one. */
-static void wipe_buffer(char *buf, size_t size)
-{
-    volatile char *v = buf;
-    while (size--)
-        *v++ = '\0';
 }
 
 static bool replace_string(char **slot, const char *value)
@@ -149,14 +132,13 @@ static cupi_status read_password_file(parse_ctx *p, const char *path, char **out
     bool got = fgets(line, sizeof line, f) != NULL;
     fclose(f);
     if (!got) {
-        wipe(line);
+        cupi_secret_wipe(line, sizeof line);
         return fail(p, "password file %s is empty", path);
     }
     line[strcspn(line, "\r\n")] = '\0';
-    wipe(*out);
-    free(*out);
+    cupi_secret_free(*out);
     *out = strdup(line);
-    wipe(line);
+    cupi_secret_wipe(line, sizeof line);
     return *out ? CUPI_OK : fail(p, "out of memory");
 }
 
@@ -191,7 +173,8 @@ static cupi_status d_user(parse_ctx *p, cupi_server_config *s, char **arg)
 
 static cupi_status d_password(parse_ctx *p, cupi_server_config *s, char **arg)
 {
-    wipe(s->password);
+    if (s->password) /* the old one, about to be freed */
+        cupi_secret_wipe(s->password, strlen(s->password));
     return set_server_string(p, s, &s->password, arg[1]);
 }
 
@@ -461,8 +444,7 @@ void cupi_config_init(cupi_config *c)
 
 void cupi_server_config_free(cupi_server_config *s)
 {
-    wipe(s->password);
-    free(s->password);
+    cupi_secret_free(s->password);
     free(s->name);
     free(s->url);
     free(s->user);
@@ -519,7 +501,7 @@ cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
     while (st == CUPI_OK && fgets(line, sizeof line, f)) {
         p.line++;
         if (!strchr(line, '\n') && !feof(f)) {
-            wipe_buffer(line, sizeof line); /* it may hold a cupiPassword */
+            cupi_secret_wipe(line, sizeof line); /* it may hold a cupiPassword */
             st = fail(&p, "line longer than %d characters", MAX_LINE - 2);
             break;
         }
@@ -533,7 +515,7 @@ cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
             holds_password |= strcasecmp(tok[0], "cupiPassword") == 0;
             st = apply_directive(&p, tok, n);
         }
-        wipe_buffer(line, sizeof line);
+        cupi_secret_wipe(line, sizeof line);
     }
     if (st == CUPI_OK && ferror(f)) {
         snprintf(err, errsz, "%s: read error", path);

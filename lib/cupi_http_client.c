@@ -10,6 +10,7 @@
 #include <cupi/secret.h>
 
 #include "codec_internal.h"
+#include "cupi_error.h"
 #include "cupi_http_internal.h"
 #include "cupi_scrub.h"
 
@@ -19,12 +20,6 @@
 #define DEFAULT_BACKOFF_BASE_MS 200L
 #define DEFAULT_BACKOFF_MAX_MS 5000L
 #define DEFAULT_SESSION_IDLE_MS 60000L
-
-static void set_err(char *err, size_t errsz, const char *msg)
-{
-    if (err && errsz)
-        snprintf(err, errsz, "%s", msg);
-}
 
 /* --- requests ------------------------------------------------------------- */
 
@@ -371,16 +366,16 @@ bool cupi_client_busy(const cupi_client *c)
 static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
 {
     if (!o->user) {
-        set_err(err, errsz, "no user given");
+        cupi_set_error(err, errsz, "no user given");
         return false;
     }
     if (o->format != CUPI_FORMAT_XML && o->format != CUPI_FORMAT_JSON) {
-        set_err(err, errsz, "unknown wire format");
+        cupi_set_error(err, errsz, "unknown wire format");
         return false;
     }
     if (o->timeout_ms < 0 || o->backoff_base_ms < 0 || o->backoff_max_ms < 0 ||
         o->session_idle_ms < 0) {
-        set_err(err, errsz, "time options must not be negative");
+        cupi_set_error(err, errsz, "time options must not be negative");
         return false;
     }
     if (o->ca_file && !o->insecure) {
@@ -389,7 +384,7 @@ static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
             char why[512];
             snprintf(why, sizeof why, "CA file %.300s is not readable: %s", o->ca_file,
                      strerror(errno));
-            set_err(err, errsz, why);
+            cupi_set_error(err, errsz, "%s", why);
             return false;
         }
         fclose(f);
@@ -437,7 +432,7 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     if (err && errsz)
         err[0] = '\0';
     if (!e || !o) {
-        set_err(err, errsz, "no engine or options");
+        cupi_set_error(err, errsz, "no engine or options");
         return NULL;
     }
     if (!check_options(o, err, errsz))
@@ -446,13 +441,13 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     char *base = NULL;
     cupi_status st = cupi_http_base_url(o->url, o->insecure, &base, scratch, sizeof scratch);
     if (st != CUPI_OK) {
-        set_err(err, errsz, scratch);
+        cupi_set_error(err, errsz, "%s", scratch);
         return NULL;
     }
     cupi_client *c = calloc(1, sizeof *c);
     if (!c) {
         free(base);
-        set_err(err, errsz, "out of memory");
+        cupi_set_error(err, errsz, "out of memory");
         return NULL;
     }
     c->engine = e;
@@ -468,7 +463,7 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     if (!c->user || !c->password || !c->auth_header || !c->basic_credential ||
         (o->ca_file && !o->insecure && !c->ca_file)) {
         client_destroy(c);
-        set_err(err, errsz, "out of memory");
+        cupi_set_error(err, errsz, "out of memory");
         return NULL;
     }
     apply_defaults(c, o);

@@ -20,14 +20,14 @@ static cJSON *parse_json(const char *body, size_t len, char *err, size_t errsz)
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
     if (!root) {
         size_t at = end && end >= body ? (size_t)(end - body) : 0;
-        codec_error(err, errsz, "malformed JSON near byte %zu", at);
+        cupi_set_error(err, errsz, "malformed JSON near byte %zu", at);
         return NULL;
     }
     size_t at = (size_t)(end - body);
     while (at < len && (isspace((unsigned char)body[at]) || body[at] == '\0'))
         at++;
     if (at < len) {
-        codec_error(err, errsz, "malformed JSON: trailing data at byte %zu", at);
+        cupi_set_error(err, errsz, "malformed JSON: trailing data at byte %zu", at);
         cJSON_Delete(root);
         return NULL;
     }
@@ -147,7 +147,7 @@ cupi_status cupi_json_decode(cupi_resource r, const char *body, size_t len, cupi
     if (nul.found) {
         cJSON_Delete(root);
         if (nul.in_name) {
-            codec_error(err, errsz, "a JSON member name holds a NUL character (\\u0000)");
+            cupi_set_error(err, errsz, "a JSON member name holds a NUL character (\\u0000)");
             return CUPI_E_PARSE;
         }
         char name[64];
@@ -163,7 +163,7 @@ cupi_status cupi_json_decode(cupi_resource r, const char *body, size_t len, cupi
         cJSON_IsObject(obj->child))
         obj = obj->child;
     if (!cJSON_IsObject(obj)) {
-        codec_error(err, errsz, "JSON body is not an object");
+        cupi_set_error(err, errsz, "JSON body is not an object");
         cJSON_Delete(root);
         return CUPI_E_PARSE;
     }
@@ -175,8 +175,8 @@ cupi_status cupi_json_decode(cupi_resource r, const char *body, size_t len, cupi
         char num[32];
         const char *text;
         if (!member_text(m, num, sizeof num, &text)) {
-            codec_error(err, errsz, "field %s: value refused: not a %s", f->name,
-                        f->type == CUPI_TYPE_STRING ? "string" : "single value");
+            cupi_set_error(err, errsz, "field %s: value refused: not a %s", f->name,
+                           f->type == CUPI_TYPE_STRING ? "string" : "single value");
             st = CUPI_E_PARSE;
             break;
         }

@@ -45,7 +45,8 @@ cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask
             continue;
         const cupi_field *if_f = cupi_field_find(r->resource, r->if_field);
         const cupi_field *then_f = cupi_field_find(r->resource, r->then_field);
-        uint32_t if_bit = 1u << (if_f->column - 1), then_bit = 1u << (then_f->column - 1);
+        uint32_t if_bit = CUPI_COLUMN_BIT(if_f->column),
+                 then_bit = CUPI_COLUMN_BIT(then_f->column);
         if (!(changed_mask & (if_bit | then_bit)))
             continue;
         if (!cupi_snapshot_has(merged, if_f->column) ||

@@ -35,14 +35,14 @@ static xmlDocPtr parse_document(const char *body, size_t len, char *err, size_t 
                                 const cupi_scrub *scrub)
 {
     if (has_markup_declaration(body, len)) {
-        codec_error(err, errsz, "XML document type declarations are not accepted");
+        cupi_set_error(err, errsz, "XML document type declarations are not accepted");
         return NULL;
     }
     if (len > (size_t)INT32_MAX)
         return NULL;
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) {
-        codec_error(err, errsz, "out of memory");
+        cupi_set_error(err, errsz, "out of memory");
         return NULL;
     }
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, NULL, XML_SAFE_OPTIONS);
@@ -51,11 +51,11 @@ static xmlDocPtr parse_document(const char *body, size_t len, char *err, size_t 
         /* libxml2 quotes names and bytes of the body: treat it as server text. */
         char shown[120];
         codec_fragment(scrub, why, strcspn(why, "\n"), shown, sizeof shown);
-        codec_error(err, errsz, "malformed XML at line %d: %s", ctxt->lastError.line, shown);
+        cupi_set_error(err, errsz, "malformed XML at line %d: %s", ctxt->lastError.line, shown);
         xmlFreeDoc(doc);
         doc = NULL;
     } else if (doc->intSubset || doc->extSubset) {
-        codec_error(err, errsz, "XML document type declarations are not accepted");
+        cupi_set_error(err, errsz, "XML document type declarations are not accepted");
         xmlFreeDoc(doc);
         doc = NULL;
     }
@@ -70,7 +70,8 @@ static xmlChar *leaf_text(xmlNodePtr el, char *err, size_t errsz)
     for (xmlNodePtr c = el->children; c; c = c->next) {
         if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE &&
             c->type != XML_COMMENT_NODE) {
-            codec_error(err, errsz, "field %s is not a simple value", (const char *)el->name);
+            cupi_set_error(err, errsz, "field %s is not a simple value",
+                           (const char *)el->name);
             return NULL;
         }
     }
@@ -150,8 +151,8 @@ cupi_status cupi_xml_decode(cupi_resource r, const char *body, size_t len, cupi_
         char shown[80];
         const char *name = root ? (const char *)root->name : "";
         codec_fragment(scrub, name, strlen(name), shown, sizeof shown);
-        codec_error(err, errsz, "root element is <%s>, expected <%s>", shown,
-                    cupi_resource_root(r));
+        cupi_set_error(err, errsz, "root element is <%s>, expected <%s>", shown,
+                       cupi_resource_root(r));
         xmlFreeDoc(doc);
         return CUPI_E_PARSE;
     }

@@ -154,11 +154,11 @@ static int parse_assignments(cupi_resource r, int argc, char **argv, cupi_snapsh
             return EXIT_USAGE;
         }
         /* A field given twice; also keeps i below CUPI_MAX_COLUMNS. */
-        if (seen & (1u << (f->column - 1))) {
+        if (seen & (CUPI_COLUMN_BIT(f->column))) {
             error("%s given twice", f->name);
             return EXIT_USAGE;
         }
-        seen |= 1u << (f->column - 1);
+        seen |= CUPI_COLUMN_BIT(f->column);
         fields[i] = f;
     }
     for (int i = 0; i < argc; i++) {
@@ -202,7 +202,7 @@ static int verify_stuck(const cupi_snapshot *asked, const cupi_snapshot *now)
     const cupi_field *f = cupi_fields(asked->resource, &n);
     char want[CUPI_STR_MAX + 32], got[CUPI_STR_MAX + 32];
     for (size_t i = 0; i < n; i++) {
-        if (!(unstuck & (1u << (f[i].column - 1))))
+        if (!(unstuck & (CUPI_COLUMN_BIT(f[i].column))))
             continue;
         if (!cupi_snapshot_has(now, f[i].column))
             error("%s: not returned by CUPI after the update", f[i].name);

@@ -1301,7 +1301,7 @@ static void test_check_read(void **state)
 
     /* A field missing from the answer. */
     cupi_result res = full_read(CUPI_RES_SERVER);
-    res.snapshot.present &= ~(1u << (7 - 1));
+    res.snapshot.present &= ~(CUPI_COLUMN_BIT(7));
     assert_int_equal(agent_server_check_read(&res, why, sizeof why), CUPI_E_PARSE);
     assert_non_null(strstr(why, "maxNumberRecipients"));
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define BIT(col) (1u << ((col)-1))
+#define BIT(col) CUPI_COLUMN_BIT(col)
 
 /* A file of tests/data, NUL-terminated; the caller frees it. */
 static inline char *load(const char *name, size_t *len)
