@@ -220,25 +220,33 @@ static time_t late_put_window(void)
 void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
 {
     agent_resource *res = &s->res[changes->resource];
-    res->late_put = *changes;
-    strip_write_only(&res->late_put);
+    if (!res->late_put && !(res->late_put = malloc(sizeof *res->late_put)))
+        return; /* out of memory: a late PUT would then show as external */
+    *res->late_put = *changes;
+    strip_write_only(res->late_put);
     res->late_put_until = (time_t)(agent_now_ms() / 1000) + late_put_window();
     agent_event ev = {.type = AGENT_EVENT_STALE, .server = s, .resource = changes->resource};
     publish(&ev); /* the truth, as soon as the SET lets go */
 }
 
 /* True when every changed column now holds what the late PUT asked for. */
+static void forget_late_put(agent_resource *res)
+{
+    free(res->late_put);
+    res->late_put = NULL;
+}
+
 static bool is_late_put(agent_resource *res, const cupi_snapshot *now, uint32_t changed)
 {
-    if (!res->late_put_until)
+    if (!res->late_put)
         return false;
     if ((time_t)(agent_now_ms() / 1000) > res->late_put_until) {
-        res->late_put_until = 0;
+        forget_late_put(res);
         return false;
     }
-    if ((changed & ~res->late_put.present) || cupi_snapshot_unstuck(&res->late_put, now))
+    if ((changed & ~res->late_put->present) || cupi_snapshot_unstuck(res->late_put, now))
         return false;
-    res->late_put_until = 0;
+    forget_late_put(res);
     return true;
 }
 
@@ -450,6 +458,8 @@ static cupi_client *make_client(const cupi_server_config *c, const cupi_config *
 
 static void server_free(agent_server *s)
 {
+    for (int r = 0; r < CUPI_RES_COUNT; r++)
+        forget_late_put(&s->res[r]);
     agent_timer_cancel(&s->retire_timer);
     if (s->retired)
         cupi_client_free(s->retired);

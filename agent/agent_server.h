@@ -46,8 +46,8 @@ typedef struct agent_resource {
     /* A SET's PUT whose outcome was unknown and that had not applied when
      * read back: a later read showing exactly these values is that SET's
      * change (source snmp), not someone else's, until late_put_until. */
-    cupi_snapshot late_put;
-    time_t late_put_until;   /* monotonic seconds; 0: none expected */
+    cupi_snapshot *late_put; /* NULL: none expected (rare: kept off the row) */
+    time_t late_put_until;   /* monotonic seconds */
     cupi_status fail_status; /* ... with this status and message */
     char fail_message[256];
 } agent_resource;
