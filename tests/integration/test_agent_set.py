@@ -56,6 +56,15 @@ SAMPLE_SNMPD_CONF = Path(__file__).resolve().parents[2] / "doc" / "snmpd.conf.sa
 AGENTX_TIMEOUT_S = 10
 SET_TIMEOUT_S = 15  # snmpset's own timeout, above anything the agent may take
 
+V3_USER = "cupiadmin"
+V3_AUTH = "use-a-long-auth-passphrase"
+V3_PRIV = "use-a-long-priv-passphrase"
+
+
+def v3_args(user=V3_USER, auth=V3_AUTH, priv=V3_PRIV):
+    return ["-l", "authPriv", "-u", user, "-a", "SHA", "-A", auth, "-x", "AES", "-X", priv]
+
+
 TRUE, FALSE = 1, 2  # TruthValue
 SOURCE_SNMP = 3
 
@@ -182,8 +191,12 @@ class Lab:
     def start(self):
         self.sim.start(servers=["cuc1", "cuc2"])
         self.trapd.start()
+        # Writes also over SNMPv3 authPriv, as operators are told to make them.
         self.snmpd = Snmpd(self.base / "snmpd", agentx_timeout=AGENTX_TIMEOUT_S,
                            agentx_retries=0, trap_port=self.trapd.port,
+                           extra=["createUser %s SHA \"%s\" AES \"%s\"" % (V3_USER, V3_AUTH,
+                                                                           V3_PRIV),
+                                  "rwuser %s priv" % V3_USER],
                            debug="agentx/master").start()
         conf = agent_config(self.snmpd,
                             [server_lines(1, "cuc1", self.sim, sim_server="cuc1"),
@@ -410,9 +423,11 @@ ERRORS = [
 ]
 
 
+@pytest.mark.parametrize("security", ["v2c", "v3-authPriv"])
 @pytest.mark.parametrize("varbinds,status,pre,faults,may_put", [e[1:] for e in ERRORS],
                          ids=[e[0] for e in ERRORS])
-def test_error_status_leaves_cupi_unchanged(env, varbinds, status, pre, faults, may_put):
+def test_error_status_leaves_cupi_unchanged(env, varbinds, status, pre, faults, may_put,
+                                            security):
     if pre:
         env.sim.set_state(pre)
         wait_for(env.in_sync, 10, what="the agent to see the changed state")
@@ -422,7 +437,8 @@ def test_error_status_leaves_cupi_unchanged(env, varbinds, status, pre, faults, 
     state_before = env.raw_state()
     state2_before = env.raw_state("cuc2")
 
-    vals, err = env.set(*varbinds)
+    over = {"version": "3", "extra": v3_args()} if security == "v3-authPriv" else {}
+    vals, err = env.set(*varbinds, **over)
     assert set_status(err) == status, err
     assert failed_object(err) in [v[0] for v in varbinds], err
 
@@ -677,9 +693,6 @@ def test_password_never_in_log_state_file_get_or_walk(env):
 
 # --- SNMPv3 with the sample snmpd.conf ---------------------------------------------------
 
-V3_USER = "cupiadmin"
-V3_AUTH = "use-a-long-auth-passphrase"
-V3_PRIV = "use-a-long-priv-passphrase"
 
 
 class SampleSnmpd(Snmpd):
@@ -699,10 +712,6 @@ class SampleSnmpd(Snmpd):
             out.append(line)
         # The probe start() uses: sysUpTime through the read-only community.
         return "\n".join(out) + "\n"
-
-
-def v3_args(user=V3_USER, auth=V3_AUTH, priv=V3_PRIV):
-    return ["-l", "authPriv", "-u", user, "-a", "SHA", "-A", auth, "-x", "AES", "-X", priv]
 
 
 @pytest.fixture
