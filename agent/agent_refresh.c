@@ -15,6 +15,7 @@
 #define RETRY_SPREAD_MS 1000  /* ... plus up to 1 s, so a fleet does not retry at once */
 #define FIRST_READS_PER_S 100 /* servers read for the first time per second at most */
 #define START_FAILED_RETRY_MS 1000
+#define STALE_READ_DELAY_MS 1000
 
 typedef struct entry entry;
 
@@ -295,12 +296,14 @@ static void on_removed(agent_server *s)
     entry_free_if_done(e); /* else when its last answer (cancelled) comes */
 }
 
+/* Known stale while a SET still holds the row (a read finishing before the
+ * SET ends would be dropped as older than the SET): read a moment later. */
 static void on_stale(agent_server *s, cupi_resource r)
 {
     entry *e = s->refresh;
     if (!e || e->slots[r].in_flight || e->slots[r].waiting)
         return;
-    agent_timer_set(&e->slots[r].timer, agent_now_ms());
+    agent_timer_set(&e->slots[r].timer, agent_now_ms() + STALE_READ_DELAY_MS);
 }
 
 static void on_event(const agent_event *ev, void *arg)

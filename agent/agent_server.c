@@ -210,11 +210,14 @@ void agent_server_set_commit(agent_server *s, const cupi_snapshot *after, uint32
 }
 
 /* How long a PUT without answer may still turn up: CUPI queues requests
- * (at most five run at once), so a late one lands within a few timeouts. */
+ * (at most five run at once), so a late one lands within a few timeouts;
+ * and at least two background reads must get the chance to see it. */
 static time_t late_put_window(void)
 {
     time_t timeouts = (time_t)(4 * agent_cfg.timeout_ms / 1000);
-    return timeouts > 60 ? timeouts : 60;
+    time_t reads = 2 * (time_t)agent_cfg.poll_interval_s;
+    time_t window = timeouts > reads ? timeouts : reads;
+    return window > 60 ? window : 60;
 }
 
 void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
