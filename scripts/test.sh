@@ -46,7 +46,9 @@ run_suite() {
   echo "==> unit tests ($dir)"
   (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs" -R '^(unit|style)\.' "${ctest_args[@]}")
   echo "==> integration tests ($dir)"
-  (cd "$dir" && ctest --output-on-failure --no-tests=error -R '^integration\.' "${ctest_args[@]}")
+  # Each module runs its own processes on free loopback ports in its own
+  # temporary directories, so modules run side by side.
+  (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs" -R '^integration\.' "${ctest_args[@]}")
 }
 
 run_suite "$here/build"
