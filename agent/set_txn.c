@@ -4,13 +4,19 @@
  * is known of it on CUPI; every CUPI request is a step of the table `steps`
  * below, which names the request, the states an item takes it from, the
  * state while it is in flight and the state each outcome leads to. The
- * phases only choose which steps may run (`phase_steps`).
+ * phases only choose which steps may run (`phases`).
  *
  * Each handler call of RESERVE2, ACTION and UNDO becomes a batch: its
- * requests are delegated and the batch is queued on the transaction. Batches
- * run one CUPI request at a time, in order, so that with two resources the
- * server PUT has finished (and can be put back) before the client PUT starts.
- * A batch completes its delegated requests when its last item is done. */
+ * requests are delegated and the batch is queued on the transaction. The
+ * requests run in rounds: a round starts every request its step allows at
+ * once (the fresh reads of every row and resource; the PUTs; the
+ * read-backs; the put-backs), and the next round waits until none is in
+ * flight. So a SET costs three CUPI round trips whatever it touches (two
+ * when the read is skipped), and a failed PUT finds every other PUT answered
+ * before it puts back what was applied. RESERVE2 and ACTION run for every
+ * resource as soon as the first table's handler is called: net-snmp calls
+ * every table's handler in each phase before it waits. A batch completes its
+ * delegated requests when the transaction has nothing in flight. */
 #include "set_txn.h"
 
 #include "agent_io.h"
@@ -27,6 +33,10 @@
  * so one left behind would freeze their rows until the next SET. No master
  * lets this much time pass between two phases of one SET. */
 #define TXN_ABANDONED_TICKS (120u * 100u)
+
+/* The oldest model values a SET takes instead of a fresh read (seconds; at
+ * most cupiCacheTtl). */
+#define FRESH_MAX_S 5u
 
 /* --- the I/O ------------------------------------------------------------- */
 
@@ -104,12 +114,15 @@ typedef struct txn_step {
     int start_error;       /* SNMP error when it cannot be sent */
     bool rolls_back;       /* a failure puts back what the SET applied */
     bool blames_trigger;   /* its failure is reported on the item that caused it */
-    bool newest_first;     /* items in reverse order */
+    bool joins_previous;   /* runs in the same round as the step before it */
     const char *ok_notice; /* logged on success */
     /* Judges a successful answer: SNMP_ERR_NOERROR or the error it fails with. */
     int (*judge)(txn_item *it, agent_server *s, const cupi_result *res);
     /* Runs after a failure (s may be NULL: the row is gone). */
     void (*on_failure)(txn_item *it, agent_server *s);
+    /* Settles the step without a request when the model's values will do:
+     * true with *error set. */
+    bool (*from_model)(txn_item *it, agent_server *s, int *error);
 } txn_step;
 
 typedef enum step_id {
@@ -210,17 +223,38 @@ static uint32_t write_only_mask(cupi_resource r)
 
 /* --- judging answers --------------------------------------------------------- */
 
-static int judge_read(txn_item *it, agent_server *s, const cupi_result *res)
+static int check_rules(txn_item *it)
 {
-    it->before = res->snapshot;
-    if (s)
-        agent_server_take_values(s, &res->snapshot, AGENT_SOURCE_EXTERNAL, 0);
     char why[256];
     unsigned column;
     if (cupi_changes_check(&it->before, &it->changes, &column, why, sizeof why) == CUPI_VALID)
         return SNMP_ERR_NOERROR;
     snmp_log(LOG_INFO, "cupi: SET on server %u refused: %s\n", it->index, why);
     return SNMP_ERR_INCONSISTENTVALUE;
+}
+
+static int judge_read(txn_item *it, agent_server *s, const cupi_result *res)
+{
+    it->before = res->snapshot;
+    if (s)
+        agent_server_take_values(s, &res->snapshot, AGENT_SOURCE_EXTERNAL, 0);
+    return check_rules(it);
+}
+
+/* The fresh read is skipped when no cross-field rule involves the columns
+ * set (nothing CUPI holds can make the change inconsistent) and the model's
+ * values are recent: they serve only to put the old values back. The price:
+ * a change made on CUPI within that age is put back to the older value if
+ * the SET fails, and is noticed by the next refresh rather than this read. */
+static bool read_from_model(txn_item *it, agent_server *s, int *error)
+{
+    unsigned max_age =
+        agent_cfg.cache_ttl_s < FRESH_MAX_S ? agent_cfg.cache_ttl_s : FRESH_MAX_S;
+    if (cupi_rules_involve(it->resource, it->changes.present) ||
+        !agent_server_fresh_values(s, it->resource, max_age, &it->before))
+        return false;
+    *error = check_rules(it); /* the values alone, as a read would */
+    return true;
 }
 
 static int judge_readback(txn_item *it, agent_server *s, const cupi_result *res)
@@ -255,6 +289,7 @@ static const txn_step steps[] = {
             .error = SNMP_ERR_RESOURCEUNAVAILABLE,
             .start_error = SNMP_ERR_RESOURCEUNAVAILABLE,
             .judge = judge_read, /* the rules: inconsistentValue */
+            .from_model = read_from_model,
         },
     [STEP_PUT] =
         {
@@ -289,6 +324,7 @@ static const txn_step steps[] = {
             .error = SNMP_ERR_COMMITFAILED,
             .start_error = SNMP_ERR_RESOURCEUNAVAILABLE,
             .rolls_back = true,
+            .joins_previous = true,
             .ok_notice = "the PUT got no answer but the read-back shows it applied",
             .judge = judge_readback,
             .on_failure = expect_late_put,
@@ -314,13 +350,13 @@ static const txn_step steps[] = {
             .error = SNMP_ERR_UNDOFAILED,
             .start_error = SNMP_ERR_UNDOFAILED,
             .blames_trigger = true,
-            .newest_first = true,
         },
 };
 
-/* Which steps each phase runs, in order: a step starts only when no item of
- * the batch can take an earlier one. A failed ACTION puts back what the SET
- * applied on every resource before its batch completes. */
+/* Which steps each phase runs, in order: a step starts only when no item
+ * can take an earlier one and nothing is in flight. A failed ACTION puts
+ * back what the SET applied on every resource before its batch completes;
+ * UNDO puts back the items of the table it is called for. */
 typedef struct txn_phase {
     int mode;
     bool rolling_back;
@@ -330,8 +366,8 @@ typedef struct txn_phase {
 } txn_phase;
 
 static const txn_phase phases[] = {
-    {MODE_SET_RESERVE2, false, false, 1, {STEP_READ}},
-    {MODE_SET_ACTION, false, false, 3, {STEP_PUT, STEP_READBACK, STEP_READBACK_UNKNOWN}},
+    {MODE_SET_RESERVE2, false, true, 1, {STEP_READ}},
+    {MODE_SET_ACTION, false, true, 3, {STEP_PUT, STEP_READBACK, STEP_READBACK_UNKNOWN}},
     {MODE_SET_ACTION, true, true, 2, {STEP_GIVE_UP, STEP_RESTORE}},
     {MODE_SET_UNDO, false, false, 1, {STEP_RESTORE}},
 };
@@ -613,6 +649,11 @@ static bool start_step(set_txn *t, txn_item *it, step_id id)
         return false;
     }
     agent_server *s = agent_server_find(it->index);
+    int error;
+    if (s && st->from_model && st->from_model(it, s, &error)) {
+        settle(t, it, st, error ? OUT_FAILED : OUT_OK, error, s);
+        return false;
+    }
     cupi_status rc = CUPI_E_CONFIG; /* the row is gone (reload) */
     it->step = id;
     it->state = st->in_flight;
@@ -631,28 +672,38 @@ static bool start_step(set_txn *t, txn_item *it, step_id id)
     return false;
 }
 
-/* Starts the next step the batch's phase allows; true when a request is in
- * flight, false when the batch has nothing left to do. */
-static bool advance(set_txn *t, txn_batch *b)
+/* Starts one round of the phase: every item that can take the first step
+ * with takers, and the steps that join it. False when no step has takers. */
+static bool start_round(set_txn *t, txn_batch *b, const txn_phase *ph)
 {
-    bool settled = true;
-    while (settled) {
-        settled = false;
-        const txn_phase *ph = phase_of(t, b);
-        for (size_t k = 0; ph && k < ph->n_steps && !settled; k++) {
-            const txn_step *st = &steps[ph->steps[k]];
-            for (size_t j = 0; j < t->n_items && !settled; j++) {
-                txn_item *it = t->items[st->newest_first ? t->n_items - 1 - j : j];
-                if (!(st->from & IN(it->state)) ||
-                    (!ph->all_resources && it->resource != b->resource))
-                    continue;
-                if (start_step(t, it, ph->steps[k]))
-                    return true;
-                settled = true; /* the phase may have changed: look again */
-            }
+    bool round = false;
+    for (size_t k = 0; ph && k < ph->n_steps; k++) {
+        const txn_step *st = &steps[ph->steps[k]];
+        if (round && !st->joins_previous)
+            break;
+        for (size_t j = 0; j < t->n_items; j++) {
+            txn_item *it = t->items[j];
+            if (!(st->from & IN(it->state)) ||
+                (!ph->all_resources && it->resource != b->resource))
+                continue;
+            round = true;
+            /* An item that failed at once may end the phase (no PUT after a
+             * failed one): the rest waits for the next round. */
+            if (!start_step(t, it, ph->steps[k]) && phase_of(t, b) != ph)
+                return true;
         }
     }
-    return false;
+    return round;
+}
+
+/* Runs the batch's phase: true while a request of the transaction is in
+ * flight, false when the batch is done. */
+static bool advance(set_txn *t, txn_batch *b)
+{
+    while (!t->in_flight)
+        if (!start_round(t, b, phase_of(t, b)))
+            return false;
+    return true;
 }
 
 /* Completes a batch's delegated requests with each item's error on the

@@ -68,6 +68,7 @@ typedef struct fake_request {
     cupi_callback cb;
     void *arg;
     bool answered;
+    unsigned queued_at, answered_at; /* event numbers: which overlapped */
 } fake_request;
 
 static struct {
@@ -77,6 +78,7 @@ static struct {
     fake_fault fault[MAX_REQUESTS];
     cupi_status fault_status[MAX_REQUESTS];
     unsigned in_flight, max_in_flight;
+    unsigned events;
     uint32_t ticks;
     char log[2048];
 } fake;
@@ -123,6 +125,7 @@ static cupi_status fake_queue(bool put, agent_server *s, cupi_resource res,
         cupi_snapshot_init(&r->body, res);
     r->cb = cb;
     r->arg = arg;
+    r->queued_at = ++fake.events;
     log_request(r, res);
     if (++fake.in_flight > fake.max_in_flight)
         fake.max_in_flight = fake.in_flight;
@@ -166,6 +169,7 @@ static bool fake_answer_one(void)
         return false;
     fake_request *r = &fake.req[k];
     r->answered = true;
+    r->answered_at = ++fake.events;
     fake.in_flight--;
     cupi_snapshot *truth = &fake.truth[row_slot(r->index)][r->body.resource];
     cupi_result res = {.status = CUPI_OK,
@@ -200,6 +204,14 @@ static bool fake_answer_one(void)
     }
     r->cb(&res, r->arg);
     return true;
+}
+
+/* Requests a and b were both outstanding at some moment. */
+static void assert_overlap(size_t a, size_t b)
+{
+    assert_true(a < fake.n && b < fake.n);
+    assert_true(fake.req[a].queued_at < fake.req[b].answered_at);
+    assert_true(fake.req[b].queued_at < fake.req[a].answered_at);
 }
 
 static void fake_script(size_t request, fake_fault fault, cupi_status status)
@@ -302,7 +314,16 @@ static void apply_config(bool with_row_2)
     cupi_config_free(&cfg);
 }
 
-/* Every row serves the base values; CUPI holds them; no request recorded. */
+/* The model's values are older than any a SET takes instead of a read. */
+static void make_cache_stale(void)
+{
+    for (size_t i = 0; i < N_ROWS; i++)
+        for (int r = 0; r < CUPI_RES_COUNT; r++)
+            agent_server_find(row_indexes[i])->res[r].read_at = time(NULL) - 60;
+}
+
+/* Every row serves the base values; CUPI holds them; no request recorded;
+ * the cache is stale, so every SET reads first. */
 static int reset(void **state)
 {
     (void)state;
@@ -319,6 +340,7 @@ static int reset(void **state)
             s->res[r].failing = false;
         }
     }
+    make_cache_stale();
     return 0;
 }
 
@@ -539,9 +561,15 @@ static void test_two_resources(void **state)
     const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30),
                           VB_INT(CLI, 1, "smtpPort", 587)};
     run_set(vb, 2, SNMP_ERR_NOERROR, 0);
-    assert_string_equal(fake.log, "GET 1 server; GET 1 client; "
-                                  "PUT 1 server maxNumberConnections=30; GET 1 server; "
-                                  "PUT 1 client smtpPort=587; GET 1 client");
+    assert_string_equal(fake.log,
+                        "GET 1 server; GET 1 client; "
+                        "PUT 1 server maxNumberConnections=30; PUT 1 client smtpPort=587; "
+                        "GET 1 server; GET 1 client");
+    /* three round trips: the reads, the PUTs, the read-backs each at once */
+    assert_overlap(0, 1);
+    assert_overlap(2, 3);
+    assert_overlap(4, 5);
+    assert_int_equal(fake.max_in_flight, 2);
     assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 30);
     assert_int_equal(model_int(1, CLI, "smtpPort"), 587);
 }
@@ -556,7 +584,25 @@ static void test_two_rows(void **state)
                                   "PUT 1 server maxNumberConnections=30; "
                                   "PUT 2 server maxNumberConnections=40; "
                                   "GET 1 server; GET 2 server");
+    assert_overlap(0, 1);
+    assert_overlap(2, 3);
+    assert_overlap(4, 5);
     assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 30);
+    assert_int_equal(model_int(2, SRV, "maxNumberConnections"), 40);
+}
+
+static void test_readbacks_after_answered_and_unanswered_puts(void **state)
+{
+    (void)state;
+    fake_script(3, FAULT_LOST_APPLIED, CUPI_OK);
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30),
+                          VB_INT(SRV, 2, "maxNumberConnections", 40)};
+    run_set(vb, 2, SNMP_ERR_NOERROR, 0);
+    assert_string_equal(fake.log, "GET 1 server; GET 2 server; "
+                                  "PUT 1 server maxNumberConnections=30; "
+                                  "PUT 2 server maxNumberConnections=40; "
+                                  "GET 1 server; GET 2 server");
+    assert_overlap(4, 5); /* one round of read-backs for both */
     assert_int_equal(model_int(2, SRV, "maxNumberConnections"), 40);
 }
 
@@ -607,14 +653,16 @@ static void test_put_refused(void **state)
 static void test_second_resource_fails(void **state)
 {
     (void)state;
-    fake_script(4, FAULT_FAIL, CUPI_E_REJECTED);
+    fake_script(3, FAULT_FAIL, CUPI_E_REJECTED);
     const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30),
                           VB_INT(CLI, 1, "smtpPort", 587)};
     run_set(vb, 2, SNMP_ERR_COMMITFAILED, 2);
-    assert_string_equal(fake.log, "GET 1 server; GET 1 client; "
-                                  "PUT 1 server maxNumberConnections=30; GET 1 server; "
-                                  "PUT 1 client smtpPort=587; "
-                                  "PUT 1 server maxNumberConnections=20");
+    /* both PUTs at once; the applied one is put back, nothing is read back */
+    assert_string_equal(fake.log,
+                        "GET 1 server; GET 1 client; "
+                        "PUT 1 server maxNumberConnections=30; PUT 1 client smtpPort=587; "
+                        "PUT 1 server maxNumberConnections=20");
+    assert_overlap(2, 3);
     assert_int_equal(truth_int(1, SRV, "maxNumberConnections"), 20);
     assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 20);
 }
@@ -622,15 +670,15 @@ static void test_second_resource_fails(void **state)
 static void test_put_back_fails(void **state)
 {
     (void)state;
-    fake_script(4, FAULT_FAIL, CUPI_E_REJECTED);
-    fake_script(5, FAULT_FAIL, CUPI_E_BUSY);
+    fake_script(3, FAULT_FAIL, CUPI_E_REJECTED);
+    fake_script(4, FAULT_FAIL, CUPI_E_BUSY);
     const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30),
                           VB_INT(CLI, 1, "smtpPort", 587)};
     run_set(vb, 2, SNMP_ERR_UNDOFAILED, 2);
-    assert_string_equal(fake.log, "GET 1 server; GET 1 client; "
-                                  "PUT 1 server maxNumberConnections=30; GET 1 server; "
-                                  "PUT 1 client smtpPort=587; "
-                                  "PUT 1 server maxNumberConnections=20");
+    assert_string_equal(fake.log,
+                        "GET 1 server; GET 1 client; "
+                        "PUT 1 server maxNumberConnections=30; PUT 1 client smtpPort=587; "
+                        "PUT 1 server maxNumberConnections=20");
     assert_int_equal(truth_int(1, SRV, "maxNumberConnections"), 30);
 }
 
@@ -674,6 +722,83 @@ static void test_put_lost_not_applied(void **state)
     assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 20);
 }
 
+/* --- the read skipped on a fresh cache -------------------------------------------------------
+ */
+
+static void make_cache_fresh(unsigned index, cupi_resource r)
+{
+    agent_server_find(index)->res[r].read_at = time(NULL);
+}
+
+static void test_fresh_cache_skips_read(void **state)
+{
+    (void)state;
+    make_cache_fresh(1, SRV);
+    make_cache_fresh(1, CLI);
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30),
+                          VB_INT(CLI, 1, "smtpPort", 587)};
+    run_set(vb, 2, SNMP_ERR_NOERROR, 0);
+    /* two round trips: the PUTs, the read-backs */
+    assert_string_equal(fake.log,
+                        "PUT 1 server maxNumberConnections=30; PUT 1 client smtpPort=587; "
+                        "GET 1 server; GET 1 client");
+    assert_overlap(0, 1);
+    assert_overlap(2, 3);
+    assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 30);
+    assert_int_equal(model_int(1, CLI, "smtpPort"), 587);
+}
+
+static void test_fresh_cache_puts_back_its_values(void **state)
+{
+    (void)state;
+    make_cache_fresh(1, SRV);
+    fake_script(0, FAULT_IGNORED, CUPI_OK);
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30)};
+    run_set(vb, 1, SNMP_ERR_COMMITFAILED, 1);
+    assert_string_equal(fake.log, "PUT 1 server maxNumberConnections=30; GET 1 server; "
+                                  "PUT 1 server maxNumberConnections=20");
+}
+
+static void test_fresh_cache_rule_column_read(void **state)
+{
+    (void)state;
+    make_cache_fresh(1, SRV);
+    /* a rule involves it: what CUPI holds now decides */
+    const varbind vb[] = {VB_INT(SRV, 1, "requireTlsFromUntrustedIpAddresses", 1)};
+    fake.truth[row_slot(1)][SRV]
+        .v[cupi_field_find(SRV, "allowConnectionsFromUntrustedIpAddresses")->column - 1]
+        .i = 1;
+    run_set(vb, 1, SNMP_ERR_NOERROR, 0);
+    assert_string_equal(fake.log,
+                        "GET 1 server; "
+                        "PUT 1 server requireTlsFromUntrustedIpAddresses=1; GET 1 server");
+}
+
+static void test_fresh_cache_after_failed_refresh_read(void **state)
+{
+    (void)state;
+    make_cache_fresh(1, SRV);
+    agent_server_find(1)->res[SRV].failing = true;
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30)};
+    run_set(vb, 1, SNMP_ERR_NOERROR, 0);
+    assert_string_equal(fake.log,
+                        "GET 1 server; PUT 1 server maxNumberConnections=30; GET 1 server");
+}
+
+static void test_fresh_cache_mixed(void **state)
+{
+    (void)state;
+    /* row 1 fresh, row 2 stale: only row 2 is read */
+    make_cache_fresh(1, SRV);
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30),
+                          VB_INT(SRV, 2, "maxNumberConnections", 40)};
+    run_set(vb, 2, SNMP_ERR_NOERROR, 0);
+    assert_string_equal(fake.log, "GET 2 server; "
+                                  "PUT 1 server maxNumberConnections=30; "
+                                  "PUT 2 server maxNumberConnections=40; "
+                                  "GET 1 server; GET 2 server");
+}
+
 /* --- UNDO, abandonment, reload -------------------------------------------------------------
  */
 
@@ -688,7 +813,7 @@ static void test_undo(void **state)
     assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 20);
 }
 
-static void test_undo_newest_first(void **state)
+static void test_undo_two_rows(void **state)
 {
     (void)state;
     const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30),
@@ -699,8 +824,9 @@ static void test_undo_newest_first(void **state)
                                   "PUT 1 server maxNumberConnections=30; "
                                   "PUT 2 server maxNumberConnections=40; "
                                   "GET 1 server; GET 2 server; "
-                                  "PUT 2 server maxNumberConnections=20; "
-                                  "PUT 1 server maxNumberConnections=20");
+                                  "PUT 1 server maxNumberConnections=20; "
+                                  "PUT 2 server maxNumberConnections=20");
+    assert_overlap(6, 7); /* put back at once */
     assert_int_equal(truth_int(1, SRV, "maxNumberConnections"), 20);
     assert_int_equal(truth_int(2, SRV, "maxNumberConnections"), 20);
 }
@@ -769,6 +895,26 @@ static void test_reload_removes_row_mid_set(void **state)
     assert_int_equal(agent_server_find(2)->pending_sets, 0);
 }
 
+static void test_reload_removes_one_of_two_rows(void **state)
+{
+    (void)state;
+    const varbind vb[] = {VB_INT(SRV, 2, "maxNumberConnections", 40),
+                          VB_INT(SRV, 1, "maxNumberConnections", 30)};
+    send_set(vb, 2);
+    wait_requests(2); /* both fresh reads in flight */
+    apply_config(false);
+    wait_response();
+    for (int i = 0; i < 50; i++)
+        loop_once(true);
+    /* row 2 cannot be PUT: row 1 is not PUT either */
+    assert_int_equal(response->errstat, SNMP_ERR_RESOURCEUNAVAILABLE);
+    assert_int_equal(response->errindex, 1);
+    assert_string_equal(fake.log, "GET 2 server; GET 1 server");
+    assert_int_equal(truth_int(1, SRV, "maxNumberConnections"), 20);
+    assert_int_equal(agent_server_find(1)->pending_sets, 0);
+    apply_config(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -776,6 +922,7 @@ int main(void)
         cmocka_unit_test_setup(test_several_varbinds_one_resource, reset),
         cmocka_unit_test_setup(test_two_resources, reset),
         cmocka_unit_test_setup(test_two_rows, reset),
+        cmocka_unit_test_setup(test_readbacks_after_answered_and_unanswered_puts, reset),
         cmocka_unit_test_setup(test_read_fails, reset),
         cmocka_unit_test_setup(test_rule_fails, reset),
         cmocka_unit_test_setup(test_rule_judged_with_every_varbind, reset),
@@ -785,10 +932,16 @@ int main(void)
         cmocka_unit_test_setup(test_value_does_not_stick, reset),
         cmocka_unit_test_setup(test_put_lost_but_applied, reset),
         cmocka_unit_test_setup(test_put_lost_not_applied, reset),
+        cmocka_unit_test_setup(test_fresh_cache_skips_read, reset),
+        cmocka_unit_test_setup(test_fresh_cache_puts_back_its_values, reset),
+        cmocka_unit_test_setup(test_fresh_cache_rule_column_read, reset),
+        cmocka_unit_test_setup(test_fresh_cache_after_failed_refresh_read, reset),
+        cmocka_unit_test_setup(test_fresh_cache_mixed, reset),
         cmocka_unit_test_setup(test_undo, reset),
-        cmocka_unit_test_setup(test_undo_newest_first, reset),
+        cmocka_unit_test_setup(test_undo_two_rows, reset),
         cmocka_unit_test_setup(test_abandoned_transaction_expires, reset),
         cmocka_unit_test_setup(test_reload_removes_row_mid_set, reset),
+        cmocka_unit_test_setup(test_reload_removes_one_of_two_rows, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
