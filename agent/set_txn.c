@@ -132,7 +132,6 @@ typedef enum step_id {
     STEP_READBACK_UNKNOWN,
     STEP_GIVE_UP,
     STEP_RESTORE,
-    STEP_RESTORE_NOTHING,
 } step_id;
 
 struct txn_item {
@@ -253,6 +252,8 @@ static bool read_from_model(txn_item *it, agent_server *s, int *error)
     if (cupi_rules_involve(it->resource, it->changes.present) ||
         !agent_server_fresh_values(s, it->resource, max_age, &it->before))
         return false;
+    DEBUGMSGTL(("cupi", "SET on server %u %s: current values from the cache\n", it->index,
+                cupi_resource_name(it->resource)));
     *error = check_rules(it); /* the values alone, as a read would */
     return true;
 }

@@ -2,8 +2,9 @@
  * transaction phases mapped onto CUPI without blocking the agent:
  *
  *   RESERVE1  type, length and value of each varbind (field table)
- *   RESERVE2  fresh GET of each touched resource (delegated), then the
- *             cross-field rules with every varbind applied
+ *   RESERVE2  fresh GET of each touched resource (delegated; recent values
+ *             stand in when no cross-field rule involves the columns set),
+ *             then the cross-field rules with every varbind applied
  *   ACTION    one PUT per resource and row with only the fields set, then a
  *             read-back (delegated); a failure puts back what was applied
  *   UNDO      puts back what ACTION applied (delegated)
