@@ -258,10 +258,24 @@ static bool read_from_model(txn_item *it, agent_server *s, int *error)
     return true;
 }
 
+/* What the read-back shows in the columns the SET does not set is somebody
+ * else's change, made since the values the SET started from (recent cached
+ * ones, when the read was skipped): the model takes it as such, so that only
+ * the SET's own columns become its change at COMMIT. */
+static void take_others_changes(txn_item *it, agent_server *s)
+{
+    cupi_snapshot others = it->after;
+    for (unsigned col = 1; col <= CUPI_MAX_COLUMNS; col++)
+        if (cupi_snapshot_has(&it->changes, col) && cupi_snapshot_has(&it->before, col))
+            cupi_snapshot_set(&others, col, &it->before.v[col - 1]);
+    agent_server_take_values(s, &others, AGENT_SOURCE_EXTERNAL, 0);
+}
+
 static int judge_readback(txn_item *it, agent_server *s, const cupi_result *res)
 {
-    (void)s;
     it->after = res->snapshot;
+    if (s)
+        take_others_changes(it, s);
     if (!cupi_snapshot_unstuck(&it->changes, &it->after))
         return SNMP_ERR_NOERROR;
     snmp_log(LOG_WARNING, "cupi: SET on server %u %s: a value did not stick after the PUT\n",

@@ -759,6 +759,25 @@ static void test_fresh_cache_puts_back_its_values(void **state)
                                   "PUT 1 server maxNumberConnections=20");
 }
 
+static void test_fresh_cache_change_by_others_stays_theirs(void **state)
+{
+    (void)state;
+    make_cache_fresh(1, SRV);
+    /* changed on CUC after the cache was read, in a column the SET leaves alone */
+    fake.truth[row_slot(1)][SRV].v[cupi_field_find(SRV, "maxMessageSizeKb")->column - 1].i =
+        20000;
+    agent_server *s = agent_server_find(1);
+    uint32_t changes = s->config_changes;
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30)};
+    run_set(vb, 1, SNMP_ERR_NOERROR, 0);
+    assert_string_equal(fake.log, "PUT 1 server maxNumberConnections=30; GET 1 server");
+    /* two changes: somebody's (external), then the SET's (snmp) */
+    assert_int_equal(s->config_changes, changes + 2);
+    assert_int_equal(s->last_change_source, AGENT_SOURCE_SNMP);
+    assert_int_equal(model_int(1, SRV, "maxMessageSizeKb"), 20000);
+    assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 30);
+}
+
 static void test_fresh_cache_rule_column_read(void **state)
 {
     (void)state;
@@ -934,6 +953,7 @@ int main(void)
         cmocka_unit_test_setup(test_put_lost_not_applied, reset),
         cmocka_unit_test_setup(test_fresh_cache_skips_read, reset),
         cmocka_unit_test_setup(test_fresh_cache_puts_back_its_values, reset),
+        cmocka_unit_test_setup(test_fresh_cache_change_by_others_stays_theirs, reset),
         cmocka_unit_test_setup(test_fresh_cache_rule_column_read, reset),
         cmocka_unit_test_setup(test_fresh_cache_after_failed_refresh_read, reset),
         cmocka_unit_test_setup(test_fresh_cache_mixed, reset),
