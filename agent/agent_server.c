@@ -209,6 +209,20 @@ void agent_server_set_commit(agent_server *s, const cupi_snapshot *after, uint32
     agent_server_take_values(s, after, AGENT_SOURCE_SNMP, also_changed);
 }
 
+bool agent_server_fresh_values(const agent_server *s, cupi_resource r, unsigned max_age_s,
+                               cupi_snapshot *out)
+{
+    const agent_resource *res = &s->res[r];
+    time_t now = time(NULL);
+    bool late_put_expected =
+        res->late_put && (time_t)(agent_now_ms() / 1000) <= res->late_put_until;
+    if (!res->valid || res->failing || late_put_expected || now < res->read_at ||
+        now - res->read_at >= (time_t)max_age_s)
+        return false;
+    *out = res->snap;
+    return true;
+}
+
 /* How long a PUT without answer may still turn up: CUPI queues requests
  * (at most five run at once), so a late one lands within a few timeouts;
  * and at least two background reads must get the chance to see it. */

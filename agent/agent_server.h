@@ -168,6 +168,12 @@ void agent_server_set_end(agent_server *s);
  * shows them). Reads started before this are stale. */
 void agent_server_set_commit(agent_server *s, const cupi_snapshot *after,
                              uint32_t also_changed);
+/* Copies the resource's values into out when they can stand in for a fresh
+ * read: known, read by a successful request less than max_age_s seconds ago,
+ * no refresh failed since and no late PUT is expected. False otherwise (out
+ * untouched). */
+bool agent_server_fresh_values(const agent_server *s, cupi_resource r, unsigned max_age_s,
+                               cupi_snapshot *out);
 /* A SET's PUT got no answer and its values were not there when read back:
  * CUPI may still apply it. Reads the resource again at once, and takes a
  * later read that shows exactly those values as the SET's change. */

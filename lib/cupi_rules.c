@@ -63,6 +63,19 @@ cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask
     return CUPI_VALID;
 }
 
+bool cupi_rules_involve(cupi_resource r, uint32_t mask)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        if (rules[i].resource != r)
+            continue;
+        const cupi_field *if_f = cupi_field_find(r, rules[i].if_field);
+        const cupi_field *then_f = cupi_field_find(r, rules[i].then_field);
+        if (mask & ((1u << (if_f->column - 1)) | (1u << (then_f->column - 1))))
+            return true;
+    }
+    return false;
+}
+
 cupi_verdict cupi_changes_check(const cupi_snapshot *current, const cupi_snapshot *changes,
                                 unsigned *column, char *why, size_t whysz)
 {

@@ -140,6 +140,11 @@ cupi_verdict cupi_snapshot_check(const cupi_snapshot *s, unsigned *column, char 
 cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask,
                               unsigned *column, char *why, size_t whysz);
 
+/* True when a cross-field rule of resource r involves a column of mask
+ * (bit column-1): only then do the current values decide whether a change
+ * is consistent. */
+bool cupi_rules_involve(cupi_resource r, uint32_t mask);
+
 /* The whole validation of an update, shared by cupictl and the agent: every
  * value of changes (cupi_snapshot_check), then the cross-field rules on
  * current with changes applied. current may be NULL when unknown (rules are
