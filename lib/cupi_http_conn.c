@@ -1,12 +1,14 @@
 /* cupi_http_conn.c - how a client's connections live and what they share,
  * so that a process can watch a fleet of servers: connections kept or closed
  * after use (cupi/client.h), TLS sessions resumed from a per-client cache,
- * one trusted-certificate store per engine, small receive buffers, and
- * OpenSSL's record buffers given back while a kept connection is idle. */
+ * one trusted-certificate store per engine, small receive buffers.
+ *
+ * An idle kept TLS connection already gives back OpenSSL's record buffers:
+ * libcurl's OpenSSL backend sets SSL_MODE_RELEASE_BUFFERS on every SSL_CTX
+ * it makes (seen in libcurl 7.88), so no SSL_CTX callback of ours is needed
+ * for it, and libcupi does not link OpenSSL itself. */
 #include <stdbool.h>
 #include <string.h>
-
-#include <openssl/ssl.h>
 
 #include "cupi_http_internal.h"
 
@@ -43,25 +45,6 @@ void cupi_conn_share_free(cupi_client *c)
     c->share = NULL;
 }
 
-/* curl links the OpenSSL this library was built with only when that is its
- * TLS backend; with another backend the SSL_CTX callback is not ours to
- * give. */
-static bool curl_uses_openssl(void)
-{
-    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-    return v && v->ssl_version && strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
-}
-
-/* A connection's SSL_CTX: an idle kept connection then holds no read or
- * write record buffer (some 34 KiB) until traffic resumes. */
-static CURLcode on_ssl_ctx(CURL *h, void *ssl_ctx, void *arg)
-{
-    (void)h;
-    (void)arg;
-    SSL_CTX_set_mode((SSL_CTX *)ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
-    return CURLE_OK;
-}
-
 /* curl caches the CA store (per multi handle) only when it comes from a CA
  * file alone: a CA directory, as Debian's libcurl sets by default, turns the
  * cache off and every connection parses the whole bundle again. Without our
@@ -94,8 +77,6 @@ CURLcode cupi_conn_setup(const cupi_client *c, CURL *h)
         SET(CURLOPT_CAPATH, NULL);
         SET(CURLOPT_CA_CACHE_TIMEOUT, CA_CACHE_SECONDS);
     }
-    if (curl_uses_openssl())
-        SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
 #undef SET
     return rc;
 }

@@ -1,13 +1,13 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: installs the Debian 12
 # packages cupi-snmp needs, only those missing, with sudo when not root.
 
-cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
+cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
 cupi_packages_run="snmpd snmp snmptrapd"
 # The NMS integrations under contrib/ are tested against the real tools:
 # snmp_exporter and its generator, check_snmp, snmptt (its config), PyYAML.
 # gdb: a test asks the running agent whether it is dumpable; scripts/core-secrets.py (gcore).
 # systemd: systemd-analyze checks the unit.
-cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
+cupi_packages_test="libcmocka-dev libssl-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
   prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml gdb systemd"
 # scripts/package.sh and its tests: dpkg-shlibdeps (dpkg-dev, file), rpmbuild,
 # lintian.
