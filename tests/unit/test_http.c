@@ -1194,6 +1194,11 @@ static void test_keep_reuses(void **state)
     cupi_client_free(c);
     assert_int_equal(f->srv->conns_total, 1);
     assert_int_equal(server_count(f->srv), 3);
+
+    o.expected_idle_ms = -1;
+    char err[128];
+    assert_null(cupi_client_new(f->engine, &o, err, sizeof err));
+    assert_non_null(strstr(err, "negative"));
 }
 
 /* Many clients with few requests in flight: each keeps its connection even
