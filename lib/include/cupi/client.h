@@ -25,9 +25,12 @@
  *   TLS connection state: only its TLS session, so that the next request
  *   resumes it (an abbreviated handshake) when the server allows.
  * Either way each client keeps its own TLS session and host name cache, and
- * the trusted certificates of one CA file are loaded once per engine and
- * shared by all its connections (best with one CA file for the whole
- * fleet: clients with different CA files take turns in that cache).
+ * the trusted certificates of one CA file are parsed once per engine and
+ * shared by all its connections (with libcurl's OpenSSL backend; best with
+ * one CA file for the whole fleet: clients with different CA files take
+ * turns in that cache). No CA directory is searched besides the CA file, or
+ * besides libcurl's built-in bundle without one: a directory would make
+ * every connection parse the whole store again.
  */
 #ifndef CUPI_CLIENT_H
 #define CUPI_CLIENT_H
@@ -48,7 +51,7 @@ typedef struct cupi_engine cupi_engine;
 typedef struct cupi_client cupi_client;
 
 /* Longest idle time after which a connection is still worth keeping (ms):
- * below the keep-alive common servers grant (Tomcat's is 20 s), so a kept
+ * below the keep-alive common servers grant (Tomcat's default is 20 s), so a kept
  * connection is not reused just as the server closes it. */
 #define CUPI_KEEPALIVE_MAX_IDLE_MS 15000L
 
@@ -56,7 +59,7 @@ typedef struct cupi_client_options {
     const char *url;         /* https://host[:port]; http:// only when insecure */
     const char *user;        /* Basic auth user */
     const char *password;    /* copied; wiped from memory on free */
-    const char *ca_file;     /* PEM bundle, NULL: system store */
+    const char *ca_file;     /* PEM bundle, NULL: libcurl's CA bundle */
     bool insecure;           /* skip certificate and host verification */
     cupi_format format;      /* wire encoding (Accept / Content-Type) */
     long timeout_ms;         /* one HTTP attempt; 0: 5000 */
