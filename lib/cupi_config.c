@@ -578,6 +578,9 @@ void cupi_config_client_options(const cupi_config *c, const cupi_server_config *
         .format = s->format,
         .timeout_ms = c->timeout_ms,
         .max_concurrent = c->max_concurrent,
+        /* Each resource is read once per poll interval at its own phase, so
+         * a server can go a whole interval without a request. */
+        .expected_idle_ms = (long)c->poll_interval_s * 1000L,
     };
 }
 

@@ -140,6 +140,18 @@ void cupi_engine_free(cupi_engine *e)
     free(e);
 }
 
+/* curl's default cache holds four connections per easy handle in the multi
+ * at that moment, and only a few are in it between refreshes: the kept
+ * connections of idle clients would be closed to make room. Room for what
+ * every client may hold at once keeps them; connections closed after use
+ * never wait in the cache, so this is a bound, not an allocation. */
+void cupi_engine_reserve_connections(cupi_engine *e, long delta)
+{
+    e->connection_room += delta;
+    long room = e->connection_room > 0 ? e->connection_room : 1;
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, room);
+}
+
 void cupi_engine_link_client(cupi_engine *e, cupi_client *c)
 {
     c->next = e->clients;

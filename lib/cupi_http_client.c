@@ -303,8 +303,11 @@ void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now)
     curl_multi_remove_handle(c->engine->multi, t->easy);
     unlink_active(c, t);
 
-    long http = 0;
+    long http = 0, connects = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &http);
+    if (curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK &&
+        connects > 0)
+        c->connections += (uint32_t)connects; /* wraps like the other counters */
     r->result.http_status = http;
     cupi_status st = cupi_http_status(rc, t->too_large, http);
     update_session(c, t, http, now);
@@ -374,7 +377,7 @@ static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
         return false;
     }
     if (o->timeout_ms < 0 || o->backoff_base_ms < 0 || o->backoff_max_ms < 0 ||
-        o->session_idle_ms < 0) {
+        o->session_idle_ms < 0 || o->expected_idle_ms < 0) {
         cupi_set_error(err, errsz, "time options must not be negative");
         return false;
     }
@@ -404,6 +407,7 @@ static void apply_defaults(cupi_client *c, const cupi_client_options *o)
     if (c->backoff_max_ms < c->backoff_base_ms)
         c->backoff_max_ms = c->backoff_base_ms;
     c->session_idle_ms = o->session_idle_ms ? o->session_idle_ms : DEFAULT_SESSION_IDLE_MS;
+    c->keep_connections = o->expected_idle_ms <= CUPI_KEEPALIVE_MAX_IDLE_MS;
 }
 
 static void client_destroy(cupi_client *c)
@@ -413,6 +417,7 @@ static void client_destroy(cupi_client *c)
         c->idle = t->next;
         cupi_transfer_destroy(t);
     }
+    cupi_conn_share_free(c);
     cupi_secret_wipe(c->password, c->password_len);
     cupi_secret_wipe(c->session, sizeof c->session);
     cupi_secret_free(c->auth_header);
@@ -467,6 +472,12 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
         return NULL;
     }
     apply_defaults(c, o);
+    if (!cupi_conn_share_new(c)) {
+        client_destroy(c);
+        cupi_set_error(err, errsz, "out of memory");
+        return NULL;
+    }
+    cupi_engine_reserve_connections(e, (long)c->max_concurrent);
     c->rng = (uint64_t)cupi_now_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^ 0x5DEECE66Du;
     cupi_engine_link_client(e, c);
     return c;
@@ -507,6 +518,7 @@ void cupi_client_free(cupi_client *c)
     while ((r = cupi_req_pop(&c->queue)))
         cupi_req_push(&gone, r);
     cancel_all(c, &gone);
+    cupi_engine_reserve_connections(c->engine, -(long)c->max_concurrent);
     cupi_engine_unlink_client(c->engine, c);
     client_destroy(c);
 }
@@ -565,4 +577,5 @@ void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out)
     out->failures = c->failures;
     out->in_flight = c->n_active;
     out->queued = (unsigned)(c->queue.n + c->retrying.n);
+    out->connections = c->connections;
 }

@@ -1,6 +1,7 @@
-/* cupi_http_transfer.c - pooled curl easy handles: the options that never
- * change for a client are set once, and the write and header callbacks that
- * enforce the body cap and pick up the session cookie. */
+/* cupi_http_transfer.c - curl easy handles, pooled while the client keeps
+ * its connections: the options that never change for a client are set once,
+ * and the write and header callbacks that enforce the body cap and pick up
+ * the session cookie. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -129,6 +130,8 @@ static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
     SET(CURLOPT_HEADERDATA, t);
     SET(CURLOPT_ERRORBUFFER, t->errbuf);
 #undef SET
+    if (rc == CURLE_OK)
+        rc = cupi_conn_setup(c, h);
     return rc == CURLE_OK;
 }
 
@@ -162,7 +165,9 @@ void cupi_transfer_release(cupi_client *c, cupi_transfer *t)
         t->cap = 0;
     }
     t->len = 0;
-    if (c->n_idle >= c->max_concurrent) {
+    /* A handle kept for a connection that is not kept would be the largest
+     * thing an idle client holds (curl's per-handle state and buffers). */
+    if (!c->keep_connections || c->n_idle >= c->max_concurrent) {
         cupi_transfer_destroy(t);
         return;
     }

@@ -7,7 +7,7 @@ cupi_packages_run="snmpd snmp snmptrapd"
 # snmp_exporter and its generator, check_snmp, snmptt (its config), PyYAML.
 # gdb: a test asks the running agent whether it is dumpable; scripts/core-secrets.py (gcore).
 # systemd: systemd-analyze checks the unit.
-cupi_packages_test="libcmocka-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
+cupi_packages_test="libcmocka-dev libssl-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
   prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml gdb systemd"
 # scripts/package.sh and its tests: dpkg-shlibdeps (dpkg-dev, file), rpmbuild,
 # lintian.

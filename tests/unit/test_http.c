@@ -23,6 +23,7 @@
 
 #include <cupi/cupi.h>
 
+#include "cupi_http_internal.h"
 #include "cupi_scrub.h"
 
 #define PASSWORD "Sup3rS3cretPw"
@@ -1088,6 +1089,146 @@ static void test_free_cancels_pending(void **state)
     assert_false(cupi_engine_busy(f->engine));
 }
 
+/* --- connection policy ---------------------------------------------------- */
+
+/* Waits (bounded) until the server has seen every connection closed. */
+static int server_conns_after_close(server *s)
+{
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&s->mu);
+        int n = s->conns_now;
+        pthread_mutex_unlock(&s->mu);
+        if (n == 0)
+            return 0;
+        sleep_ms(10);
+    }
+    pthread_mutex_lock(&s->mu);
+    int n = s->conns_now;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static void assert_holds_nothing(fixture *f, const cupi_client *c)
+{
+    assert_int_equal(cupi_engine_fds(f->engine, NULL, 0), 0);
+    assert_null(c->idle);
+    assert_int_equal(c->n_idle, 0);
+    assert_null(c->active);
+    assert_int_equal(server_conns_after_close(f->srv), 0);
+}
+
+static void test_close_after_use(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {
+        {.status = 200, .headers = "Set-Cookie: JSESSIONID=ABC123\r\n", .body = SERVER_XML},
+        {.status = 503, .body = "busy"},
+        {.status = 200, .body = SERVER_XML},
+    };
+    start_server(f, script, 3);
+    cupi_client_options o = base_options(f->url);
+    o.expected_idle_ms = 30000;
+    cupi_client *c = client_for(f, &o);
+    cupi_result r;
+    assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_OK);
+    assert_holds_nothing(f, c);
+    /* A 503 is retried as before, each attempt on a connection of its own. */
+    assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_OK);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.snapshot.v[0].i, 587);
+    assert_holds_nothing(f, c);
+
+    cupi_client_stats st;
+    cupi_client_stats_get(c, &st);
+    assert_int_equal(st.requests, 3);
+    assert_int_equal(st.connections, 3);
+    cupi_client_free(c);
+    assert_int_equal(f->srv->conns_total, 3);
+    /* The session outlives the connection that brought it. */
+    assert_int_equal(server_count(f->srv), 3);
+    assert_null(strcasestr(f->srv->reqs[0].headers, "\r\nCookie:"));
+    for (size_t i = 1; i < 3; i++) {
+        assert_non_null(strstr(f->srv->reqs[i].headers, "\r\nCookie: JSESSIONID=ABC123\r\n"));
+        assert_non_null(strstr(f->srv->reqs[i].headers, AUTH_HEADER));
+    }
+}
+
+static void test_close_after_put(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {{.status = 204}};
+    start_server(f, script, 1);
+    cupi_client_options o = base_options(f->url);
+    o.expected_idle_ms = CUPI_KEEPALIVE_MAX_IDLE_MS + 1;
+    cupi_client *c = client_for(f, &o);
+    cupi_snapshot ch;
+    cupi_snapshot_init(&ch, CUPI_RES_SERVER);
+    cupi_value v = {.i = 2525};
+    cupi_snapshot_set(&ch, cupi_field_find(CUPI_RES_SERVER, "Port")->column, &v);
+    cupi_result r;
+    assert_int_equal(cupi_put_sync(c, &ch, &r), CUPI_OK);
+    assert_int_equal(cupi_put_sync(c, &ch, &r), CUPI_OK);
+    assert_holds_nothing(f, c);
+    cupi_client_free(c);
+    assert_int_equal(f->srv->conns_total, 2);
+    assert_string_equal(f->srv->reqs[1].method, "PUT");
+    assert_non_null(strstr(f->srv->reqs[1].body, "2525"));
+}
+
+static void test_keep_reuses(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {{.status = 200, .body = SERVER_XML}};
+    start_server(f, script, 1);
+    cupi_client_options o = base_options(f->url);
+    o.expected_idle_ms = CUPI_KEEPALIVE_MAX_IDLE_MS;
+    cupi_client *c = client_for(f, &o);
+    cupi_result r;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_OK);
+    /* Kept: one socket, one pooled handle. */
+    assert_int_equal(c->n_idle, 1);
+    cupi_client_stats st;
+    cupi_client_stats_get(c, &st);
+    assert_int_equal(st.connections, 1);
+    cupi_client_free(c);
+    assert_int_equal(f->srv->conns_total, 1);
+    assert_int_equal(server_count(f->srv), 3);
+
+    o.expected_idle_ms = -1;
+    char err[128];
+    assert_null(cupi_client_new(f->engine, &o, err, sizeof err));
+    assert_non_null(strstr(err, "negative"));
+}
+
+/* Many clients with few requests in flight: each keeps its connection even
+ * though curl's default cache would hold only a few between requests. */
+static void test_keep_many_clients(void **state)
+{
+    fixture *f = *state;
+    enum { N = 12 };
+    reply script[] = {{.status = 200, .body = SERVER_XML}};
+    server *srv[N];
+    cupi_client *c[N];
+    for (int i = 0; i < N; i++) {
+        srv[i] = server_start(script, 1);
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", srv[i]->port);
+        cupi_client_options o = base_options(url);
+        c[i] = client_for(f, &o);
+    }
+    cupi_result r;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < N; i++)
+            assert_int_equal(cupi_get_sync(c[i], CUPI_RES_SERVER, &r), CUPI_OK);
+    for (int i = 0; i < N; i++) {
+        cupi_client_free(c[i]);
+        assert_int_equal(server_count(srv[i]), 3);
+        assert_int_equal(srv[i]->conns_total, 1);
+        server_stop(srv[i]);
+    }
+}
+
 static void test_engine_idle(void **state)
 {
     fixture *f = *state;
@@ -1136,6 +1277,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_cancels_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_after_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_after_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_reuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_many_clients, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     cupi_global_cleanup();
