@@ -34,7 +34,7 @@ static const int64_t tls_modes[] = {0, 1, 2}; /* not offered, required, optional
 #define S CUPI_RES_SERVER
 #define C CUPI_RES_CLIENT
 
-/* Aliases are the spellings of the seed's field tables where they differ
+/* Aliases are the spellings of the CUPI reference's field tables where they differ
  * from the payload names by more than letter case. */
 static const cupi_field server_fields[] = {
     ENUM_FIELD(S, 1, "Port", NULL, "cupiSmtpServerPort", smtp_ports, "25"),

@@ -2,7 +2,7 @@
  *
  * CUPI sends every value as a string, but clients and proxies have been seen
  * to send native numbers and booleans, and an empty value as "[]"; all are
- * accepted. Encoding always writes strings, as the seed does. */
+ * accepted. Encoding always writes strings, as the CUPI reference does. */
 #include "codec_internal.h"
 
 #include <cjson/cJSON.h>

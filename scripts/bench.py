@@ -14,7 +14,7 @@ and cupi-snmp-agent, every one stopped by its PID.
      and the agent's memory (VmRSS, VmHWM) at each size.
   3. SET round trip (snmpset) of 1 and 5 fields, CUPI fast and PUT slowed by 2 s.
   4. Notification burst: 1,000 external changes with a 1 s poll.
-  5. Codec throughput on the seed bodies (build/bench/bench_codec), and
+  5. Codec throughput on the CUPI reference bodies (build/bench/bench_codec), and
      instructions per decode/encode under callgrind when valgrind is there.
 
 With --fleet it runs the 1,000-server fleet benchmark instead (bench_fleet.py:
@@ -630,7 +630,7 @@ def report(r):
                    b["agentx_trouble"])]
     if "codec" in r:
         c = r["codec"]
-        out += ["", "5. Codec (libcupi, seed bodies)"]
+        out += ["", "5. Codec (libcupi, reference's example bodies)"]
         if "error" in c:
             out.append("  " + c["error"])
         else:

@@ -7,7 +7,7 @@
 #   2. snmpbulkwalk of the subtree with 1, 10, 50 servers, agent memory
 #   3. SET round trip (1 and 5 fields), CUPI fast / PUT slowed by 2 s
 #   4. notification burst: 1,000 external changes, 1 s poll
-#   5. codec throughput on the seed bodies (and callgrind instructions/op)
+#   5. codec throughput on the CUPI reference bodies (and callgrind instructions/op)
 # About 1-2 minutes after the build.
 #
 #   scripts/bench.sh [--no-install] [--json FILE] [--only get,walk,set,burst,codec]

@@ -41,7 +41,7 @@ def cli(column):
 
 
 def varbinds(case, i):
-    """Values change with i so that every SET is a real change. The seed
+    """Values change with i so that every SET is a real change. The CUPI reference
     state allows untrusted connections and has authentication enabled, so
     each value is consistent with the rules."""
     if case == "1 varbind":

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """An independent CUPI implementation of the two SMTP resources, written from
-the CUPI reference (the seed, shared/seeds/000_a820c493f7133842.txt) and
+Cisco's CUPI SMTP configuration reference ("the CUPI reference") and
 shared/spec/cupi-api-facts.md alone: no code, field table or codec of
 libcupi / cupi-sim is used, so a bug that is symmetric in libcupi's encoder
 and decoder shows up against it.
@@ -16,9 +16,9 @@ their CA), listens on 127.0.0.1 with two free ports, writes DIR/ports.json
 
 The CUPI side (HTTPS, HTTP/1.1 keep-alive):
   GET  /vmrest/smtpserver/serverconfigs, /vmrest/smtpclient/clientconfigs
-       XML in the seed's layout (root SmtpServerConfiguration /
-       SmtpClientConfiguration, the seed's element order, two-space indent,
-       the blank lines the seed shows, smtpPassword always empty), or JSON
+       XML in the CUPI reference's layout (root SmtpServerConfiguration /
+       SmtpClientConfiguration, the CUPI reference's element order, two-space indent,
+       the blank lines the CUPI reference shows, smtpPassword always empty), or JSON
        when Accept asks for application/json: every value a string as in the
        seed (json mode "strings"), or native numbers/booleans with [] for an
        empty string (json mode "native", what CUPI may also do).
@@ -26,7 +26,7 @@ The CUPI side (HTTPS, HTTP/1.1 keep-alive):
        (415 without / other), XML parsed with xml.etree.ElementTree (a DTD
        is refused), the root element must be the resource's; partial update,
        field names matched case-insensitively, unknown fields ignored;
-       validation per the seed (400 + ErrorDetails); 200 for the server
+       validation per the CUPI reference (400 + ErrorDetails); 200 for the server
        configuration, 204 for the client configuration.
   Basic authentication on every request (401, text/plain "Not Authorized").
   Cookie mode: no cookie at all (default) or a JSESSIONID (Path=/vmrest/) set
@@ -95,7 +95,7 @@ SERVER_PATH = "/vmrest/smtpserver/serverconfigs"
 CLIENT_PATH = "/vmrest/smtpclient/clientconfigs"
 
 # ---------------------------------------------------------------------------
-# The two resources, from the seed: (payload name, kind, constraint)
+# The two resources, from the CUPI reference: (payload name, kind, constraint)
 #   kind "int": constraint (min, max) or a tuple of allowed values (enum)
 #   kind "bool", "str"
 # ---------------------------------------------------------------------------
@@ -127,7 +127,7 @@ CLIENT_FIELDS = [
 
 WRITE_ONLY = {"smtpPassword"}
 
-# The seed's example values (GET responses).
+# The CUPI reference's example values (GET responses).
 SEED_SERVER = {
     "Port": "587",
     "domainName": "ucbu-aricent-vm234.cisco.com",
@@ -153,7 +153,7 @@ SEED_CLIENT = {
 RESOURCES = {
     SERVER_PATH: {"key": "server", "path": SERVER_PATH, "root": "SmtpServerConfiguration", "fields": SERVER_FIELDS,
                   "put_status": 200,
-                  # the seed's XML shows a blank line after these two elements
+                  # the CUPI reference's XML shows a blank line after these two elements
                   "blank_after": {"allowConnectionsFromUntrustedIpAddresses",
                                   "requireAuthenticationFromUntrustedIpAddresses"}},
     CLIENT_PATH: {"key": "client", "path": CLIENT_PATH, "root": "SmtpClientConfiguration", "fields": CLIENT_FIELDS,
@@ -194,8 +194,8 @@ def echo_text(handler, cupi):
 
 
 def render_xml(res, values, declaration=False, case=None, extra=False):
-    """The seed's layout: root, two-space indented children, blank lines where
-    the seed has them, empty elements as <x></x>. case "upper"/"lower": the
+    """The CUPI reference's layout: root, two-space indented children, blank lines where
+    the CUPI reference has them, empty elements as <x></x>. case "upper"/"lower": the
     field names in that case; extra: unknown elements (one nested) around."""
     out = []
     if declaration:

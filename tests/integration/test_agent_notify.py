@@ -501,7 +501,7 @@ def test_state_file_values_served_with_their_age_when_cupi_down(lab):
 
 
 def _valid_state_text(lab):
-    """A well-formed state file for this agent's server, values off the seed
+    """A well-formed state file for this agent's server, values off the CUPI reference
     so that loading it would be visible as a notification at the first poll."""
     return json.dumps({
         "format": "cupi-snmp-state", "version": 1,

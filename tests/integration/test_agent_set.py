@@ -1,4 +1,4 @@
-"""cupi-snmp-agent, the write path (issue 4), end to end: snmpset through a
+"""cupi-snmp-agent, the write path, end to end: snmpset through a
 real snmpd master to the agent, the agent's PUTs landing on cupi-sim.
 
 Covers: every read-write column set alone; one PUT per resource per PDU with
@@ -15,7 +15,7 @@ or walk.
 
 One lab (cupi-sim with two virtual servers, snmpd, snmptrapd, the agent with
 two rows) serves the whole module; before every test both simulated servers
-are put back to the seed's values and the agent has caught up with them.
+are put back to the CUPI reference's values and the agent has caught up with them.
 
 Environment: CUPI_BUILD_DIR (binaries), see sim_helper and snmp_helper.
 """
@@ -71,7 +71,7 @@ SOURCE_SNMP = 3
 # cupiServerTable columns
 SRV_NAME, SRV_CONFIG_CHANGES, SRV_LAST_CHANGE_SOURCE = 2, 9, 11
 
-# The seed's example values: cupi-sim's initial state, put back before every test.
+# The CUPI reference's example values: cupi-sim's initial state, put back before every test.
 SEED = {
     "server": {
         "Port": "587", "domainName": "ucbu-aricent-vm234.cisco.com",
@@ -790,7 +790,7 @@ def test_snmpv3_authpriv_writes_v2c_read_only_cannot(v3lab):
 
 
 class PartialCupi:
-    """A plain-HTTP CUPI that serves the seed's values and, once partial is
+    """A plain-HTTP CUPI that serves the CUPI reference's values and, once partial is
     set, server configurations lacking maxNumberRecipients. Counts PUTs."""
 
     def __init__(self):

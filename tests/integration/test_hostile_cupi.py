@@ -164,7 +164,7 @@ BAD_VALUES = [
 
 
 def seed_walk(lab):
-    """The config columns as served with the seed's values (the first good
+    """The config columns as served with the CUPI reference's values (the first good
     read), taken from the agent itself once."""
     return lab.config_values()
 

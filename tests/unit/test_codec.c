@@ -52,7 +52,7 @@ static void squeeze(const char *in, char *out, size_t outsz)
     out[w] = '\0';
 }
 
-/* --- the seed's bodies --------------------------------------------------- */
+/* --- the CUPI reference's bodies --------------------------------------------------- */
 
 static void expect_server(const cupi_snapshot *s, int port)
 {
@@ -227,7 +227,7 @@ static void test_round_trips(void **state)
                 cupi_snapshot s = sample((cupi_resource)r, variant);
                 round_trip(&s, (cupi_format)f);
             }
-    /* The seed's files, decoded, encoded and decoded again. */
+    /* The CUPI reference's files, decoded, encoded and decoded again. */
     static const char *const files[] = {"seed_server.xml", "seed_client_put.xml"};
     for (size_t i = 0; i < 2; i++) {
         cupi_snapshot s =
@@ -377,7 +377,7 @@ static void test_decode_case_insensitive(void **state)
     assert_int_equal(s.present, BIT(1) | BIT(2));
     assert_string_equal(s.v[1].s, "y.example.com");
     assert_true(s.v[0].i == 587);
-    /* The seed tables' spellings are accepted as payload names too. */
+    /* The CUPI reference tables' spellings are accepted as payload names too. */
     decode_ok(CUPI_RES_SERVER, CUPI_FORMAT_JSON,
               "{\"SmtplibClientThreads\": \"7\", \"RequireAuthFromUntrustedIPAddresses\": "
               "\"false\"}",

@@ -1,4 +1,4 @@
-/* test_config.c - the cupi-snmp-agent.conf parser (CONTRACT.md section 3). */
+/* test_config.c - the cupi-snmp-agent.conf parser (doc/interface.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* test_mib_handlers.c - the CUPI-SMTP-MIB handlers driven in-process through
- * net-snmp's own request processing (issue 3: "unit tests of the handlers
+ * net-snmp's own request processing ("unit tests of the handlers
  * called directly").
  *
  * How requests reach the handlers: the test process is a net-snmp master

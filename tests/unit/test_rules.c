@@ -1,4 +1,4 @@
-/* test_rules.c - the cross-field rules (CONTRACT.md section 5). */
+/* test_rules.c - the cross-field rules (doc/interface.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +19,7 @@ enum {
     COL_USERNAME = 5,
 };
 
-/* The seed's server values with the three untrusted-address fields given. */
+/* The CUPI reference's server values with the three untrusted-address fields given. */
 static cupi_snapshot server(int allow, int req_auth, int req_tls)
 {
     cupi_snapshot s = seed_snapshot(CUPI_RES_SERVER);
@@ -29,7 +29,7 @@ static cupi_snapshot server(int allow, int req_auth, int req_tls)
     return s;
 }
 
-/* The seed's client values with authentication and user name given. */
+/* The CUPI reference's client values with authentication and user name given. */
 static cupi_snapshot client(int auth, const char *user)
 {
     cupi_snapshot s = seed_snapshot(CUPI_RES_CLIENT);

@@ -42,7 +42,7 @@ static inline void set_str(cupi_snapshot *s, unsigned col, const char *text)
     cupi_snapshot_set(s, col, &v);
 }
 
-/* The seed's example values of a resource (tests/data/seed_*.xml), every
+/* The CUPI reference's example values of a resource (tests/data/seed_*.xml), every
  * field present. */
 static inline cupi_snapshot seed_snapshot(cupi_resource r)
 {

@@ -153,7 +153,7 @@ typedef struct sim_reply {
     const char *content_type; /* static string or NULL */
 } sim_reply;
 
-/* The seed's example values: what a fresh virtual server holds. */
+/* The CUPI reference's example values: what a fresh virtual server holds. */
 void sim_resource_defaults(cupi_snapshot *s, cupi_resource r);
 /* Answer to GET: every field, write-only ones empty. */
 void sim_resource_get(const cupi_snapshot *state, cupi_format fmt, sim_reply *out);

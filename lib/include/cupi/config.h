@@ -1,5 +1,5 @@
 /* cupi/config.h - the cupi-snmp-agent.conf file, shared by the agent and
- * cupictl. Directives are those of CONTRACT.md section 3 plus the AgentX
+ * cupictl. Directives are those of doc/interface.md plus the AgentX
  * ones the agent applies (agentXSocket, agentxPingInterval, agentxTimeout,
  * agentxRetries). Errors name file and line. */
 #ifndef CUPI_CONFIG_H

@@ -132,7 +132,7 @@ uint32_t cupi_snapshot_unstuck(const cupi_snapshot *asked, const cupi_snapshot *
 cupi_verdict cupi_snapshot_check(const cupi_snapshot *s, unsigned *column, char *why,
                                  size_t whysz);
 
-/* Cross-field rules (CONTRACT.md section 5), judged on merged = the current
+/* Cross-field rules (doc/interface.md), judged on merged = the current
  * values with the pending changes applied. Only rules that involve at least
  * one column in changed_mask are judged, so a value CUPI already holds does
  * not block an unrelated change. Returns CUPI_VALID or CUPI_INCONSISTENT with
