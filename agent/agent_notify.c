@@ -109,6 +109,9 @@ static netsnmp_variable_list *config_vars(const notice *n)
     for (unsigned col = 1; col <= count; col++)
         if (n->mask & CUPI_COLUMN_BIT(col))
             add_column(&vars, s, mib_config_table(n->resource), col);
+    /* Built now, like the rest: the newest history row of the server, so a
+     * receiver that lost notifications reads the table up to it. */
+    add_column(&vars, s, &mib_server_table, MIB_SERVER_LAST_CHANGE_INDEX);
     return vars;
 }
 
