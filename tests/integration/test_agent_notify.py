@@ -32,7 +32,7 @@ CLIENT_CHANGED = NOTIFICATIONS + ".2"
 STATUS_CHANGED = NOTIFICATIONS + ".3"
 
 # cupiServerTable columns
-NAME, STATUS, DATA_AGE, LAST_ERROR, CHANGES, SOURCE = 2, 4, 5, 6, 9, 11
+NAME, STATUS, DATA_AGE, LAST_ERROR, CHANGES, SOURCE, LAST_INDEX = 2, 4, 5, 6, 9, 11, 12
 ST_OK, ST_UNREACHABLE = 2, 3
 SRC_EXTERNAL, SRC_SNMP = 2, 3
 
@@ -213,7 +213,9 @@ def test_first_poll_silent_then_one_field_change_one_notification(running):
     assert vb(n, config_oid("server", "maxNumberConnections")) == ("INTEGER", 37)
     # the OBJECTS first, then only the changed column
     assert n["varbinds"].order == [col(SERVER_TABLE, NAME, IDX), col(SERVER_TABLE, SOURCE, IDX),
+                                   col(SERVER_TABLE, LAST_INDEX, IDX),
                                    config_oid("server", "maxNumberConnections")]
+    assert vb(n, col(SERVER_TABLE, LAST_INDEX, IDX)) == ("Gauge32", 1)
     # exactly one, also after more polls
     settle(2 * POLL + 0.5)
     assert len(ours(lab.trapd)) == 1, describe(lab.trapd)
