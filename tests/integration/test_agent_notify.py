@@ -446,7 +446,7 @@ def test_state_file_change_while_agent_down_is_notified(lab):
     assert stat.S_IMODE(lab.state_file.stat().st_mode) == 0o600
     lab.agent.stop()
     doc = saved(lab)
-    assert doc["format"] == "cupi-snmp-state" and doc["version"] == 1
+    assert doc["format"] == "cupi-snmp-state" and doc["version"] == 2
     assert SMART_HOST_PASSWORD.encode() not in lab.state_file.read_bytes()
     assert ACCOUNT_PASSWORD.encode() not in lab.state_file.read_bytes()
     assert "smtpPassword" not in doc["servers"][0]["client"]["values"]
@@ -504,7 +504,9 @@ def test_state_file_values_served_with_their_age_when_cupi_down(lab):
 
 def _valid_state_text(lab):
     """A well-formed state file for this agent's server, values off the seed
-    so that loading it would be visible as a notification at the first poll."""
+    so that loading it would be visible as a notification at the first poll.
+    Version 1, without a change history: what an older agent wrote, which
+    loads as well as a current one."""
     return json.dumps({
         "format": "cupi-snmp-state", "version": 1,
         "servers": [{"index": IDX, "url": lab.sim.url,
@@ -526,7 +528,7 @@ def _valid_state_text(lab):
 CORRUPTIONS = {
     "random-bytes": lambda text: os.urandom(3000),
     "truncated": lambda text: text.encode()[:len(text) // 2],
-    "wrong-version": lambda text: text.replace('"version": 1', '"version": 2').encode(),
+    "newer-version": lambda text: text.replace('"version": 1', '"version": 99').encode(),
     "wrong-format": lambda text: text.replace('"cupi-snmp-state"', '"other-state"').encode(),
     "empty": lambda text: b"",
     "not-an-object": lambda text: b"[1, 2, 3]\n",
@@ -560,7 +562,7 @@ def test_corrupt_state_file_ignored(lab, kind):
     settle(2 * POLL)
     assert ours(lab.trapd) == [], describe(lab.trapd)
     # and the file is replaced by a good one
-    wait_saved(lab, lambda d: d["format"] == "cupi-snmp-state" and d["version"] == 1 and
+    wait_saved(lab, lambda d: d["format"] == "cupi-snmp-state" and d["version"] == 2 and
                d["servers"][0]["server"]["values"]["Port"] == lab.sim.state()["server"]["Port"])
     assert stat.S_IMODE(lab.state_file.stat().st_mode) == 0o600
 
