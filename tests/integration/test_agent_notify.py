@@ -681,7 +681,9 @@ def test_second_server_notifies_with_its_own_instance(lab):
     lab.sim.set_state({"client": {"smtpUsername": "seven"}}, server="cuc2")
     n = lab.trapd.wait_for(lambda n: n["trap_oid"] == CLIENT_CHANGED, timeout=POLL + 2)[0]
     assert n["varbinds"].order == [col(SERVER_TABLE, NAME, 7), col(SERVER_TABLE, SOURCE, 7),
+                                   col(SERVER_TABLE, LAST_INDEX, 7),
                                    config_oid("client", "smtpUsername", 7)]
+    assert vb(n, col(SERVER_TABLE, LAST_INDEX, 7)) == ("Gauge32", 1)
     assert vb(n, col(SERVER_TABLE, NAME, 7)) == ("STRING", "cuc2")
     assert vb(n, config_oid("client", "smtpUsername", 7)) == ("STRING", "seven")
     settle(POLL)
