@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,50 @@ def test_reload_keeps_removes_and_resizes_history(lab):
     wait_last_index(lab, 1, 8)
     # (server 2 reads cuc2 too: its own first row)
     assert sorted(rows_of(walk_changes(lab))) == [(1, 8), (2, 1)]
+
+
+def test_walk_of_a_full_history_of_100_servers(lab):
+    """100 servers x 100 rows loaded from a state file: the walk is exact
+    (50,000 cells in order); its time is printed, not judged."""
+    n_servers, n_rows = 100, 100
+    lab.start_snmp()
+    url = "https://127.0.0.1:1"  # nothing listens: no read ever adds a row
+    fields = [("server", "maxNumberConnections"), ("client", "smtpSmartHost")]
+    servers = []
+    for i in range(1, n_servers + 1):
+        rows = []
+        for k in range(1, n_rows + 1):
+            resource, field = fields[k % 2]
+            old, new = ((str(k % 50), str((k + 1) % 50)) if resource == "server" else
+                        ("relay-%d.example.com" % k, "relay-%d.example.com" % (k + 1)))
+            rows.append({"index": 1000 + k, "time": 1764590000 + k, "resource": resource,
+                         "field": field, "old": old, "new": new,
+                         "source": "snmp" if k % 3 == 0 else "external"})
+        servers.append({"index": i, "url": url,
+                        "history": {"version": 1, "lastIndex": 1000 + n_rows, "rows": rows}})
+    lab.state_file.parent.mkdir(parents=True, exist_ok=True)
+    lab.state_file.write_text(json.dumps({"format": "cupi-snmp-state", "version": 2,
+                                          "servers": servers}))
+    blocks = [server_lines(i, "cuc%d" % i, url=url, insecure=True)
+              for i in range(1, n_servers + 1)]
+    text = agent_config(lab.snmpd, blocks, poll=3600, ttl=3600, timeout_ms=1000,
+                        extra=["cupiStateFile %s" % lab.state_file])
+    lab.start_agent(text, wait_ok=False)
+    assert last_index(lab, 1) == 1000 + n_rows and last_index(lab, 100) == 1000 + n_rows
+    for reps in (10, 50):
+        t0 = time.monotonic()
+        vals, err = snmpbulkwalk(lab.snmpd.port, OBJECTS + ".4", repetitions=reps, timeout=5)
+        took = time.monotonic() - t0
+        assert not err, err
+        print("snmpbulkwalk -Cr%d of cupiChangeTable, %d servers x %d rows (%d cells): %.2f s"
+              % (reps, n_servers, n_rows, len(vals), took))
+        assert len(vals) == n_servers * n_rows * 5
+        expected = ["%s.%d.%d.%d" % (CHANGE_ENTRY, c, i, 1000 + k)
+                    for c in (TIME, OBJECT, OLD, NEW, SOURCE)
+                    for i in range(1, n_servers + 1) for k in range(1, n_rows + 1)]
+        assert vals.order == expected
+    assert vals["%s.%d.%d.%d" % (CHANGE_ENTRY, NEW, 42, 1007)] == \
+        ("STRING", "relay-8.example.com")
+    assert vals["%s.%d.%d.%d" % (CHANGE_ENTRY, OBJECT, 42, 1008)] == \
+        ("OID", field_oid("server", "maxNumberConnections", 42))
+    assert vals["%s.%d.%d.%d" % (CHANGE_ENTRY, SOURCE, 42, 1009)] == ("INTEGER", SNMP)
