@@ -133,6 +133,11 @@ const agent_change *agent_history_from(const agent_server *s, uint32_t index)
     return h ? history_ring_from(h, index) : NULL;
 }
 
+size_t agent_history_file_budget(void)
+{
+    return history_file_budget(agent_servers_count(), history_size);
+}
+
 cJSON *agent_history_to_json(const agent_server *s)
 {
     history_ring empty;

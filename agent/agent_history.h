@@ -31,6 +31,9 @@ uint32_t agent_history_last_index(const agent_server *s);
  * stays valid until the next event of the model. */
 const agent_change *agent_history_from(const agent_server *s, uint32_t index);
 
+/* The room the history of the configured servers may take in the state
+ * file, in bytes (see history_file_budget). */
+size_t agent_history_file_budget(void);
 /* The state file's history section of s; NULL when out of memory. The
  * caller owns the result. */
 cJSON *agent_history_to_json(const agent_server *s);

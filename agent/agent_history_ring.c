@@ -147,6 +147,13 @@ const char *history_value_text(const cupi_field *f, const cupi_value *v, char *b
 
 /* --- JSON ------------------------------------------------------------------ */
 
+#define HISTORY_ROW_FILE_BYTES 2048
+
+size_t history_file_budget(size_t servers, size_t rows)
+{
+    return servers * rows * HISTORY_ROW_FILE_BYTES;
+}
+
 static const char *source_name(unsigned source)
 {
     return source == HISTORY_SOURCE_SNMP ? "snmp" : "external";

@@ -68,6 +68,11 @@ const agent_change *history_ring_from(const history_ring *h, uint32_t index);
 const char *history_value_text(const cupi_field *f, const cupi_value *v, char *buf,
                                size_t bufsz);
 
+/* Bytes the state file may need for the history of `servers` servers of
+ * `rows` rows each (the bound a reader puts on the file's size): a saved
+ * row, two 255-byte values escaped and the keys, stays below 2 KiB. */
+size_t history_file_budget(size_t servers, size_t rows);
+
 /* The ring as the state file keeps it:
  *   {"version":1,"lastIndex":N,"rows":[{"index":..,"time":..,"resource":"server",
  *    "field":"Port","old":"25","new":"587","source":"snmp"},...]}

@@ -84,7 +84,11 @@ static char *render_state(void)
             ok = res && cJSON_AddItemToObject(entry, cupi_resource_name((cupi_resource)r), res);
         }
         cJSON *history = ok ? agent_history_to_json(s) : NULL;
-        ok = ok && history && cJSON_AddItemToObject(entry, "history", history);
+        if (history && !cJSON_AddItemToObject(entry, "history", history)) {
+            cJSON_Delete(history);
+            history = NULL;
+        }
+        ok = ok && history;
     }
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
@@ -199,11 +203,20 @@ static char *read_file(const char *path, const char **why)
         *why = strerror(errno);
         return NULL;
     }
-    char *buf = malloc(STATE_MAX_SIZE + 1);
-    size_t n = buf ? fread(buf, 1, STATE_MAX_SIZE + 1, f) : 0;
+    /* The change history makes the file grow with the servers and
+     * cupiHistorySize: the buffer is the file's size, within that bound. */
+    size_t max = STATE_MAX_SIZE + agent_history_file_budget();
+    struct stat st;
+    size_t size = fstat(fileno(f), &st) == 0 && st.st_size >= 0 ? (size_t)st.st_size : 0;
+    char *buf = size <= max ? malloc(size + 1) : NULL;
+    size_t n = buf ? fread(buf, 1, size + 1, f) : 0;
     bool err = ferror(f);
     fclose(f);
-    if (!buf || err || n > STATE_MAX_SIZE) {
+    if (size > max) {
+        *why = "file too large";
+        return NULL;
+    }
+    if (!buf || err || n > size) {
         *why = !buf ? "out of memory" : err ? "read error" : "file too large";
         free(buf);
         return NULL;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define STATE_MAX_SIZE (4u * 1024u * 1024u)
 #define HISTORY_MAX_ROWS 10000 /* the largest cupiHistorySize */
@@ -30,22 +31,26 @@ int cupictl_history_args(int argc, char **argv, bool *json, const char **server)
     return 0;
 }
 
-static char *read_text(const char *path)
+/* The file's size, within the agent's bound: the history makes it grow
+ * with the servers and cupiHistorySize. */
+static char *read_text(const char *path, size_t max)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "cupictl: cannot read state file %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(STATE_MAX_SIZE + 1);
-    size_t n = buf ? fread(buf, 1, STATE_MAX_SIZE + 1, f) : 0;
-    bool bad = !buf || ferror(f) || n > STATE_MAX_SIZE;
+    struct stat st;
+    size_t size = fstat(fileno(f), &st) == 0 && st.st_size >= 0 ? (size_t)st.st_size : 0;
+    char *buf = size <= max ? malloc(size + 1) : NULL;
+    size_t n = buf ? fread(buf, 1, size + 1, f) : 0;
+    bool bad = !buf || ferror(f) || n > size;
     fclose(f);
     if (bad) {
-        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", path,
-                !buf                 ? "out of memory"
-                : n > STATE_MAX_SIZE ? "file too large"
-                                     : "read error");
+        const char *why = size > max || n > size ? "file too large"
+                          : !buf                 ? "out of memory"
+                                                 : "read error";
+        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", path, why);
         free(buf);
         return NULL;
     }
@@ -164,7 +169,11 @@ int cupictl_history(const cupi_config *cfg, const char *server, bool json)
                         "history on disk\n");
         return 1;
     }
-    char *text = read_text(cfg->state_file);
+    /* Bounded as the agent bounds it, for any cupiHistorySize the agent that
+     * wrote the file may have had. */
+    char *text =
+        read_text(cfg->state_file,
+                  STATE_MAX_SIZE + history_file_budget(cfg->n_servers, HISTORY_MAX_ROWS));
     if (!text)
         return 1;
     cJSON *root = cJSON_Parse(text);

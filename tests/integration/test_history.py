@@ -340,9 +340,16 @@ def test_reload_keeps_removes_and_resizes_history(lab):
     assert sorted(rows_of(walk_changes(lab))) == [(1, 8), (2, 1)]
 
 
+def long_host(k):
+    """A valid host name of about 240 characters."""
+    return ".".join(["relay-%d" % k] + ["l%d" % i + "x" * 54 for i in range(4)]) + ".example"
+
+
 def test_walk_of_a_full_history_of_100_servers(lab):
     """100 servers x 100 rows loaded from a state file: the walk is exact
-    (50,000 cells in order); its time is printed, not judged."""
+    (50,000 cells in order); its time is printed, not judged. Long host
+    names make the file larger than a file without history may be (4 MiB):
+    the bound grows with the history."""
     n_servers, n_rows = 100, 100
     lab.start_snmp()
     url = "https://127.0.0.1:1"  # nothing listens: no read ever adds a row
@@ -353,7 +360,7 @@ def test_walk_of_a_full_history_of_100_servers(lab):
         for k in range(1, n_rows + 1):
             resource, field = fields[k % 2]
             old, new = ((str(k % 50), str((k + 1) % 50)) if resource == "server" else
-                        ("relay-%d.example.com" % k, "relay-%d.example.com" % (k + 1)))
+                        (long_host(k), long_host(k + 1)))
             rows.append({"index": 1000 + k, "time": 1764590000 + k, "resource": resource,
                          "field": field, "old": old, "new": new,
                          "source": "snmp" if k % 3 == 0 else "external"})
@@ -361,7 +368,8 @@ def test_walk_of_a_full_history_of_100_servers(lab):
                         "history": {"version": 1, "lastIndex": 1000 + n_rows, "rows": rows}})
     lab.state_file.parent.mkdir(parents=True, exist_ok=True)
     lab.state_file.write_text(json.dumps({"format": "cupi-snmp-state", "version": 2,
-                                          "servers": servers}))
+                                          "servers": servers}, indent="\t"))  # as the agent
+    assert lab.state_file.stat().st_size > 4 * 1024 * 1024
     blocks = [server_lines(i, "cuc%d" % i, url=url, insecure=True)
               for i in range(1, n_servers + 1)]
     text = agent_config(lab.snmpd, blocks, poll=3600, ttl=3600, timeout_ms=1000,
@@ -380,8 +388,7 @@ def test_walk_of_a_full_history_of_100_servers(lab):
                     for c in (TIME, OBJECT, OLD, NEW, SOURCE)
                     for i in range(1, n_servers + 1) for k in range(1, n_rows + 1)]
         assert vals.order == expected
-    assert vals["%s.%d.%d.%d" % (CHANGE_ENTRY, NEW, 42, 1007)] == \
-        ("STRING", "relay-8.example.com")
+    assert vals["%s.%d.%d.%d" % (CHANGE_ENTRY, NEW, 42, 1007)] == ("STRING", long_host(8))
     assert vals["%s.%d.%d.%d" % (CHANGE_ENTRY, OBJECT, 42, 1008)] == \
         ("OID", field_oid("server", "maxNumberConnections", 42))
     assert vals["%s.%d.%d.%d" % (CHANGE_ENTRY, SOURCE, 42, 1009)] == ("INTEGER", SNMP)
