@@ -4,8 +4,9 @@
  * net-snmp's table helper parses each request's column and index; the
  * handler then finds rows through the model's sorted lookups, so a GET or
  * GETNEXT costs O(log n) whatever the number of servers (a table_iterator
- * would visit every row per varbind). GETBULK reaches the handler as
- * GETNEXTs through net-snmp's bulk_to_next helper. SETs of the config tables
+ * would visit every row per varbind); a table of sub-rows adds the
+ * descriptor's O(log rows) search within the server. GETBULK reaches the
+ * handler as GETNEXTs through net-snmp's bulk_to_next helper. SETs of the config tables
  * go to the SET transaction with the table helper's request info intact. */
 #include "mib_tables.h"
 #include "agent_refresh.h"
