@@ -100,6 +100,10 @@ static netsnmp_variable_list *config_vars(const notice *n)
         long value = n->source;
         snmp_set_var_typed_value(source, ASN_INTEGER, (const u_char *)&value, sizeof value);
     }
+    /* The last of the OBJECTS: the server's newest history row when this
+     * is sent, so a receiver that lost notifications reads the change table
+     * up to it. */
+    add_column(&vars, s, &mib_server_table, MIB_SERVER_LAST_CHANGE_INDEX);
     size_t count = cupi_field_count(n->resource);
     for (unsigned col = 1; col <= count; col++)
         if (n->mask & CUPI_COLUMN_BIT(col))

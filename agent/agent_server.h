@@ -68,6 +68,7 @@ typedef struct agent_server {
     unsigned pending_sets;     /* SET transactions holding this row */
     agent_timer retire_timer;  /* frees retired once no SET holds the row */
     void *refresh;             /* the background reads' own state (agent_refresh.c) */
+    void *history;             /* its change history (agent_history.c) */
     struct agent_server *next; /* sorted by cfg.index */
 } agent_server;
 

@@ -1,11 +1,15 @@
 /* agent_state.c - the state file. JSON:
- *   {"format":"cupi-snmp-state","version":1,"servers":[{"index":1,"url":"...",
- *    "server":{"readAt":1700000000,"values":{"Port":"587",...}},"client":{...}}]}
- * Values are CUPI text forms, validated like a CUPI answer when loaded. */
+ *   {"format":"cupi-snmp-state","version":2,"servers":[{"index":1,"url":"...",
+ *    "server":{"readAt":1700000000,"values":{"Port":"587",...}},"client":{...},
+ *    "history":{...}}]}
+ * Values are CUPI text forms, validated like a CUPI answer when loaded.
+ * Version 2 added "history" (agent_history.c reads and writes it); a
+ * version 1 file loads without one. */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
+#include "agent_history.h"
 #include "agent_server.h"
 #include "agent_state.h"
 
@@ -21,7 +25,8 @@
 #include <unistd.h>
 
 #define STATE_FORMAT "cupi-snmp-state"
-#define STATE_VERSION 1
+#define STATE_VERSION 2
+#define STATE_OLDEST_VERSION 1
 #define STATE_MAX_SIZE (4u * 1024u * 1024u)
 #define SAVE_DELAY_US 200000
 #define READ_TIME_SAVE_S 300      /* how stale a saved read time may get */
@@ -78,6 +83,12 @@ static char *render_state(void)
             cJSON *res = resource_json(&s->res[r]);
             ok = res && cJSON_AddItemToObject(entry, cupi_resource_name((cupi_resource)r), res);
         }
+        cJSON *history = ok ? agent_history_to_json(s) : NULL;
+        if (history && !cJSON_AddItemToObject(entry, "history", history)) {
+            cJSON_Delete(history);
+            history = NULL;
+        }
+        ok = ok && history;
     }
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
@@ -192,11 +203,20 @@ static char *read_file(const char *path, const char **why)
         *why = strerror(errno);
         return NULL;
     }
-    char *buf = malloc(STATE_MAX_SIZE + 1);
-    size_t n = buf ? fread(buf, 1, STATE_MAX_SIZE + 1, f) : 0;
+    /* The change history makes the file grow with the servers and
+     * cupiHistorySize: the buffer is the file's size, within that bound. */
+    size_t max = STATE_MAX_SIZE + agent_history_file_budget();
+    struct stat st;
+    size_t size = fstat(fileno(f), &st) == 0 && st.st_size >= 0 ? (size_t)st.st_size : 0;
+    char *buf = size <= max ? malloc(size + 1) : NULL;
+    size_t n = buf ? fread(buf, 1, size + 1, f) : 0;
     bool err = ferror(f);
     fclose(f);
-    if (!buf || err || n > STATE_MAX_SIZE) {
+    if (size > max) {
+        *why = "file too large";
+        return NULL;
+    }
+    if (!buf || err || n > size) {
         *why = !buf ? "out of memory" : err ? "read error" : "file too large";
         free(buf);
         return NULL;
@@ -257,9 +277,9 @@ void agent_state_load(void)
         !cJSON_IsNumber(version) || !cJSON_IsArray(list)) {
         snmp_log(LOG_WARNING, "cupi: state file %s ignored: not a cupi-snmp state file\n",
                  state_path);
-    } else if (version->valueint != STATE_VERSION) {
-        snmp_log(LOG_WARNING, "cupi: state file %s ignored: version %d, expected %d\n",
-                 state_path, version->valueint, STATE_VERSION);
+    } else if (version->valueint < STATE_OLDEST_VERSION || version->valueint > STATE_VERSION) {
+        snmp_log(LOG_WARNING, "cupi: state file %s ignored: version %d, expected %d..%d\n",
+                 state_path, version->valueint, STATE_OLDEST_VERSION, STATE_VERSION);
     } else {
         unsigned loaded = 0, skipped = 0;
         const cJSON *entry;
@@ -272,6 +292,9 @@ void agent_state_load(void)
                                   : NULL;
             if (!s || !cJSON_IsString(url) || strcmp(url->valuestring, s->cfg.url) != 0)
                 continue; /* not configured any more, or another server now */
+            const cJSON *history = cJSON_GetObjectItemCaseSensitive(entry, "history");
+            if (history)
+                agent_history_from_json(s, history);
             for (int r = 0; r < CUPI_RES_COUNT; r++) {
                 const cJSON *obj = cJSON_GetObjectItemCaseSensitive(
                     entry, cupi_resource_name((cupi_resource)r));

@@ -3,6 +3,7 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
+#include "agent_history.h"
 #include "agent_io.h"
 #include "agent_notify.h"
 #include "agent_refresh.h"
@@ -74,10 +75,12 @@ static void teardown(void)
     set_txn_shutdown();
     agent_state_shutdown();
     mib_sysor_unregister();
+    mib_change_table_unregister();
     mib_config_tables_unregister();
     mib_server_table_unregister();
     agent_notify_shutdown();
     agent_refresh_stop();
+    agent_history_shutdown();
     agent_servers_clear();
     agent_server_unsubscribe_all();
     agent_timer_shutdown();
@@ -96,12 +99,18 @@ int cupi_smtp_start(const cupi_config *cfg)
         return -1;
     }
     engine = cupi_engine_new();
-    if (!engine || agent_notify_start() != 0 || agent_state_start() != 0 ||
-        agent_refresh_start() != 0 || agent_servers_apply(cfg, engine) != 0)
+    /* History after notifications: a notification closed by a change of
+     * another source is built before that change is numbered, so it names
+     * the newest row of the changes it carries. */
+    agent_history_configure(cfg->history_size);
+    if (!engine || agent_notify_start() != 0 || agent_history_start() != 0 ||
+        agent_state_start() != 0 || agent_refresh_start() != 0 ||
+        agent_servers_apply(cfg, engine) != 0)
         goto fail;
     agent_state_configure(cfg->state_file);
     agent_state_load();
-    if (mib_server_table_register() != 0 || mib_config_tables_register() != 0) {
+    if (mib_server_table_register() != 0 || mib_config_tables_register() != 0 ||
+        mib_change_table_register() != 0) {
         snmp_log(LOG_ERR, "cupi: cannot register CUPI-SMTP-MIB\n");
         goto fail;
     }
@@ -123,6 +132,7 @@ int cupi_smtp_reload(const cupi_config *cfg)
 {
     if (agent_servers_apply(cfg, engine) != 0)
         return -1;
+    agent_history_configure(cfg->history_size);
     agent_state_configure(cfg->state_file);
     agent_state_mark_dirty(true);
     snmp_log(LOG_INFO, "cupi: configuration reloaded, %zu server(s)\n", cfg->n_servers);

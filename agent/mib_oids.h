@@ -16,6 +16,9 @@
 #define CUPI_TABLE_SERVER 1
 #define CUPI_TABLE_SMTP_SERVER 2
 #define CUPI_TABLE_SMTP_CLIENT 3
+#define CUPI_TABLE_CHANGE 4
+/* cupiChangeHistorySize, a scalar under cupiSmtpObjects. */
+#define CUPI_SCALAR_HISTORY_SIZE 5
 
 /* cupiServerTable columns. */
 enum mib_server_column {
@@ -30,6 +33,17 @@ enum mib_server_column {
     MIB_SERVER_CONFIG_CHANGES = 9,
     MIB_SERVER_LAST_CHANGE = 10,
     MIB_SERVER_LAST_CHANGE_SOURCE = 11,
+    MIB_SERVER_LAST_CHANGE_INDEX = 12,
+};
+
+/* cupiChangeTable columns. */
+enum mib_change_column {
+    MIB_CHANGE_INDEX = 1,
+    MIB_CHANGE_TIME = 2,
+    MIB_CHANGE_OBJECT = 3,
+    MIB_CHANGE_OLD_VALUE = 4,
+    MIB_CHANGE_NEW_VALUE = 5,
+    MIB_CHANGE_SOURCE = 6,
 };
 
 /* Notifications under cupiSmtpNotifications. */

@@ -4,8 +4,9 @@
  * net-snmp's table helper parses each request's column and index; the
  * handler then finds rows through the model's sorted lookups, so a GET or
  * GETNEXT costs O(log n) whatever the number of servers (a table_iterator
- * would visit every row per varbind). GETBULK reaches the handler as
- * GETNEXTs through net-snmp's bulk_to_next helper. SETs of the config tables
+ * would visit every row per varbind); a table of sub-rows adds the
+ * descriptor's O(log rows) search within the server. GETBULK reaches the
+ * handler as GETNEXTs through net-snmp's bulk_to_next helper. SETs of the config tables
  * go to the SET transaction with the table helper's request info intact. */
 #include "mib_tables.h"
 #include "agent_refresh.h"
@@ -15,13 +16,13 @@
 #include <string.h>
 
 /* Registrations by arc under cupiSmtpObjects. */
-static netsnmp_handler_registration *registrations[CUPI_TABLE_SMTP_CLIENT + 1];
+static netsnmp_handler_registration *registrations[CUPI_TABLE_CHANGE + 1];
 
 /* --- columns and rows --------------------------------------------------------- */
 
 unsigned mib_table_max_column(const mib_table *t)
 {
-    if (t->columns)
+    if (t->columns || t->subrows)
         return t->min_column + (unsigned)t->n_columns - 1;
     return (unsigned)cupi_field_count((cupi_resource)t->resource);
 }
@@ -35,7 +36,9 @@ static const mib_column *model_column(const mib_table *t, unsigned column)
 
 static const cupi_field *field_column(const mib_table *t, unsigned column)
 {
-    return t->columns ? NULL : cupi_field_at((cupi_resource)t->resource, column);
+    if (t->columns || t->resource == MIB_NO_RESOURCE)
+        return NULL;
+    return cupi_field_at((cupi_resource)t->resource, column);
 }
 
 /* Every CUPI field can be written (read-write, or write-only). */
@@ -86,6 +89,16 @@ size_t mib_column_oid(unsigned arc, unsigned column, unsigned index, oid *out, s
     return n;
 }
 
+size_t mib_subrow_oid(unsigned arc, unsigned column, unsigned index, uint32_t sub, oid *out,
+                      size_t max)
+{
+    size_t n = max > 0 ? mib_column_oid(arc, column, index, out, max - 1) : 0;
+    if (!n)
+        return 0;
+    out[n++] = sub;
+    return n;
+}
+
 /* The first row of t at or after position pos of the model. Rows without
  * values are skipped one by one: a walk passes each of them once per
  * column, so it stays linear. */
@@ -107,6 +120,66 @@ static void read_through(const mib_table *t, const agent_server *s)
 {
     if (t->resource != MIB_NO_RESOURCE)
         agent_refresh_touch(s, (cupi_resource)t->resource);
+}
+
+/* A sub-row table's GET: exactly two index arcs, each within Unsigned32. */
+static void answer_subrow_get(const mib_table *t, netsnmp_agent_request_info *reqinfo,
+                              netsnmp_request_info *req)
+{
+    netsnmp_table_request_info *ti = netsnmp_extract_table_info(req);
+    const agent_server *s = NULL;
+    const void *row = NULL;
+    uint32_t sub = 0;
+    if (ti && ti->index_oid_len == 2 && ti->index_oid[0] <= UINT32_MAX &&
+        ti->index_oid[1] <= UINT32_MAX)
+        s = agent_server_find((unsigned)ti->index_oid[0]);
+    if (s)
+        row = t->subrows->row_from(s, (uint32_t)ti->index_oid[1], &sub);
+    if (!row || sub != ti->index_oid[1]) {
+        netsnmp_set_request_error(reqinfo, req, SNMP_NOSUCHINSTANCE);
+        return;
+    }
+    t->subrows->value(s, row, ti->colnum, req->requestvb);
+}
+
+/* A sub-row table's GETNEXT: the next row of the same server, else the
+ * first row of a later server, else the next column. Servers without rows
+ * are passed one by one, as row_from does. */
+static void answer_subrow_getnext(const mib_table *t, netsnmp_request_info *req)
+{
+    netsnmp_table_request_info *ti = netsnmp_extract_table_info(req);
+    if (!ti)
+        return;
+    size_t pos = 0, n = agent_servers_count();
+    uint32_t from = 0;
+    if (ti->index_oid_len > 0) {
+        oid i = ti->index_oid[0];
+        pos = i > UINT32_MAX ? n : agent_server_position((unsigned)i);
+        const agent_server *s = agent_server_at(pos);
+        if (s && s->cfg.index == i && ti->index_oid_len > 1) {
+            /* Anything below i.j (j itself, or j.x) is followed by j+1. */
+            oid j = ti->index_oid[1];
+            if (j >= UINT32_MAX)
+                pos++;
+            else
+                from = (uint32_t)j + 1;
+        }
+    }
+    unsigned max = mib_table_max_column(t);
+    for (unsigned column = ti->colnum; column <= max; column++, pos = 0, from = 0) {
+        for (; pos < n; pos++, from = 0) {
+            const agent_server *s = agent_server_at(pos);
+            uint32_t sub;
+            const void *row = s ? t->subrows->row_from(s, from, &sub) : NULL;
+            if (!row)
+                continue;
+            oid name[MAX_OID_LEN];
+            size_t len = mib_subrow_oid(t->arc, column, s->cfg.index, sub, name, MAX_OID_LEN);
+            snmp_set_var_objid(req->requestvb, name, len);
+            t->subrows->value(s, row, column, req->requestvb);
+            return;
+        }
+    }
 }
 
 static void answer_get(const mib_table *t, netsnmp_agent_request_info *reqinfo,
@@ -177,7 +250,11 @@ static int table_handler(netsnmp_mib_handler *handler, netsnmp_handler_registrat
         for (netsnmp_request_info *req = requests; req; req = req->next) {
             if (req->processed)
                 continue;
-            if (reqinfo->mode == MODE_GET)
+            if (t->subrows && reqinfo->mode == MODE_GET)
+                answer_subrow_get(t, reqinfo, req);
+            else if (t->subrows)
+                answer_subrow_getnext(t, req);
+            else if (reqinfo->mode == MODE_GET)
                 answer_get(t, reqinfo, req);
             else
                 answer_getnext(t, req);
@@ -211,7 +288,10 @@ int mib_table_register(const mib_table *t)
     }
     /* The handler only reads the descriptor. */
     reg->my_reg_void = (void *)t;
-    netsnmp_table_helper_add_indexes(tinfo, ASN_UNSIGNED, 0);
+    if (t->subrows)
+        netsnmp_table_helper_add_indexes(tinfo, ASN_UNSIGNED, ASN_UNSIGNED, 0);
+    else
+        netsnmp_table_helper_add_indexes(tinfo, ASN_UNSIGNED, 0);
     tinfo->min_column = t->min_column;
     tinfo->max_column = mib_table_max_column(t);
     netsnmp_mib_handler *helper = netsnmp_get_table_handler(tinfo);

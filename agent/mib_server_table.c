@@ -2,6 +2,7 @@
  * its status and counters; read-only, answered from memory. Only its
  * descriptor lives here: mib_register.c answers for it. */
 #include "mib_tables.h"
+#include "agent_history.h"
 
 static const char *col_name(const agent_server *s, uint32_t *num)
 {
@@ -65,22 +66,29 @@ static const char *col_change_source(const agent_server *s, uint32_t *num)
     return NULL;
 }
 
-/* Columns 2..11; cupiServerIndex (1) is not-accessible. */
+static const char *col_last_change_index(const agent_server *s, uint32_t *num)
+{
+    *num = agent_history_last_index(s);
+    return NULL;
+}
+
+/* Columns 2..12; cupiServerIndex (1) is not-accessible. */
 static const mib_column columns[] = {
-    {ASN_OCTET_STR, false, col_name},        /* cupiServerName */
-    {ASN_OCTET_STR, false, col_url},         /* cupiServerUrl */
-    {ASN_INTEGER, false, col_status},        /* cupiServerStatus */
-    {ASN_UNSIGNED, false, col_data_age},     /* cupiServerDataAge (Gauge32) */
-    {ASN_OCTET_STR, false, col_last_error},  /* cupiServerLastError */
-    {ASN_COUNTER, false, col_requests},      /* cupiServerRequests */
-    {ASN_COUNTER, false, col_failures},      /* cupiServerFailures */
-    {ASN_COUNTER, false, col_changes},       /* cupiServerConfigChanges */
-    {ASN_TIMETICKS, false, col_last_change}, /* cupiServerLastChange */
-    {ASN_INTEGER, false, col_change_source}, /* cupiServerLastChangeSource */
+    {ASN_OCTET_STR, false, col_name},             /* cupiServerName */
+    {ASN_OCTET_STR, false, col_url},              /* cupiServerUrl */
+    {ASN_INTEGER, false, col_status},             /* cupiServerStatus */
+    {ASN_UNSIGNED, false, col_data_age},          /* cupiServerDataAge (Gauge32) */
+    {ASN_OCTET_STR, false, col_last_error},       /* cupiServerLastError */
+    {ASN_COUNTER, false, col_requests},           /* cupiServerRequests */
+    {ASN_COUNTER, false, col_failures},           /* cupiServerFailures */
+    {ASN_COUNTER, false, col_changes},            /* cupiServerConfigChanges */
+    {ASN_TIMETICKS, false, col_last_change},      /* cupiServerLastChange */
+    {ASN_INTEGER, false, col_change_source},      /* cupiServerLastChangeSource */
+    {ASN_UNSIGNED, false, col_last_change_index}, /* cupiServerLastChangeIndex (Unsigned32) */
 };
 
 _Static_assert(sizeof columns / sizeof columns[0] ==
-                   MIB_SERVER_LAST_CHANGE_SOURCE - MIB_SERVER_NAME + 1,
+                   MIB_SERVER_LAST_CHANGE_INDEX - MIB_SERVER_NAME + 1,
                "one descriptor per cupiServerTable column, in column order");
 
 const mib_table mib_server_table = {

@@ -321,6 +321,12 @@ static const directive directives[] = {
      NULL,
      {0},
      STR(state_file)},
+    {{"cupiHistorySize", "N",
+      "changes kept per server in cupiChangeTable, 0..10000 (default 100; 0: none)"},
+     1,
+     NULL,
+     NUM(history_size, 0, 10000, true),
+     0},
     {{"cupiNotifications", "yes|no", "send notifications (default yes)"}, 1, NULL, {0}, 0},
     {{"agentXSocket", "ADDRESS", "AgentX master, unix:/path or tcp:host:port (-x wins)"},
      1,
@@ -434,6 +440,7 @@ void cupi_config_init(cupi_config *c)
     c->max_refreshes = 64;
     c->unreachable_after = 2;
     c->max_data_age_s = 0;
+    c->history_size = 100;
     c->timeout_ms = 5000;
     c->max_concurrent = 2;
     c->notifications = true;

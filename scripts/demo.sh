@@ -189,6 +189,10 @@ got_traps() { [ "$(grep -cE "$notifications" "$work/traps.log")" -ge 2 ]; }
 wait_for 15 got_traps || fail "no notification arrived (log: $work/traps.log)"
 grep -E "$notifications" "$work/traps.log" | sed 's/\t/\n    /g'
 
+step "The change history the SET left (cupiChangeTable: one row per field)"
+snmpbulkwalk "${v2[@]}" "${mib_opts[@]}" "$agent" "$root.1.4" | tee "$work/history.txt"
+[ "$(grep -c . "$work/history.txt")" -ge 10 ] || fail "the change history lacks the SET's rows"
+
 step "Demo complete"
 if [ "$once" = 1 ]; then
   exit 0

@@ -5,6 +5,8 @@
  * did not stick), 2 usage errors. */
 #include <cupi/cupi.h>
 
+#include "cupictl_history.h"
+
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -20,12 +22,17 @@ static void usage(FILE *out)
             "Usage: cupictl [-c CONF] [-s INDEX|NAME] get server|client [--json]\n"
             "       cupictl [-c CONF] [-s INDEX|NAME] set server|client FIELD=VALUE "
             "[FIELD=VALUE ...]\n"
+            "       cupictl [-c CONF] history [--server INDEX|NAME] [--json]\n"
             "\n"
             "  -c CONF   read only this configuration file (default: " CUPI_CONFIG_NAME "\n"
             "            then " CUPI_CONFIG_LOCAL_NAME " in each directory of\n"
             "            $SNMPCONFPATH, or of net-snmp's path, as the agent does)\n"
             "  -s KEY    server INDEX or NAME from the configuration (default: the first)\n"
             "  --json    print the values as a JSON object\n"
+            "\n"
+            "history prints the agent's change history (cupiChangeTable) from the\n"
+            "cupiStateFile of the same configuration, without asking CUPI: one line\n"
+            "per changed field, oldest first, or JSON.\n"
             "  -h        this help;  -v  version\n"
             "\n"
             "Fields are CUPI's payload names, matched case-insensitively, e.g.\n"
@@ -299,6 +306,21 @@ static int load_config(cupi_config *cfg, const char *path)
     return 0;
 }
 
+static int run_history(const char *conf, const char *key, bool json, int argc, char **argv)
+{
+    int rc = cupictl_history_args(argc, argv, &json, &key);
+    if (rc)
+        return rc;
+    cupi_config cfg;
+    if (load_config(&cfg, conf)) {
+        cupi_config_free(&cfg);
+        return 1;
+    }
+    rc = cupictl_history(&cfg, key, json);
+    cupi_config_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -335,6 +357,8 @@ int main(int argc, char **argv)
     }
     int nargs = argc - optind;
     char **args = argv + optind;
+    if (nargs >= 1 && strcmp(args[0], "history") == 0)
+        return run_history(conf, key, json, nargs - 1, args + 1);
     /* --json may also follow the command, as the synopsis shows. */
     if (nargs == 3 && strcmp(args[0], "get") == 0 && strcmp(args[2], "--json") == 0) {
         json = true;

@@ -32,10 +32,10 @@ CATEGORY = "CUPI SMTP"
 FORMATS = {
     "cupiSmtpServerConfigChanged": (
         "Normal", "SMTP server configuration of {cupiServerName} changed "
-        "(source {cupiServerLastChangeSource}): $+*"),
+        "(source {cupiServerLastChangeSource}, change {cupiServerLastChangeIndex}): $+*"),
     "cupiSmtpClientConfigChanged": (
         "Normal", "SMTP client configuration of {cupiServerName} changed "
-        "(source {cupiServerLastChangeSource}): $+*"),
+        "(source {cupiServerLastChangeSource}, change {cupiServerLastChangeIndex}): $+*"),
     "cupiServerStatusChanged": (
         "Warning", "CUPI status of {cupiServerName} is now {cupiServerStatus} "
         "(last error: {cupiServerLastError})"),

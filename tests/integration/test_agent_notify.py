@@ -32,7 +32,7 @@ CLIENT_CHANGED = NOTIFICATIONS + ".2"
 STATUS_CHANGED = NOTIFICATIONS + ".3"
 
 # cupiServerTable columns
-NAME, STATUS, DATA_AGE, LAST_ERROR, CHANGES, SOURCE = 2, 4, 5, 6, 9, 11
+NAME, STATUS, DATA_AGE, LAST_ERROR, CHANGES, SOURCE, LAST_INDEX = 2, 4, 5, 6, 9, 11, 12
 ST_OK, ST_UNREACHABLE = 2, 3
 SRC_EXTERNAL, SRC_SNMP = 2, 3
 
@@ -213,7 +213,9 @@ def test_first_poll_silent_then_one_field_change_one_notification(running):
     assert vb(n, config_oid("server", "maxNumberConnections")) == ("INTEGER", 37)
     # the OBJECTS first, then only the changed column
     assert n["varbinds"].order == [col(SERVER_TABLE, NAME, IDX), col(SERVER_TABLE, SOURCE, IDX),
+                                   col(SERVER_TABLE, LAST_INDEX, IDX),
                                    config_oid("server", "maxNumberConnections")]
+    assert vb(n, col(SERVER_TABLE, LAST_INDEX, IDX)) == ("Gauge32", 1)
     # exactly one, also after more polls
     settle(2 * POLL + 0.5)
     assert len(ours(lab.trapd)) == 1, describe(lab.trapd)
@@ -444,7 +446,7 @@ def test_state_file_change_while_agent_down_is_notified(lab):
     assert stat.S_IMODE(lab.state_file.stat().st_mode) == 0o600
     lab.agent.stop()
     doc = saved(lab)
-    assert doc["format"] == "cupi-snmp-state" and doc["version"] == 1
+    assert doc["format"] == "cupi-snmp-state" and doc["version"] == 2
     assert SMART_HOST_PASSWORD.encode() not in lab.state_file.read_bytes()
     assert ACCOUNT_PASSWORD.encode() not in lab.state_file.read_bytes()
     assert "smtpPassword" not in doc["servers"][0]["client"]["values"]
@@ -502,7 +504,9 @@ def test_state_file_values_served_with_their_age_when_cupi_down(lab):
 
 def _valid_state_text(lab):
     """A well-formed state file for this agent's server, values off the CUPI reference
-    so that loading it would be visible as a notification at the first poll."""
+    so that loading it would be visible as a notification at the first poll.
+    Version 1, without a change history: what an older agent wrote, which
+    loads as well as a current one."""
     return json.dumps({
         "format": "cupi-snmp-state", "version": 1,
         "servers": [{"index": IDX, "url": lab.sim.url,
@@ -524,7 +528,7 @@ def _valid_state_text(lab):
 CORRUPTIONS = {
     "random-bytes": lambda text: os.urandom(3000),
     "truncated": lambda text: text.encode()[:len(text) // 2],
-    "wrong-version": lambda text: text.replace('"version": 1', '"version": 2').encode(),
+    "newer-version": lambda text: text.replace('"version": 1', '"version": 99').encode(),
     "wrong-format": lambda text: text.replace('"cupi-snmp-state"', '"other-state"').encode(),
     "empty": lambda text: b"",
     "not-an-object": lambda text: b"[1, 2, 3]\n",
@@ -558,7 +562,7 @@ def test_corrupt_state_file_ignored(lab, kind):
     settle(2 * POLL)
     assert ours(lab.trapd) == [], describe(lab.trapd)
     # and the file is replaced by a good one
-    wait_saved(lab, lambda d: d["format"] == "cupi-snmp-state" and d["version"] == 1 and
+    wait_saved(lab, lambda d: d["format"] == "cupi-snmp-state" and d["version"] == 2 and
                d["servers"][0]["server"]["values"]["Port"] == lab.sim.state()["server"]["Port"])
     assert stat.S_IMODE(lab.state_file.stat().st_mode) == 0o600
 
@@ -677,7 +681,9 @@ def test_second_server_notifies_with_its_own_instance(lab):
     lab.sim.set_state({"client": {"smtpUsername": "seven"}}, server="cuc2")
     n = lab.trapd.wait_for(lambda n: n["trap_oid"] == CLIENT_CHANGED, timeout=POLL + 2)[0]
     assert n["varbinds"].order == [col(SERVER_TABLE, NAME, 7), col(SERVER_TABLE, SOURCE, 7),
+                                   col(SERVER_TABLE, LAST_INDEX, 7),
                                    config_oid("client", "smtpUsername", 7)]
+    assert vb(n, col(SERVER_TABLE, LAST_INDEX, 7)) == ("Gauge32", 1)
     assert vb(n, col(SERVER_TABLE, NAME, 7)) == ("STRING", "cuc2")
     assert vb(n, config_oid("client", "smtpUsername", 7)) == ("STRING", "seven")
     settle(POLL)

@@ -204,8 +204,14 @@ def walk(port):
 
 
 def config_part(vals):
-    """The values of the two config tables (cupiServerTable's columns vary)."""
-    return {o: v for o, v in vals.items() if not o.startswith(SERVER_TABLE + ".")}
+    """The values of the two config tables (cupiServerTable's columns vary,
+    the change history is tested in test_history.py)."""
+    return {o: v for o, v in vals.items()
+            if o.startswith((SMTP_SERVER_TABLE + ".", SMTP_CLIENT_TABLE + "."))}
+
+
+# cupiChangeHistorySize.0: the one scalar, after the tables (no history here)
+HISTORY_SIZE = ROOT + ".1.5.0"
 
 
 def counters(port, index=1):
@@ -243,8 +249,10 @@ def test_walk_serves_every_column_with_the_sims_values(sim, snmpd, agents, fmt):
     exp = expected_rows(state, 1)
     got = config_part(vals)
     assert got == exp
-    # exactly these OIDs, in lexicographic order: 10 + 11 + 6
-    assert len(vals) == 27
+    # exactly these OIDs, in lexicographic order: 11 + 11 + 6, and the
+    # history's size (no change yet: no history row)
+    assert len(vals) == 29
+    assert vals[HISTORY_SIZE] == ("Gauge32", 100)
     assert vals.order == sorted(vals.order, key=lambda o: [int(x) for x in o.split(".")])
 
     # the password column: a zero-length OCTET STRING, by walk and by GET
@@ -266,6 +274,7 @@ def test_walk_serves_every_column_with_the_sims_values(sim, snmpd, agents, fmt):
     assert vals[col(SERVER_TABLE, 9, 1)] == ("Counter32", 0)
     assert vals[col(SERVER_TABLE, 10, 1)] == ("Timeticks", 0)
     assert vals[col(SERVER_TABLE, 11, 1)] == ("INTEGER", 1)  # none
+    assert vals[col(SERVER_TABLE, 12, 1)] == ("Gauge32", 0)  # no change index yet
 
 
 def test_two_servers_give_rows_1_and_2_with_their_own_values(sim, snmpd, agents):
@@ -275,7 +284,7 @@ def test_two_servers_give_rows_1_and_2_with_their_own_values(sim, snmpd, agents)
     exp = expected_rows(sim.state(server="cuc1"), 1)
     exp.update(expected_rows(sim.state(server="cuc2"), 2))
     assert got == exp
-    assert len(vals) == 2 * 27
+    assert len(vals) == 2 * 28 + 1
     for index, name in ((1, "cuc1"), (2, "cuc2")):
         assert vals[col(SERVER_TABLE, 2, index)] == ("STRING", name)
         assert vals[col(SERVER_TABLE, 3, index)] == ("STRING", sim.url_of(name))
@@ -357,7 +366,7 @@ def test_before_cupi_is_reached_then_values_appear_without_restart(tmp_path, sim
     assert failures >= 1 and requests >= failures
     vals = walk(p)
     assert config_part(vals) == {}
-    assert {o for o in vals} == {col(SERVER_TABLE, c, 1) for c in range(2, 12)}
+    assert {o for o in vals} == {col(SERVER_TABLE, c, 1) for c in range(2, 13)} | {HISTORY_SIZE}
     assert vals[col(SERVER_TABLE, 5, 1)] == ("Gauge32", UNSET)
 
     # CUPI comes up on that port: values appear, the agent is the same process
@@ -394,7 +403,7 @@ def test_a_row_without_values_is_skipped_by_walks_of_the_config_tables(sim, snmp
         assert config_part(vals) == exp, how
         assert vals[col(SERVER_TABLE, 4, 1)] == ("INTEGER", UNREACHABLE), how
         assert vals[col(SERVER_TABLE, 4, 2)] == ("INTEGER", OK), how
-        assert len(vals) == 2 * 10 + 17, how
+        assert len(vals) == 2 * 11 + 17 + 1, how  # and cupiChangeHistorySize.0
     vals, err = snmpget(p, col(SMTP_SERVER_TABLE, 1, 1), col(SMTP_CLIENT_TABLE, 5, 1),
                         col(SMTP_SERVER_TABLE, 1, 3))
     assert err == "" and {v[0] for v in vals.values()} == {"noSuchInstance"}

@@ -160,16 +160,18 @@ def header_oids():
     arc = {k: int(define(k)) for k in (
         "CUPI_ARC_NOTIFICATIONS", "CUPI_ARC_OBJECTS", "CUPI_ARC_CONFORMANCE",
         "CUPI_TABLE_SERVER", "CUPI_TABLE_SMTP_SERVER", "CUPI_TABLE_SMTP_CLIENT",
+        "CUPI_TABLE_CHANGE", "CUPI_SCALAR_HISTORY_SIZE",
         "CUPI_NOTIFY_SERVER_CONFIG_CHANGED", "CUPI_NOTIFY_CLIENT_CONFIG_CHANGED",
         "CUPI_NOTIFY_STATUS_CHANGED")}
-    enum = dict((k, int(v)) for k, v in re.findall(r"\b(MIB_SERVER_\w+)\s*=\s*(\d+)", text))
+    enum = dict((k, int(v)) for k, v in re.findall(r"\b(MIB_(?:SERVER|CHANGE)_\w+)\s*=\s*(\d+)", text))
     return root, arc, enum
 
 
 def mib_name_of_server_column(enum_name):
-    """MIB_SERVER_LAST_CHANGE_SOURCE -> cupiServerLastChangeSource."""
-    words = enum_name[len("MIB_SERVER_"):].lower().split("_")
-    return "cupiServer" + "".join(w.capitalize() for w in words)
+    """MIB_SERVER_LAST_CHANGE_SOURCE -> cupiServerLastChangeSource,
+    MIB_CHANGE_OLD_VALUE -> cupiChangeOldValue."""
+    words = enum_name[len("MIB_"):].lower().split("_")
+    return "cupi" + "".join(w.capitalize() for w in words)
 
 
 def field_table_columns():
@@ -213,8 +215,12 @@ def source_oids():
     for prefix, t in [("cupiServer", arc["CUPI_TABLE_SERVER"])] + list(tables.values()):
         oids[f"{prefix}Table"] = f"{objects}.{t}"
         oids[f"{prefix}Entry"] = f"{objects}.{t}.1"
+    oids["cupiChangeTable"] = f"{objects}.{arc['CUPI_TABLE_CHANGE']}"
+    oids["cupiChangeEntry"] = f"{objects}.{arc['CUPI_TABLE_CHANGE']}.1"
+    oids["cupiChangeHistorySize"] = f"{objects}.{arc['CUPI_SCALAR_HISTORY_SIZE']}"
     for e, col in enum.items():
-        oids[mib_name_of_server_column(e)] = f"{objects}.{arc['CUPI_TABLE_SERVER']}.1.{col}"
+        table = arc["CUPI_TABLE_SERVER" if e.startswith("MIB_SERVER_") else "CUPI_TABLE_CHANGE"]
+        oids[mib_name_of_server_column(e)] = f"{objects}.{table}.1.{col}"
     for r, col, name in field_table_columns():
         assert name not in oids, f"{name} appears twice"
         oids[name] = f"{objects}.{tables[r][1]}.1.{col}"

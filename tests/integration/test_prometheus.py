@@ -110,6 +110,10 @@ def test_snmp_yml_is_what_the_generator_makes(tmp_path, mibs):
     assert "cupi_smtp:\n" in committed
     assert "cupiSmtpClientPassword" not in committed
     assert "1.3.6.1.4.1.8072.9999.9999.25.1.3.1.6" not in committed
+    # The change history is events, not series: only its two numbers.
+    assert "cupiServerLastChangeIndex" in committed and "cupiChangeHistorySize" in committed
+    assert not re.search(r"cupiChange(Time|Object|OldValue|NewValue|Source)\b", committed)
+    assert "1.3.6.1.4.1.8072.9999.9999.25.1.4" not in committed
 
 
 def test_exporter_config_is_valid(tmp_path):
@@ -169,6 +173,10 @@ def test_scrape_through_exporter(tmp_path):
             assert 0 <= age < 4294967295, age  # read at least once
             assert value("cupiServerRequests", idx) >= 2
         assert value("cupiServerUrl", "1", cupiServerUrl=stack.sim.url_of("cuc-paris")) == 1
+        for idx in ("1", "2"):
+            assert value("cupiServerLastChangeIndex", idx) == 0  # the states were set first
+        assert [v for _, v in ours["cupiChangeHistorySize"]] == [100]
+        assert not [n for n in ours if n.startswith("cupiChange") and n != "cupiChangeHistorySize"]
 
         # The password: no series, and its value nowhere in the scrape.
         assert "cupiSmtpClientPassword" not in ours

@@ -15,7 +15,7 @@ import re
 import pytest
 
 from sim_helper import CupiSim
-from snmp_helper import (NOTIFICATIONS, SERVER_TABLE, SMTP_SERVER_TABLE, Agent, Snmpd,
+from snmp_helper import (NOTIFICATIONS, ROOT, SERVER_TABLE, SMTP_SERVER_TABLE, Agent, Snmpd,
                          Snmptrapd, agent_config, col, server_lines, snmpget, snmpset, wait_for)
 
 SERVER_CHANGED = NOTIFICATIONS + ".1"
@@ -82,6 +82,14 @@ def test_put_applied_after_timeout_is_served_and_notified_as_snmp(lab):
     assert [n["varbinds"].value(MAX_CONNECTIONS) for n in notes] == [target]
     assert notes[0]["varbinds"].value(source) == SRC_SNMP
     assert "applied late" in agent.log_text()
+    # and one history row, the SET's: cupiChangeTable row 1.1
+    row = ROOT + ".1.4.1.%d.1.1"
+    vals, err = snmpget(snmpd.port, row % 3, row % 4, row % 5, row % 6, ROOT + ".1.4.1.6.1.2")
+    assert not err, err
+    assert vals.value(row % 3) == MAX_CONNECTIONS  # cupiChangeObject
+    assert (vals.value(row % 4), vals.value(row % 5)) == (str(before), str(target))
+    assert vals.value(row % 6) == SRC_SNMP  # cupiChangeSource
+    assert vals.value(ROOT + ".1.4.1.6.1.2") is None  # nothing else
 
 
 def test_a_later_external_change_is_still_external(lab):

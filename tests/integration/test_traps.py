@@ -169,6 +169,8 @@ def test_notifications_through_traphandle_and_snmptt(tmp_path, mibs):
         # (further OBJECTS a later MIB revision adds may follow source=)
         assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1 cupiSmtpServerConfigChanged "
                         r"server=cuc-paris index=1 source=snmp( \S+)* changed: ", line), line
+        # the newest of the three history rows the SET made
+        assert " change=3 " in line, line
         changed = dict(kv.split("=", 1) for kv in line.split(" changed: ", 1)[1].split())
         assert changed == {"cupiSmtpServerMaxConnections": "30",
                            "cupiSmtpServerAllowUntrusted": "true",
@@ -177,7 +179,7 @@ def test_notifications_through_traphandle_and_snmptt(tmp_path, mibs):
                                     if ROOT + ".0.1 " in l), None), 20,
                       what="SNMPTT's line for the SET")
         assert 'Normal "CUPI SMTP"' in tt
-        assert "SMTP server configuration of cuc-paris changed (source snmp): " in tt, tt
+        assert "SMTP server configuration of cuc-paris changed (source snmp, change 3): " in tt, tt
         assert ROOT + ".1.2.1.3.1:30" in tt, tt
 
         # CUPI goes away: a status notification.

@@ -38,6 +38,17 @@ static const char *const server_columns[] = {
     [MIB_SERVER_CONFIG_CHANGES] = "cupiServerConfigChanges",
     [MIB_SERVER_LAST_CHANGE] = "cupiServerLastChange",
     [MIB_SERVER_LAST_CHANGE_SOURCE] = "cupiServerLastChangeSource",
+    [MIB_SERVER_LAST_CHANGE_INDEX] = "cupiServerLastChangeIndex",
+};
+
+/* cupiChangeTable's columns, indexed by enum mib_change_column. */
+static const char *const change_columns[] = {
+    [MIB_CHANGE_INDEX] = "cupiChangeIndex",
+    [MIB_CHANGE_TIME] = "cupiChangeTime",
+    [MIB_CHANGE_OBJECT] = "cupiChangeObject",
+    [MIB_CHANGE_OLD_VALUE] = "cupiChangeOldValue",
+    [MIB_CHANGE_NEW_VALUE] = "cupiChangeNewValue",
+    [MIB_CHANGE_SOURCE] = "cupiChangeSource",
 };
 
 /* Prints NAME, the root and then n further arcs (unsigned). */
@@ -106,6 +117,15 @@ static int dump_oids(void)
                       (unsigned)ENTRY_ARC, f[i].column);
         }
     }
+
+    print_oid("cupiChangeTable", 2, (unsigned)CUPI_ARC_OBJECTS, (unsigned)CUPI_TABLE_CHANGE);
+    print_oid("cupiChangeEntry", 3, (unsigned)CUPI_ARC_OBJECTS, (unsigned)CUPI_TABLE_CHANGE,
+              (unsigned)ENTRY_ARC);
+    for (unsigned c = 1; c < sizeof change_columns / sizeof change_columns[0]; c++)
+        print_oid(change_columns[c], 4, (unsigned)CUPI_ARC_OBJECTS, (unsigned)CUPI_TABLE_CHANGE,
+                  (unsigned)ENTRY_ARC, c);
+    print_oid("cupiChangeHistorySize", 2, (unsigned)CUPI_ARC_OBJECTS,
+              (unsigned)CUPI_SCALAR_HISTORY_SIZE);
 
     print_oid("cupiSmtpServerConfigChanged", 2, (unsigned)CUPI_ARC_NOTIFICATIONS,
               (unsigned)CUPI_NOTIFY_SERVER_CONFIG_CHANGED);

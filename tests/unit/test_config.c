@@ -132,6 +132,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->timeout_ms, 5000);
     assert_int_equal(c->max_concurrent, 2);
     assert_null(c->state_file);
+    assert_int_equal(c->history_size, 100);
     assert_true(c->notifications);
     assert_null(c->agentx_socket);
     assert_int_equal(c->agentx_ping_interval_s, -1);
@@ -186,6 +187,7 @@ static void test_all_directives(void **state)
         "cupiTimeout 2000\n"
         "cupiMaxConcurrent 3\n"
         "cupiStateFile /var/lib/cupi-snmp/state\n"
+        "cupiHistorySize 0\n"
         "cupiNotifications no\n"
         "agentXSocket tcp:localhost:705\n"
         "agentxPingInterval 7\n"
@@ -222,6 +224,7 @@ static void test_all_directives(void **state)
     assert_int_equal(c->timeout_ms, 2000);
     assert_int_equal(c->max_concurrent, 3);
     assert_string_equal(c->state_file, "/var/lib/cupi-snmp/state");
+    assert_int_equal(c->history_size, 0); /* history off */
     assert_false(c->notifications);
     assert_string_equal(c->agentx_socket, "tcp:localhost:705");
     assert_int_equal(c->agentx_ping_interval_s, 7);
@@ -292,6 +295,9 @@ static void test_errors_with_line(void **state)
     AT3("cupiMaxConcurrent 6", "cupiMaxConcurrent");
     AT3("agentxRetries x", "agentxRetries");
     AT3("cupiNotifications maybe", "cupiNotifications");
+    AT3("cupiHistorySize 10001", "cupiHistorySize");
+    AT3("cupiHistorySize -1", "cupiHistorySize");
+    AT3("cupiHistorySize many", "cupiHistorySize");
     AT3("cupiServer 1 other https://h2", "already defined");
     AT3("cupiServer 2 cuc-paris https://h2", "already used");
     AT3("cupiServer 2 lyon ftp://h2", "https://");

@@ -49,13 +49,14 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_history.h"
 #include "agent_server.h"
 #include "mib_oids.h"
 #include "mib_tables.h"
 #include "mib_varbind.h"
 
 #define APP "cupi-test"
-#define N_SERVER_COLUMNS 11 /* cupiServerTable: column 1 is the not-accessible index */
+#define N_SERVER_COLUMNS 12 /* cupiServerTable: column 1 is the not-accessible index */
 #define TRUTH_TRUE 1
 #define TRUTH_FALSE 2
 
@@ -302,6 +303,10 @@ static void check_server_column(const test_row *r, unsigned column,
     case MIB_SERVER_LAST_CHANGE_SOURCE:
         assert_number(v, ASN_INTEGER, r->source);
         break;
+    case MIB_SERVER_LAST_CHANGE_INDEX:
+        /* only first reads were injected: nothing in any history */
+        assert_number(v, ASN_UNSIGNED, 0);
+        break;
     default:
         fail_msg("no column %u", column);
     }
@@ -474,6 +479,7 @@ static int group_teardown(void **state)
         snmp_close(master);
     mib_config_tables_unregister();
     mib_server_table_unregister();
+    agent_history_shutdown();
     agent_servers_clear();
     if (engine)
         cupi_engine_free(engine);
@@ -603,7 +609,7 @@ static void test_get_missing(void **state)
     assert_exception(mkoid(CUPI_TABLE_SERVER, 1, -1, -1), SNMP_NOSUCHOBJECT);
     assert_exception(mkoid(CUPI_TABLE_SMTP_CLIENT, 1, 1, -1), SNMP_NOSUCHINSTANCE);
     /* a table that does not exist */
-    assert_exception(cell(4, 1, 1), SNMP_NOSUCHOBJECT);
+    assert_exception(cell(6, 1, 1), SNMP_NOSUCHOBJECT);
 }
 
 /* --- GETNEXT ----------------------------------------------------------------- */
@@ -669,7 +675,7 @@ static void test_getnext_table_boundary(void **state)
     netsnmp_variable_list *v = getnext(cell(CUPI_TABLE_SMTP_CLIENT, last_client, 5));
     assert_int_equal(v->type, SNMP_ENDOFMIBVIEW);
     snmp_free_var(v);
-    v = getnext(mkoid(4, -1, -1, -1));
+    v = getnext(mkoid(6, -1, -1, -1));
     assert_int_equal(v->type, SNMP_ENDOFMIBVIEW);
     snmp_free_var(v);
 }
@@ -762,7 +768,7 @@ static void test_getnext_every_column_boundary(void **state)
             checked++;
         }
     }
-    assert_int_equal(checked, (11 + 2) + (11 + 2) + (6 + 2));
+    assert_int_equal(checked, (12 + 2) + (11 + 2) + (6 + 2));
 }
 
 /* Walks cupiSmtpObjects with GETNEXT; returns the number of cells, each
@@ -801,7 +807,7 @@ static void test_walk(void **state)
     size_t cells =
         (N_SERVER_COLUMNS - 1) * N_ROWS +
         (cupi_field_count(CUPI_RES_SERVER) + cupi_field_count(CUPI_RES_CLIENT)) * with_values;
-    assert_int_equal(cells, (11 - 1) * 3 + (11 + 6) * 2);
+    assert_int_equal(cells, (12 - 1) * 3 + (11 + 6) * 2);
     assert_int_equal(n, cells);
     assert_int_equal(expected_cells(want, MAX), cells);
     for (size_t i = 0; i < n; i++) {
@@ -1325,6 +1331,172 @@ static void test_check_read(void **state)
     assert_int_equal(agent_server_check_read(&res, why, sizeof why), CUPI_OK);
 }
 
+/* --- cupiChangeTable: two index arcs ------------------------------------------------ */
+
+static test_oid change_cell(unsigned column, unsigned index, uint32_t sub)
+{
+    test_oid o = cell(CUPI_TABLE_CHANGE, column, index);
+    o.name[o.len++] = sub;
+    return o;
+}
+
+static void set_text(cupi_snapshot *snap, unsigned column, const char *text)
+{
+    const cupi_field *f = cupi_field_at(snap->resource, column);
+    cupi_value v;
+    assert_int_equal(cupi_value_parse(f, text, strlen(text), &v), CUPI_VALID);
+    cupi_snapshot_set(snap, column, &v);
+}
+
+static void assert_change(unsigned index, uint32_t sub, unsigned table, unsigned column,
+                          const char *old_text, const char *new_text, long source)
+{
+    netsnmp_variable_list *v = get(change_cell(MIB_CHANGE_OBJECT, index, sub));
+    assert_int_equal(v->type, ASN_OBJECT_ID);
+    test_oid want = cell(table, column, index);
+    assert_int_equal(v->val_len, want.len * sizeof(oid));
+    assert_memory_equal(v->val.objid, want.name, v->val_len);
+    snmp_free_var(v);
+    v = get(change_cell(MIB_CHANGE_OLD_VALUE, index, sub));
+    assert_string(v, old_text);
+    snmp_free_var(v);
+    v = get(change_cell(MIB_CHANGE_NEW_VALUE, index, sub));
+    assert_string(v, new_text);
+    snmp_free_var(v);
+    v = get(change_cell(MIB_CHANGE_SOURCE, index, sub));
+    assert_number(v, ASN_INTEGER, (unsigned long)source);
+    snmp_free_var(v);
+}
+
+static void assert_next_oid(test_oid from, test_oid want)
+{
+    netsnmp_variable_list *v = getnext(from);
+    assert_oid(v, want);
+    snmp_free_var(v);
+}
+
+static void test_change_table(void **state)
+{
+    (void)state;
+    agent_history_configure(4);
+    assert_int_equal(agent_history_start(), 0);
+    assert_int_equal(mib_change_table_register(), 0);
+    agent_server *s1 = agent_server_find(1), *s5 = agent_server_find(5);
+    assert_non_null(s1);
+    assert_non_null(s5);
+
+    /* row 5: two fields changed elsewhere -> indexes 1 and 2 */
+    cupi_snapshot snap = s5->res[CUPI_RES_SERVER].snap;
+    set_text(&snap, 3, "7");
+    set_text(&snap, 9, "true");
+    agent_server_take_values(s5, &snap, AGENT_SOURCE_EXTERNAL, 0);
+    /* row 1: a SET of the user name and the password, then three more
+     * user names: indexes 1..5, of which the newest four are kept */
+    snap = s1->res[CUPI_RES_CLIENT].snap;
+    set_text(&snap, 5, "ops");
+    set_text(&snap, 6, "n3w-secret");
+    agent_server_set_commit(s1, &snap, CUPI_COLUMN_BIT(6));
+    const char *names[] = {"ops", "a", "b", "c"};
+    for (size_t i = 1; i < 4; i++) {
+        snap = s1->res[CUPI_RES_CLIENT].snap;
+        set_text(&snap, 5, names[i]);
+        agent_server_take_values(s1, &snap, AGENT_SOURCE_EXTERNAL, 0);
+    }
+
+    assert_change(5, 1, CUPI_TABLE_SMTP_SERVER, 3, "50", "7", AGENT_SOURCE_EXTERNAL);
+    assert_change(5, 2, CUPI_TABLE_SMTP_SERVER, 9, "false", "true", AGENT_SOURCE_EXTERNAL);
+    assert_change(1, 2, CUPI_TABLE_SMTP_CLIENT, 6, "", "", AGENT_SOURCE_SNMP);
+    assert_change(1, 3, CUPI_TABLE_SMTP_CLIENT, 5, "ops", "a", AGENT_SOURCE_EXTERNAL);
+    assert_change(1, 5, CUPI_TABLE_SMTP_CLIENT, 5, "b", "c", AGENT_SOURCE_EXTERNAL);
+    netsnmp_variable_list *v = get(cell(CUPI_TABLE_SERVER, MIB_SERVER_LAST_CHANGE_INDEX, 1));
+    assert_number(v, ASN_UNSIGNED, 5);
+    snmp_free_var(v);
+    v = get(cell(CUPI_TABLE_SERVER, MIB_SERVER_LAST_CHANGE_INDEX, 5));
+    assert_number(v, ASN_UNSIGNED, 2);
+    snmp_free_var(v);
+
+    /* DateAndTime in UTC: this year, '+' 0:00 */
+    v = get(change_cell(MIB_CHANGE_TIME, 5, 1));
+    assert_int_equal(v->type, ASN_OCTET_STR);
+    assert_int_equal(v->val_len, 11);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    assert_int_equal(v->val.string[0] * 256 + v->val.string[1], tm.tm_year + 1900);
+    assert_int_equal(v->val.string[8], '+');
+    assert_int_equal(v->val.string[9], 0);
+    snmp_free_var(v);
+
+    /* gone (the oldest, overwritten), never made, or not a row */
+    assert_exception(change_cell(MIB_CHANGE_SOURCE, 1, 1), SNMP_NOSUCHINSTANCE);
+    assert_exception(change_cell(MIB_CHANGE_SOURCE, 1, 6), SNMP_NOSUCHINSTANCE);
+    assert_exception(change_cell(MIB_CHANGE_SOURCE, 2, 1), SNMP_NOSUCHINSTANCE);
+    assert_exception(change_cell(MIB_CHANGE_SOURCE, 3, 1), SNMP_NOSUCHINSTANCE);
+    assert_exception(cell(CUPI_TABLE_CHANGE, MIB_CHANGE_SOURCE, 1), SNMP_NOSUCHINSTANCE);
+    test_oid extra = change_cell(MIB_CHANGE_SOURCE, 1, 3);
+    extra.name[extra.len++] = 0;
+    assert_exception(extra, SNMP_NOSUCHINSTANCE);
+    assert_exception(change_cell(MIB_CHANGE_INDEX, 1, 3), SNMP_NOSUCHOBJECT);
+
+    /* GETNEXT: within a server, across servers (over row 2, which has no
+     * history), into the next column, from below and between rows */
+    assert_next_oid(mkoid(CUPI_TABLE_CHANGE, -1, -1, -1), change_cell(MIB_CHANGE_TIME, 1, 2));
+    assert_next_oid(change_cell(MIB_CHANGE_OLD_VALUE, 1, 2),
+                    change_cell(MIB_CHANGE_OLD_VALUE, 1, 3));
+    assert_next_oid(cell(CUPI_TABLE_CHANGE, MIB_CHANGE_OLD_VALUE, 1),
+                    change_cell(MIB_CHANGE_OLD_VALUE, 1, 2));
+    assert_next_oid(change_cell(MIB_CHANGE_OLD_VALUE, 1, 0),
+                    change_cell(MIB_CHANGE_OLD_VALUE, 1, 2));
+    test_oid below = change_cell(MIB_CHANGE_OLD_VALUE, 1, 3);
+    below.name[below.len++] = 9;
+    assert_next_oid(below, change_cell(MIB_CHANGE_OLD_VALUE, 1, 4));
+    assert_next_oid(change_cell(MIB_CHANGE_OLD_VALUE, 1, 5),
+                    change_cell(MIB_CHANGE_OLD_VALUE, 5, 1));
+    assert_next_oid(change_cell(MIB_CHANGE_OLD_VALUE, 1, 4294967295u),
+                    change_cell(MIB_CHANGE_OLD_VALUE, 5, 1));
+    assert_next_oid(cell(CUPI_TABLE_CHANGE, MIB_CHANGE_OLD_VALUE, 2),
+                    change_cell(MIB_CHANGE_OLD_VALUE, 5, 1));
+    assert_next_oid(change_cell(MIB_CHANGE_OLD_VALUE, 5, 2),
+                    change_cell(MIB_CHANGE_NEW_VALUE, 1, 2));
+    assert_next_oid(change_cell(MIB_CHANGE_OLD_VALUE, 6, 1),
+                    change_cell(MIB_CHANGE_NEW_VALUE, 1, 2));
+    /* after the last column: cupiChangeHistorySize.0 */
+    test_oid size = mkoid(CUPI_SCALAR_HISTORY_SIZE, 0, -1, -1);
+    v = getnext(change_cell(MIB_CHANGE_SOURCE, 5, 2));
+    assert_oid(v, size);
+    assert_number(v, ASN_UNSIGNED, 4);
+    snmp_free_var(v);
+
+    /* a whole walk of the table: 6 rows x 5 columns in order */
+    test_oid at = mkoid(CUPI_TABLE_CHANGE, -1, -1, -1);
+    const unsigned order[][2] = {{1, 2}, {1, 3}, {1, 4}, {1, 5}, {5, 1}, {5, 2}};
+    for (unsigned c = MIB_CHANGE_TIME; c <= MIB_CHANGE_SOURCE; c++)
+        for (size_t i = 0; i < 6; i++) {
+            test_oid want = change_cell(c, order[i][0], order[i][1]);
+            v = getnext(at);
+            assert_oid(v, want);
+            snmp_free_var(v);
+            at = want;
+        }
+    /* GETBULK is the same chain */
+    test_oid from = mkoid(CUPI_TABLE_CHANGE, -1, -1, -1);
+    check_bulk(&from, 1, 0, 40);
+    const test_oid two[] = {change_cell(MIB_CHANGE_NEW_VALUE, 1, 4),
+                            cell(CUPI_TABLE_SERVER, MIB_SERVER_LAST_CHANGE_INDEX, 1)};
+    check_bulk(two, 2, 0, 5);
+
+    /* a smaller history keeps the newest rows; indexes go on */
+    agent_history_configure(1);
+    assert_exception(change_cell(MIB_CHANGE_SOURCE, 1, 4), SNMP_NOSUCHINSTANCE);
+    assert_change(1, 5, CUPI_TABLE_SMTP_CLIENT, 5, "b", "c", AGENT_SOURCE_EXTERNAL);
+    snap = s1->res[CUPI_RES_CLIENT].snap;
+    set_text(&snap, 5, "d");
+    agent_server_take_values(s1, &snap, AGENT_SOURCE_EXTERNAL, 0);
+    assert_change(1, 6, CUPI_TABLE_SMTP_CLIENT, 5, "c", "d", AGENT_SOURCE_EXTERNAL);
+    assert_exception(change_cell(MIB_CHANGE_SOURCE, 1, 5), SNMP_NOSUCHINSTANCE);
+    mib_change_table_unregister();
+}
+
 /* --- nothing talked to CUPI -------------------------------------------------------- */
 
 static void test_no_cupi_io(void **state)
@@ -1363,6 +1535,7 @@ int main(void)
         cmocka_unit_test(test_set_conversion_every_field),
         cmocka_unit_test(test_set_conversion_examples),
         cmocka_unit_test(test_check_read),
+        cmocka_unit_test(test_change_table),
         cmocka_unit_test(test_no_cupi_io),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -32,7 +32,7 @@
 #define APP "cupi-test-scale"
 #define FLEET 1000
 #define GET_ROUNDS 10000
-#define SERVER_COLUMNS 10 /* cupiServerTable's accessible columns, 2..11 */
+#define SERVER_COLUMNS 11 /* cupiServerTable's accessible columns, 2..12 */
 
 static cupi_engine *engine;
 static netsnmp_session *master, *client;
@@ -135,7 +135,7 @@ typedef struct cursor {
 static unsigned last_column(unsigned table)
 {
     if (table == CUPI_TABLE_SERVER)
-        return MIB_SERVER_LAST_CHANGE_SOURCE;
+        return MIB_SERVER_LAST_CHANGE_INDEX;
     return (unsigned)cupi_field_count(table == CUPI_TABLE_SMTP_SERVER ? CUPI_RES_SERVER
                                                                       : CUPI_RES_CLIENT);
 }

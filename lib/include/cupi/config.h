@@ -45,6 +45,7 @@ typedef struct cupi_config {
     unsigned unreachable_after;  /* consecutive failed reads; default 2 */
     unsigned max_data_age_s;     /* or values older than this; default 0: no limit */
     char *state_file;            /* NULL: none */
+    unsigned history_size;       /* change history rows per server; default 100, 0: none */
     bool notifications;          /* default true */
     char *agentx_socket;         /* NULL: net-snmp default */
     long agentx_ping_interval_s; /* -1: default (5) */

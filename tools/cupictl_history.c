@@ -1,0 +1,224 @@
+/* cupictl_history.c - "cupictl history" reads the change history from the
+ * agent's state file with the agent's own parser (agent_history_ring.c),
+ * so it shows exactly what the agent would load, and never talks to CUPI. */
+#include "cupictl_history.h"
+#include "agent_history_ring.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STATE_MAX_SIZE (4u * 1024u * 1024u)
+#define HISTORY_MAX_ROWS 10000 /* the largest cupiHistorySize */
+
+int cupictl_history_args(int argc, char **argv, bool *json, const char **server)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            *json = true;
+        } else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc) {
+            *server = argv[++i];
+        } else if (strncmp(argv[i], "--server=", 9) == 0) {
+            *server = argv[i] + 9;
+        } else {
+            fprintf(stderr, "cupictl: history: unexpected argument \"%s\"\n", argv[i]);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* The file's size, within the agent's bound: the history makes it grow
+ * with the servers and cupiHistorySize. */
+static char *read_text(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    size_t size = fstat(fileno(f), &st) == 0 && st.st_size >= 0 ? (size_t)st.st_size : 0;
+    char *buf = size <= max ? malloc(size + 1) : NULL;
+    size_t n = buf ? fread(buf, 1, size + 1, f) : 0;
+    bool bad = !buf || ferror(f) || n > size;
+    fclose(f);
+    if (bad) {
+        const char *why = size > max || n > size ? "file too large"
+                          : !buf                 ? "out of memory"
+                                                 : "read error";
+        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", path, why);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static const char *iso_time(int64_t when, char *buf, size_t size)
+{
+    time_t t = (time_t)when;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, size, "%lld", (long long)when);
+    return buf;
+}
+
+/* cupiSmtpServerMaxConnections.1: the changed column's instance. */
+static const char *object_name(const agent_change *c, unsigned index, char *buf, size_t size)
+{
+    const cupi_field *f = cupi_field_at((cupi_resource)c->resource, c->column);
+    snprintf(buf, size, "%s.%u", f ? f->mib_name : "?", index);
+    return buf;
+}
+
+static const char *source_name(unsigned source)
+{
+    return source == HISTORY_SOURCE_SNMP ? "snmp" : "external";
+}
+
+static void print_table_rows(const history_ring *h, unsigned index)
+{
+    char when[32], object[96];
+    for (size_t i = 0; i < h->count; i++) {
+        const agent_change *c = history_ring_at(h, i);
+        printf("%-6u %-10u %-20s %-8s %-40s \"%s\" -> \"%s\"\n", index, c->index,
+               iso_time(c->when, when, sizeof when), source_name(c->source),
+               object_name(c, index, object, sizeof object), agent_change_old(c),
+               agent_change_new(c));
+    }
+}
+
+static cJSON *rows_json(const history_ring *h, unsigned index)
+{
+    cJSON *rows = cJSON_CreateArray();
+    char when[32], object[96];
+    for (size_t i = 0; rows && i < h->count; i++) {
+        const agent_change *c = history_ring_at(h, i);
+        const cupi_field *f = cupi_field_at((cupi_resource)c->resource, c->column);
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(rows, o) ||
+            !cJSON_AddNumberToObject(o, "index", c->index) ||
+            !cJSON_AddStringToObject(o, "time", iso_time(c->when, when, sizeof when)) ||
+            !cJSON_AddStringToObject(o, "object",
+                                     object_name(c, index, object, sizeof object)) ||
+            !cJSON_AddStringToObject(o, "resource", cupi_resource_name(f->resource)) ||
+            !cJSON_AddStringToObject(o, "field", f->name) ||
+            !cJSON_AddStringToObject(o, "old", agent_change_old(c)) ||
+            !cJSON_AddStringToObject(o, "new", agent_change_new(c)) ||
+            !cJSON_AddStringToObject(o, "source", source_name(c->source))) {
+            cJSON_Delete(rows);
+            return NULL;
+        }
+    }
+    return rows;
+}
+
+/* One server entry of the state file: its history printed (or added to
+ * out as JSON). Returns 0, or 1 when its history is unusable. */
+static int show_entry(const cJSON *entry, unsigned index, const char *name, bool json,
+                      cJSON *out)
+{
+    history_ring h;
+    history_ring_init(&h);
+    if (history_ring_resize(&h, HISTORY_MAX_ROWS) != 0)
+        return 1;
+    const cJSON *section = cJSON_GetObjectItemCaseSensitive(entry, "history");
+    char why[256] = "";
+    int rc = 0;
+    if (section && history_ring_from_json(&h, section, why, sizeof why) != 0) {
+        fprintf(stderr, "cupictl: server %u: the saved history is not usable: %s\n", index,
+                why);
+        rc = 1;
+    }
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        bool ok = o && cJSON_AddItemToArray(out, o);
+        if (!ok)
+            cJSON_Delete(o);
+        ok = ok && cJSON_AddNumberToObject(o, "index", index) &&
+             (name ? cJSON_AddStringToObject(o, "name", name)
+                   : cJSON_AddNullToObject(o, "name")) &&
+             cJSON_AddNumberToObject(o, "lastIndex", h.last_index);
+        cJSON *rows = ok ? rows_json(&h, index) : NULL;
+        if (rows && !cJSON_AddItemToObject(o, "rows", rows)) {
+            cJSON_Delete(rows);
+            rows = NULL;
+        }
+        if (!rows)
+            rc = 1;
+    } else {
+        print_table_rows(&h, index);
+    }
+    history_ring_clear(&h);
+    return rc;
+}
+
+int cupictl_history(const cupi_config *cfg, const char *server, bool json)
+{
+    const cupi_server_config *only = NULL;
+    if (server && !(only = cupi_config_find_server(cfg, server))) {
+        fprintf(stderr, "cupictl: no server \"%s\" in the configuration\n", server);
+        return 2;
+    }
+    if (!cfg->state_file) {
+        fprintf(stderr, "cupictl: no cupiStateFile in the configuration: the agent keeps no "
+                        "history on disk\n");
+        return 1;
+    }
+    /* Bounded as the agent bounds it, for any cupiHistorySize the agent that
+     * wrote the file may have had. */
+    char *text =
+        read_text(cfg->state_file,
+                  STATE_MAX_SIZE + history_file_budget(cfg->n_servers, HISTORY_MAX_ROWS));
+    if (!text)
+        return 1;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "servers");
+    if (!cJSON_IsString(format) || strcmp(format->valuestring, "cupi-snmp-state") != 0 ||
+        !cJSON_IsArray(list)) {
+        fprintf(stderr, "cupictl: %s is not a cupi-snmp state file\n", cfg->state_file);
+        cJSON_Delete(root);
+        return 1;
+    }
+    cJSON *out = json ? cJSON_CreateArray() : NULL;
+    if (!json)
+        printf("%-6s %-10s %-20s %-8s %-40s %s\n", "SERVER", "CHANGE", "TIME (UTC)", "SOURCE",
+               "OBJECT", "OLD -> NEW");
+    int rc = 0;
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, list)
+    {
+        const cJSON *index = cJSON_GetObjectItemCaseSensitive(entry, "index");
+        if (!cJSON_IsNumber(index) || index->valuedouble < 1 || index->valuedouble > 65535)
+            continue;
+        unsigned idx = (unsigned)index->valuedouble;
+        if (only && only->index != idx)
+            continue;
+        char key[16];
+        snprintf(key, sizeof key, "%u", idx);
+        const cupi_server_config *c = cupi_config_find_server(cfg, key);
+        if (show_entry(entry, idx, c ? c->name : NULL, json, out) != 0)
+            rc = 1;
+    }
+    if (json) {
+        cJSON *doc = cJSON_CreateObject();
+        char *printed =
+            doc && cJSON_AddItemToObject(doc, "servers", out) ? cJSON_Print(doc) : NULL;
+        if (!doc)
+            cJSON_Delete(out);
+        if (printed)
+            puts(printed);
+        else
+            rc = 1;
+        free(printed);
+        cJSON_Delete(doc);
+    }
+    cJSON_Delete(root);
+    return rc;
+}
