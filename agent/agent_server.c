@@ -190,16 +190,26 @@ static void strip_write_only(cupi_snapshot *snap)
     }
 }
 
+/* A SET's requests come back to back: its client keeps the connection
+ * between them (see cupi_client_hold_connections). */
 void agent_server_set_begin(agent_server *s)
 {
-    s->pending_sets++;
+    if (!s->pending_sets++ && s->client) {
+        s->held = s->client;
+        cupi_client_hold_connections(s->held, true);
+    }
 }
 
 void agent_server_set_end(agent_server *s)
 {
     if (s->pending_sets)
         s->pending_sets--;
-    if (!s->pending_sets && s->retired)
+    if (s->pending_sets)
+        return;
+    if (s->held && (s->held == s->client || s->held == s->retired))
+        cupi_client_hold_connections(s->held, false);
+    s->held = NULL;
+    if (s->retired)
         agent_timer_set(&s->retire_timer, agent_now_ms());
 }
 

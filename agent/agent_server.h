@@ -67,6 +67,7 @@ typedef struct agent_server {
     agent_change_source last_change_source;
     unsigned pending_sets;     /* SET transactions holding this row */
     agent_timer retire_timer;  /* frees retired once no SET holds the row */
+    cupi_client *held;         /* the client a SET holds connections of, or NULL */
     void *refresh;             /* the background reads' own state (agent_refresh.c) */
     void *history;             /* its change history (agent_history.c) */
     struct agent_server *next; /* sorted by cfg.index */

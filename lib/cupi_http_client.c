@@ -566,6 +566,14 @@ cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes, cupi_c
     return CUPI_OK;
 }
 
+void cupi_client_hold_connections(cupi_client *c, bool hold)
+{
+    if (hold)
+        c->holds++;
+    else if (c->holds)
+        c->holds--;
+}
+
 void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out)
 {
     if (!out)

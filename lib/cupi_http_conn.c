@@ -69,7 +69,7 @@ CURLcode cupi_conn_setup(const cupi_client *c, CURL *h)
     } while (0)
     SET(CURLOPT_SHARE, c->share);
     SET(CURLOPT_BUFFERSIZE, CUPI_RECV_BUFFER_BYTES);
-    if (c->keep_connections)
+    if (c->keep_connections || c->holds)
         SET(CURLOPT_MAXAGE_CONN, CUPI_KEEPALIVE_MAX_IDLE_MS / 1000L);
     else
         SET(CURLOPT_FORBID_REUSE, 1L);

@@ -74,6 +74,7 @@ struct cupi_client {
     char *ca_file;
     bool insecure;
     bool keep_connections; /* the "keep" policy of cupi/client.h */
+    unsigned holds;        /* cupi_client_hold_connections nesting */
     CURLSH *share;         /* this server's TLS session and host name cache */
     cupi_format format;
     long timeout_ms;

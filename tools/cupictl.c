@@ -259,6 +259,7 @@ static int open_session(session *s, const cupi_server_config *server, const cupi
     char err[256];
     cupi_client_options o;
     cupi_config_client_options(cfg, server, &o);
+    o.expected_idle_ms = 0; /* a GET, a PUT and a read-back, back to back */
     s->server = server;
     s->engine = cupi_engine_new();
     if (!s->engine) {

@@ -143,6 +143,11 @@ cupi_status cupi_client_get(cupi_client *c, cupi_resource r, cupi_callback cb, v
 cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes, cupi_callback cb,
                             void *arg);
 void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out);
+/* A run of requests is coming back to back (a SET: read, PUT, read-back):
+ * while held (calls nest), a client that closes connections after use keeps
+ * them between requests; the first request after the last release closes
+ * the connection again. No effect on a client that keeps connections. */
+void cupi_client_hold_connections(cupi_client *c, bool hold);
 
 /* Blocking GET / PUT: run the engine until this request completes. */
 cupi_status cupi_get_sync(cupi_client *c, cupi_resource r, cupi_result *out);
