@@ -29,13 +29,24 @@ static char *url_part(CURLU *u, CURLUPart part)
     return s;
 }
 
-/* True when the URL carries a part we refuse (credentials, query ...). */
+/* True when the URL carries a part we refuse (a query ...). curl drops an
+ * empty query or fragment from the URL it gives back, so only a non-empty
+ * one counts. */
 static bool url_has(CURLU *u, CURLUPart part)
 {
     char *s = url_part(u, part);
     bool has = s && *s;
     curl_free(s);
     return has;
+}
+
+/* True when the URL has the part at all: an empty user info ("https://:@h")
+ * stays in the URL curl gives back, and would end up in every request URL. */
+static bool url_present(CURLU *u, CURLUPart part)
+{
+    char *s = url_part(u, part);
+    curl_free(s);
+    return s != NULL;
 }
 
 static cupi_status url_fail(CURLU *u, char *err, size_t errsz, const char *why)
@@ -84,8 +95,8 @@ cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char
     if (http && !insecure)
         return url_fail(u, err, errsz,
                         "plain http:// server URL is only allowed with insecure; use https://");
-    if (url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD) ||
-        url_has(u, CURLUPART_OPTIONS))
+    if (url_present(u, CURLUPART_USER) || url_present(u, CURLUPART_PASSWORD) ||
+        url_present(u, CURLUPART_OPTIONS))
         return url_fail(u, err, errsz,
                         "server URL must not contain credentials; give user and password "
                         "separately");
@@ -214,6 +225,15 @@ bool cupi_http_session_cookie(const char *line, size_t len, char *out, size_t ou
         i++;
     size_t n = i - start;
     if (quoted && (i >= len || line[i] != '"'))
+        return false;
+    if (quoted)
+        i++;
+    /* The value ends at ';' or the end of the line (blanks allowed before
+     * either). Anything else means it was cut at a byte no cookie may hold:
+     * a shortened session id is not one to send back. */
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (i < len && line[i] != ';' && line[i] != '\r' && line[i] != '\n')
         return false;
     if (n == 0 || n >= outsz)
         return false;
