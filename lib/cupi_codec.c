@@ -112,12 +112,50 @@ cupi_status cupi_encode(const cupi_snapshot *s, cupi_format f, char **out, size_
     return cupi_xml_encode(s, out, len);
 }
 
-/* Keeps one printable line: error texts end up in logs and SNMP strings. */
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 when the
+ * bytes there are not one (a stray byte, an overlong or surrogate form, or
+ * a sequence cut short when the message was truncated to its buffer). */
+static size_t utf8_sequence(const unsigned char *s)
+{
+    static const struct {
+        unsigned char first_lo, first_hi, len, second_lo, second_hi;
+    } forms[] = {
+        {0xC2, 0xDF, 2, 0x80, 0xBF}, {0xE0, 0xE0, 3, 0xA0, 0xBF}, {0xE1, 0xEC, 3, 0x80, 0xBF},
+        {0xED, 0xED, 3, 0x80, 0x9F}, {0xEE, 0xEF, 3, 0x80, 0xBF}, {0xF0, 0xF0, 4, 0x90, 0xBF},
+        {0xF1, 0xF3, 4, 0x80, 0xBF}, {0xF4, 0xF4, 4, 0x80, 0x8F},
+    };
+    if (s[0] < 0x80)
+        return 1;
+    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        if (s[0] < forms[f].first_lo || s[0] > forms[f].first_hi)
+            continue;
+        if (s[1] < forms[f].second_lo || s[1] > forms[f].second_hi)
+            return 0;
+        for (size_t i = 2; i < forms[f].len; i++)
+            if (s[i] < 0x80 || s[i] > 0xBF)
+                return 0;
+        return forms[f].len;
+    }
+    return 0;
+}
+
+/* Keeps one printable line of valid UTF-8: error texts end up in logs and
+ * SNMP strings. A byte that is not part of valid UTF-8 becomes '?'. */
 static void sanitize_line(char *msg)
 {
     char *w = msg;
-    for (char *p = msg; *p; p++) {
+    for (char *p = msg; *p;) {
         unsigned char ch = (unsigned char)*p;
+        size_t n = utf8_sequence((const unsigned char *)p);
+        if (n > 1) {
+            memmove(w, p, n);
+            w += n;
+            p += n;
+            continue;
+        }
+        p++;
+        if (n == 0)
+            ch = '?';
         if (ch == '\r' || ch == '\n' || ch == '\t')
             ch = ' ';
         if (ch < 0x20 || ch == 0x7f)

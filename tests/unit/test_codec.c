@@ -629,6 +629,30 @@ static void test_error_plain_and_garbage(void **state)
     assert_string_equal(small, "a long"); /* cut, then trailing blank trimmed */
 }
 
+/* The message ends up in logs and in cupiServerLastError: valid UTF-8, even
+ * when the body is not or when the cut to the buffer falls inside a
+ * character (before, both passed their stray bytes through). */
+static void test_error_message_utf8(void **state)
+{
+    (void)state;
+    char msg[256];
+    /* Valid multi-byte characters are kept. */
+    assert_true(
+        errmsg("{\"errors\":{\"message\":\"Ung\xc3\xbcltig \xe2\x82\xac \xf0\x9f\x98\x80\"}}",
+               msg, sizeof msg));
+    assert_string_equal(msg, "Ung\xc3\xbcltig \xe2\x82\xac \xf0\x9f\x98\x80");
+    /* Stray, overlong and surrogate bytes become '?', one per byte. */
+    assert_true(errmsg("bad \xff\xfe \xc0\xaf \xed\xa0\x80 end", msg, sizeof msg));
+    assert_string_equal(msg, "bad ?? ?? ??? end");
+    /* A cut inside the euro sign (3 bytes): the partial character goes. */
+    char small[7]; /* "price " fits, the euro sign does not */
+    assert_true(errmsg("price\xe2\x82\xac", small, sizeof small));
+    assert_string_equal(small, "price?");
+    assert_true(errmsg("<ErrorDetails><message>abc\xc3\xa9\xc3\xa9</message></ErrorDetails>",
+                       small, sizeof small));
+    assert_string_equal(small, "abc\xc3\xa9?");
+}
+
 static void test_error_body_round_trip(void **state)
 {
     (void)state;
@@ -684,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_escaping_round_trip),
         cmocka_unit_test(test_error_details),
         cmocka_unit_test(test_error_plain_and_garbage),
+        cmocka_unit_test(test_error_message_utf8),
         cmocka_unit_test(test_error_body_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
