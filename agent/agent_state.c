@@ -154,10 +154,9 @@ static void save_failed(const char *reason)
     failed_attempts++;
     if (!failing) {
         snmp_log(LOG_ERR,
-                 "cupi: cannot write state file %s: %s; the file is stale (it lacks the "
-                 "values of the last %lld s) until a save succeeds, retried every %d..%d s\n",
-                 state_path, reason, (long long)(mono_now() - dirty_since), RETRY_FIRST_S,
-                 RETRY_MAX_S);
+                 "cupi: cannot write state file %s: %s; the file is stale until a save "
+                 "succeeds (retried after %d s, doubling up to every %d s)\n",
+                 state_path, reason, RETRY_FIRST_S, RETRY_MAX_S);
         failing = true;
         retry_s = RETRY_FIRST_S;
     }
