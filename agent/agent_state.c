@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #define SAVE_DELAY_US 200000
-#define READ_TIME_SAVE_S 300 /* how stale a saved read time may get */
-#define RETRY_FIRST_S 1      /* a failed save is retried after this ... */
-#define RETRY_MAX_S 60       /* ... doubling up to this */
+#define READ_TIME_SAVE_S AGENT_STATE_REWRITE_S /* how stale a saved read time may get */
+#define RETRY_FIRST_S 1                        /* a failed save is retried after this ... */
+#define RETRY_MAX_S 60                         /* ... doubling up to this */
 
 static char *state_path;
 static bool dirty;

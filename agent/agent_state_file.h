@@ -25,6 +25,10 @@
 #define AGENT_STATE_MAX_SIZE (4u * 1024u * 1024u) /* a larger file is refused */
 #define AGENT_STATE_URL_MAX 255                   /* as cupiServer's URL */
 #define AGENT_STATE_READ_AT_AHEAD_S 86400         /* a readAt further ahead is corrupt */
+/* While it reads values from CUPI, a running agent rewrites the file at
+ * least this often (plus one refresh period), even when nothing changed:
+ * a file older than that is stale. */
+#define AGENT_STATE_REWRITE_S 300
 
 typedef struct agent_state_resource {
     bool valid;         /* the file holds a complete, valid snapshot */

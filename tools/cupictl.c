@@ -5,12 +5,15 @@
  * did not stick), 2 usage errors. */
 #include <cupi/cupi.h>
 
+#include "cupictl_state.h"
+
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EXIT_USAGE 2
 
@@ -20,6 +23,7 @@ static void usage(FILE *out)
             "Usage: cupictl [-c CONF] [-s INDEX|NAME] get server|client [--json]\n"
             "       cupictl [-c CONF] [-s INDEX|NAME] set server|client FIELD=VALUE "
             "[FIELD=VALUE ...]\n"
+            "       cupictl [-c CONF] [-s INDEX|NAME] state [--json]\n"
             "\n"
             "  -c CONF   configuration file (default " CUPI_DEFAULT_CONFIG ")\n"
             "  -s KEY    server INDEX or NAME from the configuration (default: the first)\n"
@@ -30,7 +34,9 @@ static void usage(FILE *out)
             "  cupictl set server maxNumberConnections=30 Port=587\n"
             "A write-only field given as FIELD=- is read from standard input, so that\n"
             "a password stays off the command line:\n"
-            "  cupictl set client smtpPassword=- < /etc/snmp/smarthost.pw\n");
+            "  cupictl set client smtpPassword=- < /etc/snmp/smarthost.pw\n"
+            "state reads the agent's cupiStateFile (nothing else): when each server's\n"
+            "values were read from CUPI, how old the file is, and whether it is stale.\n");
 }
 
 static void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -282,6 +288,22 @@ static int load_config(cupi_config *cfg, const char *path)
     return 0;
 }
 
+/* "state" reads only the state file: no server session, no CUPI. */
+static int state_command(const char *conf, const char *key, bool json)
+{
+    cupi_config cfg;
+    int rc = load_config(&cfg, conf);
+    const cupi_server_config *only = NULL;
+    if (rc == 0 && key && !(only = cupi_config_find_server(&cfg, key))) {
+        error("no server \"%s\" in %s", key, conf);
+        rc = EXIT_USAGE;
+    }
+    if (rc == 0)
+        rc = cupictl_state(&cfg, only, json, time(NULL), stdout);
+    cupi_config_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -323,6 +345,17 @@ int main(int argc, char **argv)
         json = true;
         nargs = 2;
     }
+    bool state = nargs >= 1 && strcmp(args[0], "state") == 0;
+    if (state && nargs == 2 && strcmp(args[1], "--json") == 0) {
+        json = true;
+        nargs = 1;
+    }
+    if (state && nargs != 1) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (state)
+        return state_command(conf, key, json);
     if (nargs < 2 || (strcmp(args[0], "get") != 0 && strcmp(args[0], "set") != 0) ||
         (strcmp(args[0], "get") == 0 && nargs != 2) ||
         (strcmp(args[0], "set") == 0 && nargs < 3)) {

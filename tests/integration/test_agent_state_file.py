@@ -12,7 +12,10 @@ Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_a
 """
 
 import json
+import os
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +36,14 @@ def saved_value(path, field="maxNumberConnections"):
         return json.loads(path.read_text())["servers"][0]["server"]["values"][field]
     except (OSError, ValueError, KeyError, IndexError):
         return None
+
+
+def cupictl_state(agent):
+    """cupictl state with the agent's own configuration file: (status, out)."""
+    build = os.environ.get("CUPI_BUILD_DIR") or "/work/main/build"
+    p = subprocess.run([str(Path(build) / "tools" / "cupictl"), "-c", str(agent.conf_file),
+                        "state"], capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout + p.stderr
 
 
 def log_lines(agent, needle):
@@ -83,6 +94,8 @@ def test_failed_save_retried_until_the_set_value_lands(stack, tmp_path):
         assert "Not a directory" in errors[0] and "stale" in errors[0], errors[0]
         assert not log_lines(agent, RECOVERED_TEXT)
         assert agent.running()
+        code, out = cupictl_state(agent)
+        assert code == 1 and "Not a directory" in out, out
         # Served from memory all along.
         assert snmpget(snmpd.port, MAX_CONNECTIONS)[0].value(MAX_CONNECTIONS) == new
     finally:
@@ -128,3 +141,12 @@ def test_state_file_kept_when_saves_never_fail(stack):
     wait_for(lambda: saved_value(state_file) == str(new), 5, what="the SET's value saved")
     time.sleep(2)
     assert not log_lines(agent, ERROR_TEXT) and not log_lines(agent, RECOVERED_TEXT)
+    # cupictl reads the same file: both resources read moments ago, file current.
+    code, out = cupictl_state(agent)
+    assert code == 0, out
+    lines = out.splitlines()
+    i = lines.index("server %d cuc1 %s" % (IDX, sim.url_of("cuc1")))
+    for line in lines[i + 1:i + 3]:
+        assert "values read from CUPI" in line, out
+        assert int(line.split("(")[1].split()[0]) <= 10, out
+    assert lines[-1].startswith("current: "), out
