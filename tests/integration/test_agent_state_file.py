@@ -150,3 +150,28 @@ def test_state_file_kept_when_saves_never_fail(stack):
         assert "values read from CUPI" in line, out
         assert int(line.split("(")[1].split()[0]) <= 10, out
     assert lines[-1].startswith("current: "), out
+
+
+def test_value_set_during_outage_survives_a_crash(stack, tmp_path):
+    """The case that was broken: a SET while the file cannot be written, the
+    file fixed, then the agent killed. The restarted agent, with CUPI gone,
+    serves the SET's value from the file, not the one before it."""
+    sim, snmpd, agent, state_dir, state_file = stack
+    new = 27 if saved_value(state_file) != "27" else 28
+    away = tmp_path / "state.away"
+    state_dir.rename(away)
+    state_dir.write_text("not a directory\n")
+    try:
+        vals, err = snmpset(snmpd.port, (MAX_CONNECTIONS, "i", new), timeout=5)
+        assert not err, err
+        wait_for(lambda: log_lines(agent, ERROR_TEXT), 5, what="the failed save")
+    finally:
+        state_dir.unlink()
+        away.rename(state_dir)
+    wait_for(lambda: saved_value(state_file) == str(new), RETRY_MAX_S + 10,
+             what="the SET's value in the state file")
+    agent.kill()
+    sim.stop()
+    agent.start()
+    wait_for(lambda: snmpget(snmpd.port, MAX_CONNECTIONS)[0].value(MAX_CONNECTIONS) == new, 15,
+             what="the saved value served after the restart")
