@@ -2,6 +2,7 @@
  * mapping, back-off, session cookie parsing and secret scrubbing. Kept apart
  * from the engine so each rule is readable on its own. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -65,8 +66,8 @@ static char *strip_slash(char *url)
     return url;
 }
 
-cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char *err,
-                               size_t errsz)
+static cupi_status base_url_once(const char *url, bool insecure, char **base, char *err,
+                                 size_t errsz)
 {
     *base = NULL;
     if (!url || !*url) {
@@ -122,6 +123,33 @@ cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char
         return CUPI_E_NOMEM;
     }
     return CUPI_OK;
+}
+
+/* curl decodes a percent-encoded host when it gives the URL back, and only
+ * normalises a numeric host when it parses one: "http://%32" comes back as
+ * "http://2", which the next parse (the request's) makes "http://0.0.0.2".
+ * The base is therefore checked again until it is its own result, so that
+ * what is checked is what gets requested. */
+cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char *err,
+                               size_t errsz)
+{
+    cupi_status st = base_url_once(url, insecure, base, err, errsz);
+    for (int round = 0; st == CUPI_OK && round < 3; round++) {
+        char *again = NULL;
+        st = base_url_once(*base, insecure, &again, err, errsz);
+        bool stable = st == CUPI_OK && strcmp(again, *base) == 0;
+        free(*base);
+        *base = again;
+        if (stable)
+            return CUPI_OK;
+    }
+    free(*base);
+    *base = NULL;
+    if (st == CUPI_OK) {
+        snprintf(err, errsz, "server URL is not valid: its host does not settle to one form");
+        st = CUPI_E_INVALID;
+    }
+    return st;
 }
 
 static bool curl_tls_error(CURLcode rc)

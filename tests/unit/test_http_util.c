@@ -112,12 +112,33 @@ static void test_url_user_info(void **state)
     }
 }
 
+/* The base is what curl will request: checked until it is its own result.
+ * Before, "http:/%32" gave "http://2", which curl then requests as
+ * "http://0.0.0.2" (found by fuzzing: the check was not idempotent). */
+static void test_url_settles(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *want;
+    } cases[] = {{"http:/%32", "http://0.0.0.2"},
+                 {"https://ex%61mple.com", "https://example.com"},
+                 {"https://127.1:8443", "https://127.0.0.1:8443"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256], again[256];
+        assert_int_equal(base_url(cases[i].url, true, out, sizeof out), CUPI_OK);
+        assert_string_equal(out, cases[i].want);
+        assert_int_equal(base_url(out, true, again, sizeof again), CUPI_OK);
+        assert_string_equal(again, out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cookie_taken),
         cmocka_unit_test(test_cookie_refused),
         cmocka_unit_test(test_url_user_info),
+        cmocka_unit_test(test_url_settles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
