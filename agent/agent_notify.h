@@ -1,18 +1,19 @@
 /* agent_notify.h - the three CUPI-SMTP-MIB notifications. Varbinds are
- * built by the same code that answers GET (mib_tables.h). */
+ * built by the same code that answers GET (mib_tables.h). Nothing is sent
+ * inside these calls: notifications wait in a bounded queue that net-snmp's
+ * loop drains a few at a time (see agent_notify.c for why). */
 #ifndef CUPI_AGENT_NOTIFY_H
 #define CUPI_AGENT_NOTIFY_H
 
 #include "agent_server.h"
 
-/* Queues a configuration change; changes of one resource made before the
- * queue is flushed (from an alarm) are coalesced into one notification. */
-void agent_notify_config(agent_server *s, cupi_resource r, uint32_t changed,
-                         agent_change_source source);
-/* Sends cupiServerStatusChanged for the server's current status now. */
-void agent_notify_status(agent_server *s);
-/* Drops what is queued for a server about to be removed. */
-void agent_notify_forget(agent_server *s);
+/* Subscribes to the model's events: configuration changes (later changes of
+ * the same resource and source join a queued one), status transitions (each
+ * reported once, with the status and error of that moment; not the start-up
+ * unknown -> ok), rows removed or moved (their open changes are dropped).
+ * Returns 0 or -1. */
+int agent_notify_start(void);
+/* Drops what is still queued (logged with its count). */
 void agent_notify_shutdown(void);
 
 #endif

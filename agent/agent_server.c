@@ -4,25 +4,28 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
-#include "agent_io.h"
-#include "agent_notify.h"
 #include "agent_server.h"
-#include "agent_state.h"
 
 #include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-agent_settings agent_cfg = {
-    .poll_interval_s = 60,
-    .cache_ttl_s = 30,
-    .timeout_ms = 5000,
-    .max_concurrent = 2,
-    .notifications = true,
-};
+agent_settings agent_cfg; /* from the configuration (agent_servers_apply) */
 
-static agent_server *servers;
+#define MAX_SUBSCRIBERS 8
+
+static struct {
+    agent_event_fn fn;
+    void *arg;
+} subscribers[MAX_SUBSCRIBERS];
+static size_t n_subscribers;
+
+static agent_server *servers;      /* sorted by index, linked through next */
+static agent_server **by_position; /* the same rows as an array, for O(log n) lookups */
+static size_t n_servers;
 static cupi_engine *engine;
 
 static const char *const status_names[] = {
@@ -58,17 +61,31 @@ uint32_t agent_uptime_ticks(void)
     return (uint32_t)netsnmp_get_agent_uptime();
 }
 
-static time_t mono_now(void)
+int agent_server_subscribe(agent_event_fn fn, void *arg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    if (n_subscribers == MAX_SUBSCRIBERS)
+        return -1;
+    subscribers[n_subscribers].fn = fn;
+    subscribers[n_subscribers].arg = arg;
+    n_subscribers++;
+    return 0;
 }
 
-static unsigned refresh_period(void)
+void agent_server_unsubscribe_all(void)
 {
-    return agent_cfg.cache_ttl_s < agent_cfg.poll_interval_s ? agent_cfg.cache_ttl_s
-                                                             : agent_cfg.poll_interval_s;
+    n_subscribers = 0;
+}
+
+static void publish(const agent_event *ev)
+{
+    for (size_t i = 0; i < n_subscribers; i++)
+        subscribers[i].fn(ev, subscribers[i].arg);
+}
+
+static void publish_simple(agent_event_type type, agent_server *s)
+{
+    agent_event ev = {.type = type, .server = s};
+    publish(&ev);
 }
 
 agent_server *agent_servers_first(void)
@@ -76,20 +93,56 @@ agent_server *agent_servers_first(void)
     return servers;
 }
 
+size_t agent_servers_count(void)
+{
+    return n_servers;
+}
+
+agent_server *agent_server_at(size_t pos)
+{
+    return pos < n_servers ? by_position[pos] : NULL;
+}
+
+size_t agent_server_position(unsigned index)
+{
+    size_t lo = 0, hi = n_servers;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (by_position[mid]->cfg.index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 agent_server *agent_server_find(unsigned index)
 {
-    for (agent_server *s = servers; s; s = s->next)
-        if (s->cfg.index == index)
-            return s;
-    return NULL;
+    agent_server *s = agent_server_at(agent_server_position(index));
+    return s && s->cfg.index == index ? s : NULL;
 }
 
 agent_server *agent_server_next(unsigned index)
 {
+    return index == UINT_MAX ? NULL : agent_server_at(agent_server_position(index + 1));
+}
+
+/* Re-makes the position array after the list changed; false when out of
+ * memory (the old array, still valid for the rows it holds, is dropped and
+ * lookups see no rows until the next successful rebuild). */
+static bool reindex(void)
+{
+    size_t n = 0;
     for (agent_server *s = servers; s; s = s->next)
-        if (s->cfg.index > index)
-            return s;
-    return NULL;
+        n++;
+    agent_server **array = n ? malloc(n * sizeof *array) : NULL;
+    free(by_position);
+    by_position = array;
+    n_servers = array ? n : 0;
+    n = 0;
+    for (agent_server *s = servers; array && s; s = s->next)
+        array[n++] = s;
+    return n_servers == n;
 }
 
 uint32_t agent_server_data_age(const agent_server *s)
@@ -131,10 +184,104 @@ static void strip_write_only(cupi_snapshot *snap)
     const cupi_field *f = cupi_fields(snap->resource, &n);
     for (size_t i = 0; i < n; i++) {
         if (f[i].write_only) {
-            snap->present &= ~(1u << (f[i].column - 1));
+            snap->present &= ~(CUPI_COLUMN_BIT(f[i].column));
             memset(&snap->v[i], 0, sizeof snap->v[i]);
         }
     }
+}
+
+void agent_server_set_begin(agent_server *s)
+{
+    s->pending_sets++;
+}
+
+void agent_server_set_end(agent_server *s)
+{
+    if (s->pending_sets)
+        s->pending_sets--;
+    if (!s->pending_sets && s->retired)
+        agent_timer_set(&s->retire_timer, agent_now_ms());
+}
+
+void agent_server_set_commit(agent_server *s, const cupi_snapshot *after, uint32_t also_changed)
+{
+    s->res[after->resource].generation++;
+    agent_server_take_values(s, after, AGENT_SOURCE_SNMP, also_changed);
+}
+
+bool agent_server_fresh_values(const agent_server *s, cupi_resource r, unsigned max_age_s,
+                               cupi_snapshot *out)
+{
+    const agent_resource *res = &s->res[r];
+    time_t now = time(NULL);
+    bool late_put_expected =
+        res->late_put && (time_t)(agent_now_ms() / 1000) <= res->late_put_until;
+    if (!res->valid || res->failing || late_put_expected || now < res->read_at ||
+        now - res->read_at >= (time_t)max_age_s)
+        return false;
+    *out = res->snap;
+    return true;
+}
+
+/* How long a PUT without answer may still turn up: CUPI queues requests
+ * (at most five run at once), so a late one lands within a few timeouts;
+ * and at least two background reads must get the chance to see it. */
+static time_t late_put_window(void)
+{
+    time_t timeouts = (time_t)(4 * agent_cfg.timeout_ms / 1000);
+    time_t reads = 2 * (time_t)agent_cfg.poll_interval_s;
+    time_t window = timeouts > reads ? timeouts : reads;
+    return window > 60 ? window : 60;
+}
+
+void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
+{
+    agent_resource *res = &s->res[changes->resource];
+    if (!res->late_put && !(res->late_put = malloc(sizeof *res->late_put)))
+        return; /* out of memory: a late PUT would then show as external */
+    *res->late_put = *changes;
+    strip_write_only(res->late_put);
+    res->late_put_until = (time_t)(agent_now_ms() / 1000) + late_put_window();
+    agent_event ev = {.type = AGENT_EVENT_STALE, .server = s, .resource = changes->resource};
+    publish(&ev); /* the truth, as soon as the SET lets go */
+}
+
+/* True when every changed column now holds what the late PUT asked for. */
+static void forget_late_put(agent_resource *res)
+{
+    free(res->late_put);
+    res->late_put = NULL;
+}
+
+static bool is_late_put(agent_resource *res, const cupi_snapshot *now, uint32_t changed)
+{
+    if (!res->late_put)
+        return false;
+    if ((time_t)(agent_now_ms() / 1000) > res->late_put_until) {
+        forget_late_put(res);
+        return false;
+    }
+    if ((changed & ~res->late_put->present) || cupi_snapshot_unstuck(res->late_put, now))
+        return false;
+    forget_late_put(res);
+    return true;
+}
+
+void agent_server_restore(agent_server *s, const cupi_snapshot *snap, time_t read_at)
+{
+    agent_resource *res = &s->res[snap->resource];
+    if (res->valid)
+        return;
+    res->snap = *snap;
+    strip_write_only(&res->snap);
+    res->read_at = read_at;
+    res->valid = true;
+    agent_event ev = {.type = AGENT_EVENT_VALUES,
+                      .server = s,
+                      .resource = snap->resource,
+                      .first = true,
+                      .source = AGENT_SOURCE_NONE};
+    publish(&ev);
 }
 
 uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
@@ -145,6 +292,12 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
     strip_write_only(&clean);
     bool first = !res->valid;
     uint32_t changed = res->valid ? cupi_snapshot_diff(&res->snap, &clean) | also_changed : 0;
+    cupi_snapshot before = res->snap;
+    if (changed && source == AGENT_SOURCE_EXTERNAL && is_late_put(res, &clean, changed)) {
+        snmp_log(LOG_NOTICE, "cupi: server %u: the %s PUT of an earlier SET was applied late\n",
+                 s->cfg.index, cupi_resource_name(snap->resource));
+        source = AGENT_SOURCE_SNMP;
+    }
     res->snap = clean;
     res->read_at = time(NULL);
     res->valid = true;
@@ -155,9 +308,15 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
         DEBUGMSGTL(("cupi", "server %u: %s configuration changed (mask 0x%x, %s)\n",
                     s->cfg.index, cupi_resource_name(snap->resource), changed,
                     source == AGENT_SOURCE_SNMP ? "snmp" : "external"));
-        agent_notify_config(s, snap->resource, changed, source);
     }
-    agent_state_mark_dirty(first || changed);
+    agent_event ev = {.type = AGENT_EVENT_VALUES,
+                      .server = s,
+                      .resource = snap->resource,
+                      .changed = changed,
+                      .first = first,
+                      .source = source,
+                      .before = first ? NULL : &before};
+    publish(&ev);
     return changed;
 }
 
@@ -193,13 +352,16 @@ void agent_server_take_status(agent_server *s, cupi_status st, const char *messa
              "cupi: server %u (%s): status %s -> %s%s%s\n", s->cfg.index, s->cfg.name,
              status_names[before], status_names[now], s->last_error[0] ? ": " : "",
              s->last_error);
-    if (!(before == AGENT_STATUS_UNKNOWN && now == AGENT_STATUS_OK))
-        agent_notify_status(s);
+    agent_event ev = {.type = AGENT_EVENT_STATUS, .server = s, .old_status = before};
+    publish(&ev);
 }
 
 /* A partial answer would leave holes in a row (or hide a value CUPI stopped
  * sending); net-snmp would truncate an integer beyond 32 bits to its low
- * bits and serve a different number. */
+ * bits and serve a different number. A value a SET could not write (out of
+ * range, not an enum value, bad syntax, control characters, not UTF-8) is
+ * not served either: libcupi's decoder refuses it already, and values that
+ * come from elsewhere (the state file) pass here too. */
 bool agent_snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz)
 {
     size_t n;
@@ -217,6 +379,11 @@ bool agent_snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz)
                      f[i].name, v);
             return false;
         }
+        char rule[160];
+        if (cupi_value_check(&f[i], &snap->v[i], rule, sizeof rule) != CUPI_VALID) {
+            snprintf(why, whysz, "CUPI answer refused: %s", rule);
+            return false;
+        }
     }
     return true;
 }
@@ -230,42 +397,32 @@ cupi_status agent_server_check_read(const cupi_result *result, char *why, size_t
     return result->status;
 }
 
-static void refresh_done(const cupi_result *result, void *arg)
+void agent_server_take_read(agent_server *s, cupi_resource r, cupi_status st, const char *why,
+                            const cupi_snapshot *snap, unsigned generation)
 {
-    agent_resource *res = arg;
-    agent_server *s = res->owner;
-    res->in_flight = false;
-    if (result->status == CUPI_E_CANCELLED)
-        return;
-    res->next_refresh = mono_now() + refresh_period();
-    char why[256];
-    cupi_status st = agent_server_check_read(result, why, sizeof why);
+    agent_resource *res = &s->res[r];
     res->failing = st != CUPI_OK;
     if (res->failing) {
         res->fail_status = st;
-        snprintf(res->fail_message, sizeof res->fail_message, "%s", why);
+        snprintf(res->fail_message, sizeof res->fail_message, "%s", why ? why : "");
     }
-    if (st == CUPI_OK && (res->generation != res->refresh_generation || s->pending_sets)) {
+    if (st == CUPI_OK && (res->generation != generation || s->pending_sets)) {
         /* A SET committed (or is committing) since this read started: its
          * read-back is newer than what this GET saw. */
         DEBUGMSGTL(("cupi", "server %u: stale %s read dropped\n", s->cfg.index,
-                    cupi_resource_name(res->which)));
+                    cupi_resource_name(r)));
     } else if (st == CUPI_OK) {
-        agent_server_take_values(s, &result->snapshot, AGENT_SOURCE_EXTERNAL, 0);
+        agent_server_take_values(s, snap, AGENT_SOURCE_EXTERNAL, 0);
     } else {
         DEBUGMSGTL(("cupi", "server %u: %s read failed: %s\n", s->cfg.index,
-                    cupi_resource_name(res->which), why));
+                    cupi_resource_name(r), why ? why : ""));
     }
     agent_server_take_status(s, st, why);
 }
 
-static void start_refresh(agent_server *s, agent_resource *res)
+unsigned agent_server_generation(const agent_server *s, cupi_resource r)
 {
-    res->refresh_generation = res->generation;
-    if (cupi_client_get(s->client, res->which, refresh_done, res) == CUPI_OK)
-        res->in_flight = true;
-    else
-        res->next_refresh = mono_now() + 1;
+    return s->res[r].generation;
 }
 
 /* Frees a client, keeping its counters in the row's totals. */
@@ -278,21 +435,15 @@ static void drop_client(agent_server *s, cupi_client *c)
     cupi_client_free(c); /* pending callbacks run with CUPI_E_CANCELLED */
 }
 
-void agent_servers_tick(void)
+/* A client a reload replaced while a SET used it, freed once the SET is
+ * over (from a timer: the SET may end inside one of its callbacks). */
+static void drop_retired(agent_timer *t)
 {
-    time_t now = mono_now();
-    for (agent_server *s = servers; s; s = s->next) {
-        if (s->retired && !s->pending_sets) {
-            drop_client(s, s->retired);
-            s->retired = NULL;
-        }
-        if (!s->client)
-            continue;
-        for (int r = 0; r < CUPI_RES_COUNT; r++)
-            if (!s->res[r].in_flight && now >= s->res[r].next_refresh)
-                start_refresh(s, &s->res[r]);
+    agent_server *s = (agent_server *)((char *)t - offsetof(agent_server, retire_timer));
+    if (s->retired && !s->pending_sets) {
+        drop_client(s, s->retired);
+        s->retired = NULL;
     }
-    agent_io_sync();
 }
 
 /* --- configuration ------------------------------------------------------- */
@@ -324,7 +475,9 @@ static cupi_client *make_client(const cupi_server_config *c, const cupi_config *
 
 static void server_free(agent_server *s)
 {
-    agent_notify_forget(s);
+    for (int r = 0; r < CUPI_RES_COUNT; r++)
+        forget_late_put(&s->res[r]);
+    agent_timer_cancel(&s->retire_timer);
     if (s->retired)
         cupi_client_free(s->retired);
     if (s->client)
@@ -342,6 +495,7 @@ static agent_server *server_new(const cupi_server_config *c)
     }
     s->status = AGENT_STATUS_UNKNOWN;
     s->last_change_source = AGENT_SOURCE_NONE;
+    s->retire_timer.fire = drop_retired;
     for (int r = 0; r < CUPI_RES_COUNT; r++) {
         s->res[r].owner = s;
         s->res[r].which = (cupi_resource)r;
@@ -351,7 +505,7 @@ static agent_server *server_new(const cupi_server_config *c)
 }
 
 /* A reload replaces the client. One a SET may be waiting on is kept until
- * the SET ends (agent_servers_tick frees it): cancelling a PUT that already
+ * the SET ends (agent_server_set_end frees it): cancelling a PUT that already
  * reached CUPI would fail the SET with the change applied and not put back. */
 static void retire_client(agent_server *s)
 {
@@ -362,6 +516,19 @@ static void retire_client(agent_server *s)
     else
         drop_client(s, s->client);
     s->client = NULL;
+}
+
+static bool config_has(const cupi_config *cfg, unsigned index)
+{
+    size_t lo = 0, hi = cfg->n_servers; /* cfg->servers is sorted by index */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cfg->servers[mid].index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < cfg->n_servers && cfg->servers[lo].index == index;
 }
 
 int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
@@ -392,20 +559,32 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
     agent_cfg.cache_ttl_s = cfg->cache_ttl_s;
     agent_cfg.timeout_ms = cfg->timeout_ms;
     agent_cfg.max_concurrent = cfg->max_concurrent;
+    agent_cfg.max_refreshes = cfg->max_refreshes;
+    agent_cfg.unreachable_after = cfg->unreachable_after;
+    agent_cfg.max_data_age_s = cfg->max_data_age_s;
     agent_cfg.notifications = cfg->notifications;
 
-    /* Remove servers that are gone. */
+    /* Remove servers that are gone: unlinked and out of the lookups before
+     * they are freed, as freeing cancels requests whose callbacks look rows
+     * up by index. */
+    agent_server *gone = NULL;
     for (agent_server **link = &servers; *link;) {
         agent_server *s = *link;
-        bool kept = false;
-        for (size_t i = 0; i < cfg->n_servers; i++)
-            kept |= cfg->servers[i].index == s->cfg.index;
-        if (kept) {
+        if (config_has(cfg, s->cfg.index)) {
             link = &s->next;
             continue;
         }
         snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
+        publish_simple(AGENT_EVENT_REMOVED, s);
         *link = s->next;
+        s->next = gone;
+        gone = s;
+    }
+    if (gone)
+        reindex();
+    while (gone) {
+        agent_server *s = gone;
+        gone = s->next;
         server_free(s);
     }
 
@@ -427,6 +606,7 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
             s->next = *tail;
             *tail = s;
             snmp_log(LOG_INFO, "cupi: server %u (%s) at %s\n", c->index, c->name, c->url);
+            publish_simple(AGENT_EVENT_ADDED, s);
         } else if (fresh[i]) {
             bool moved = !str_same(s->cfg.url, c->url);
             retire_client(s);
@@ -438,10 +618,10 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
             if (moved) {
                 /* Another URL may be another Unity Connection: its values are
                  * not ours, nor are the changes still queued for notification. */
-                agent_notify_forget(s);
                 for (int r = 0; r < CUPI_RES_COUNT; r++)
                     s->res[r].valid = s->res[r].failing = false;
                 s->status = AGENT_STATUS_UNKNOWN;
+                publish_simple(AGENT_EVENT_MOVED, s);
             }
             snmp_log(LOG_INFO, "cupi: server %u (%s) reconfigured\n", c->index, c->name);
         } else if (!str_same(s->cfg.name, c->name)) {
@@ -453,18 +633,22 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
         }
         if (fresh[i]) {
             s->client = fresh[i];
-            for (int r = 0; r < CUPI_RES_COUNT; r++) {
-                s->res[r].in_flight = false;
-                s->res[r].next_refresh = 0; /* refresh at once */
-            }
+            publish_simple(AGENT_EVENT_CLIENT, s);
         }
     }
     free(fresh);
+    if (!reindex()) {
+        snmp_log(LOG_ERR, "cupi: out of memory indexing the servers\n");
+        return -1;
+    }
     return 0;
 }
 
 void agent_servers_clear(void)
 {
+    free(by_position);
+    by_position = NULL;
+    n_servers = 0;
     while (servers) {
         agent_server *s = servers;
         servers = s->next;

@@ -282,9 +282,7 @@ void agent_state_load(void)
             }
             if (s->res[r].valid)
                 continue; /* CUPI already answered: fresher */
-            s->res[r].snap = res->snap;
-            s->res[r].read_at = res->read_at;
-            s->res[r].valid = true;
+            agent_server_restore(s, &res->snap, res->read_at);
             loaded++;
         }
     }
@@ -292,6 +290,20 @@ void agent_state_load(void)
     snmp_log(skipped ? LOG_WARNING : LOG_INFO,
              "cupi: state file %s: %u resource(s) loaded, %u invalid ignored\n", state_path,
              loaded, skipped);
+}
+
+static void on_event(const agent_event *ev, void *arg)
+{
+    (void)arg;
+    if (ev->type != AGENT_EVENT_VALUES)
+        agent_state_mark_dirty(true); /* rows came, went or moved */
+    else if (ev->source != AGENT_SOURCE_NONE)
+        agent_state_mark_dirty(ev->first || ev->changed); /* else only the read time */
+}
+
+int agent_state_start(void)
+{
+    return agent_server_subscribe(on_event, NULL);
 }
 
 void agent_state_shutdown(void)

@@ -9,6 +9,9 @@
 
 #include <stdbool.h>
 
+/* Subscribes to the model's events: values taken, rows added, removed or
+ * moved mark the file dirty. Returns 0 or -1. */
+int agent_state_start(void);
 /* Sets the file (NULL: none). Does not load. */
 void agent_state_configure(const char *path);
 /* Loads saved values into the configured servers whose index and URL match. */

@@ -5,20 +5,18 @@
 
 #include "agent_io.h"
 #include "agent_notify.h"
+#include "agent_refresh.h"
 #include "agent_server.h"
 #include "agent_state.h"
 #include "cupi_smtp.h"
+#include "mib_sysor.h"
 #include "mib_tables.h"
 #include "set_txn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define CONFIG_NAME "cupi-snmp-agent.conf"
-#define TICK_US 200000
-
 static cupi_engine *engine;
-static unsigned tick_alarm;
 static bool started;
 
 static void log_warning(void *arg, const char *msg)
@@ -41,19 +39,13 @@ int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults)
 {
     cupi_config_init(cfg);
     if (!no_defaults) {
-        /* net-snmp's configuration path, e.g. /etc/snmp:/usr/share/snmp:~/.snmp */
-        char *dirs = strdup(get_configuration_directory());
-        char *save = NULL;
-        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d;
-             d = strtok_r(NULL, ":", &save)) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", d, CONFIG_NAME);
-            if (read_one(cfg, path, true) != 0) {
-                free(dirs);
-                return -1;
-            }
+        /* The same files, in the same order, as cupictl reads. */
+        char err[1024];
+        if (cupi_config_read_default(cfg, log_warning, NULL, NULL, err, sizeof err) !=
+            CUPI_OK) {
+            snmp_log(LOG_ERR, "cupi: %s\n", err);
+            return -1;
         }
-        free(dirs);
     }
     if (files) {
         char *list = strdup(files);
@@ -75,27 +67,20 @@ int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults)
     return 0;
 }
 
-static void tick(unsigned clientreg, void *arg)
-{
-    (void)clientreg;
-    (void)arg;
-    set_txn_expire();
-    agent_servers_tick();
-}
-
 /* Undoes whatever cupi_smtp_start set up, in reverse order; safe on a
  * partial start. */
 static void teardown(void)
 {
-    if (tick_alarm)
-        snmp_alarm_unregister(tick_alarm);
-    tick_alarm = 0;
     set_txn_shutdown();
     agent_state_shutdown();
+    mib_sysor_unregister();
     mib_config_tables_unregister();
     mib_server_table_unregister();
     agent_notify_shutdown();
+    agent_refresh_stop();
     agent_servers_clear();
+    agent_server_unsubscribe_all();
+    agent_timer_shutdown();
     agent_io_stop();
     if (engine)
         cupi_engine_free(engine);
@@ -111,7 +96,8 @@ int cupi_smtp_start(const cupi_config *cfg)
         return -1;
     }
     engine = cupi_engine_new();
-    if (!engine || agent_servers_apply(cfg, engine) != 0)
+    if (!engine || agent_notify_start() != 0 || agent_state_start() != 0 ||
+        agent_refresh_start() != 0 || agent_servers_apply(cfg, engine) != 0)
         goto fail;
     agent_state_configure(cfg->state_file);
     agent_state_load();
@@ -119,12 +105,11 @@ int cupi_smtp_start(const cupi_config *cfg)
         snmp_log(LOG_ERR, "cupi: cannot register CUPI-SMTP-MIB\n");
         goto fail;
     }
+    if (mib_sysor_register() != 0)
+        goto fail;
     if (agent_io_start(engine) != 0)
         goto fail;
-    struct timeval tv = {0, TICK_US};
-    tick_alarm = snmp_alarm_register_hr(tv, SA_REPEAT, tick, NULL);
     started = true;
-    agent_servers_tick();
     snmp_log(LOG_INFO, "cupi: CUPI-SMTP-MIB module started with %zu server(s)\n",
              cfg->n_servers);
     return 0;
@@ -140,7 +125,6 @@ int cupi_smtp_reload(const cupi_config *cfg)
         return -1;
     agent_state_configure(cfg->state_file);
     agent_state_mark_dirty(true);
-    agent_servers_tick();
     snmp_log(LOG_INFO, "cupi: configuration reloaded, %zu server(s)\n", cfg->n_servers);
     return 0;
 }

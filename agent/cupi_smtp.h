@@ -14,9 +14,11 @@ int cupi_smtp_reload(const cupi_config *cfg);
 /* Saves the state file, unregisters and frees everything. */
 void cupi_smtp_stop(void);
 
-/* Reads configuration files (comma-separated list, may be NULL) plus, unless
- * no_defaults, cupi-snmp-agent.conf in net-snmp's configuration path. On
- * error logs "FILE:LINE: ..." and returns -1. */
+/* Reads, unless no_defaults, the default configuration
+ * (cupi_config_read_default: cupi-snmp-agent.conf then
+ * cupi-snmp-agent.local.conf in each directory of $SNMPCONFPATH or
+ * net-snmp's path), then the files of the comma-separated list (may be
+ * NULL). On error logs "FILE:LINE: ..." and returns -1. */
 int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults);
 
 /* dlmod entry points: configuration from $CUPI_SNMP_CONFIG or the default. */

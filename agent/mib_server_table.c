@@ -1,15 +1,7 @@
 /* mib_server_table.c - cupiServerTable: one row per configured server with
- * its status and counters; read-only, answered from memory. */
+ * its status and counters; read-only, answered from memory. Only its
+ * descriptor lives here: mib_register.c answers for it. */
 #include "mib_tables.h"
-
-#include <string.h>
-
-typedef struct server_column {
-    unsigned column;
-    u_char type;
-    /* Integer columns fill *num; string columns return their text. */
-    const char *(*get)(const agent_server *s, uint32_t *num);
-} server_column;
 
 static const char *col_name(const agent_server *s, uint32_t *num)
 {
@@ -73,124 +65,39 @@ static const char *col_change_source(const agent_server *s, uint32_t *num)
     return NULL;
 }
 
-static const server_column columns[] = {
-    {MIB_SERVER_NAME, ASN_OCTET_STR, col_name},
-    {MIB_SERVER_URL, ASN_OCTET_STR, col_url},
-    {MIB_SERVER_STATUS, ASN_INTEGER, col_status},
-    {MIB_SERVER_DATA_AGE, ASN_UNSIGNED, col_data_age},
-    {MIB_SERVER_LAST_ERROR, ASN_OCTET_STR, col_last_error},
-    {MIB_SERVER_REQUESTS, ASN_COUNTER, col_requests},
-    {MIB_SERVER_FAILURES, ASN_COUNTER, col_failures},
-    {MIB_SERVER_CONFIG_CHANGES, ASN_COUNTER, col_changes},
-    {MIB_SERVER_LAST_CHANGE, ASN_TIMETICKS, col_last_change},
-    {MIB_SERVER_LAST_CHANGE_SOURCE, ASN_INTEGER, col_change_source},
+/* Columns 2..11; cupiServerIndex (1) is not-accessible. */
+static const mib_column columns[] = {
+    {ASN_OCTET_STR, false, col_name},        /* cupiServerName */
+    {ASN_OCTET_STR, false, col_url},         /* cupiServerUrl */
+    {ASN_INTEGER, false, col_status},        /* cupiServerStatus */
+    {ASN_UNSIGNED, false, col_data_age},     /* cupiServerDataAge (Gauge32) */
+    {ASN_OCTET_STR, false, col_last_error},  /* cupiServerLastError */
+    {ASN_COUNTER, false, col_requests},      /* cupiServerRequests */
+    {ASN_COUNTER, false, col_failures},      /* cupiServerFailures */
+    {ASN_COUNTER, false, col_changes},       /* cupiServerConfigChanges */
+    {ASN_TIMETICKS, false, col_last_change}, /* cupiServerLastChange */
+    {ASN_INTEGER, false, col_change_source}, /* cupiServerLastChangeSource */
 };
 
-static netsnmp_handler_registration *registration;
+_Static_assert(sizeof columns / sizeof columns[0] ==
+                   MIB_SERVER_LAST_CHANGE_SOURCE - MIB_SERVER_NAME + 1,
+               "one descriptor per cupiServerTable column, in column order");
 
-size_t mib_column_oid(unsigned table, unsigned column, unsigned index, oid *out, size_t max)
-{
-    const oid prefix[] = {CUPI_MIB_ROOT_OID, CUPI_ARC_OBJECTS};
-    size_t n = sizeof prefix / sizeof prefix[0];
-    if (max < n + 4)
-        return 0;
-    memcpy(out, prefix, sizeof prefix);
-    out[n++] = table;
-    out[n++] = 1; /* entry */
-    out[n++] = column;
-    out[n++] = index;
-    return n;
-}
-
-int mib_server_column_value(const agent_server *s, unsigned column, netsnmp_variable_list *var)
-{
-    for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
-        if (columns[i].column != column)
-            continue;
-        uint32_t num = 0;
-        const char *text = columns[i].get(s, &num);
-        if (columns[i].type == ASN_OCTET_STR) {
-            size_t len = strnlen(text ? text : "", 255);
-            snmp_set_var_typed_value(var, ASN_OCTET_STR, text ? text : "", len);
-        } else if (columns[i].type == ASN_INTEGER) {
-            long v = (long)num;
-            snmp_set_var_typed_value(var, ASN_INTEGER, &v, sizeof v);
-        } else {
-            u_long v = num;
-            snmp_set_var_typed_value(var, columns[i].type, &v, sizeof v);
-        }
-        return SNMP_ERR_NOERROR;
-    }
-    return SNMP_NOSUCHOBJECT;
-}
-
-static netsnmp_variable_list *row_emit(void **loop, void **data, netsnmp_variable_list *index)
-{
-    agent_server *s = *loop;
-    if (!s)
-        return NULL;
-    snmp_set_var_typed_integer(index, ASN_UNSIGNED, s->cfg.index);
-    *data = s;
-    *loop = s->next;
-    return index;
-}
-
-static netsnmp_variable_list *row_first(void **loop, void **data, netsnmp_variable_list *index,
-                                        netsnmp_iterator_info *info)
-{
-    (void)info;
-    *loop = agent_servers_first();
-    return row_emit(loop, data, index);
-}
-
-static netsnmp_variable_list *row_next(void **loop, void **data, netsnmp_variable_list *index,
-                                       netsnmp_iterator_info *info)
-{
-    (void)info;
-    return row_emit(loop, data, index);
-}
-
-static int server_table_handler(netsnmp_mib_handler *handler,
-                                netsnmp_handler_registration *reginfo,
-                                netsnmp_agent_request_info *reqinfo,
-                                netsnmp_request_info *requests)
-{
-    (void)handler;
-    (void)reginfo;
-    if (reqinfo->mode != MODE_GET)
-        return SNMP_ERR_NOERROR; /* read-only: the helpers answer notWritable */
-    for (netsnmp_request_info *req = requests; req; req = req->next) {
-        if (req->processed)
-            continue;
-        const agent_server *s = netsnmp_extract_iterator_context(req);
-        netsnmp_table_request_info *t = netsnmp_extract_table_info(req);
-        int err = s && t ? mib_server_column_value(s, t->colnum, req->requestvb)
-                         : (int)SNMP_NOSUCHINSTANCE;
-        if (err != SNMP_ERR_NOERROR)
-            netsnmp_set_request_error(reqinfo, req, err);
-    }
-    return SNMP_ERR_NOERROR;
-}
+const mib_table mib_server_table = {
+    .name = "cupiServerTable",
+    .arc = CUPI_TABLE_SERVER,
+    .min_column = MIB_SERVER_NAME,
+    .columns = columns,
+    .n_columns = sizeof columns / sizeof columns[0],
+    .resource = MIB_NO_RESOURCE,
+};
 
 int mib_server_table_register(void)
 {
-    const mib_table_spec spec = {
-        .name = "cupiServerTable",
-        .table = CUPI_TABLE_SERVER,
-        .min_column = MIB_SERVER_NAME,
-        .max_column = MIB_SERVER_LAST_CHANGE_SOURCE,
-        .modes = HANDLER_CAN_RONLY,
-        .handler = server_table_handler,
-        .first = row_first,
-        .next = row_next,
-    };
-    registration = mib_register_table(&spec);
-    return registration ? 0 : -1;
+    return mib_table_register(&mib_server_table);
 }
 
 void mib_server_table_unregister(void)
 {
-    if (registration)
-        netsnmp_unregister_handler(registration);
-    registration = NULL;
+    mib_table_unregister(&mib_server_table);
 }

@@ -1,5 +1,10 @@
-/* mib_tables.h - the three CUPI-SMTP-MIB tables. The value functions are
- * what both GET and the notifications use, so they can never disagree. */
+/* mib_tables.h - the three CUPI-SMTP-MIB tables, each described once as
+ * data. One registration, one GET / GETNEXT path and the notifications all
+ * read these descriptors, so a trap can never disagree with a read and a
+ * table needs no code of its own.
+ *
+ * Every table is indexed by cupiServerIndex (Unsigned32) and has at most
+ * one row per configured server. */
 #ifndef CUPI_MIB_TABLES_H
 #define CUPI_MIB_TABLES_H
 
@@ -10,34 +15,65 @@
 #include "agent_server.h"
 #include "mib_oids.h"
 
-/* OID of a column instance: cupiSmtpObjects.table.1.column.index. */
-size_t mib_column_oid(unsigned table, unsigned column, unsigned index, oid *out, size_t max);
+/* A column computed from the model (cupiServerTable). */
+typedef struct mib_column {
+    u_char type;   /* ASN_OCTET_STR, ASN_INTEGER, ASN_UNSIGNED, ASN_COUNTER, ASN_TIMETICKS */
+    bool writable; /* SET goes to the table's resource; otherwise notWritable */
+    /* Text columns return their text (NULL reads as ""); number columns
+     * store theirs in *num. */
+    const char *(*get)(const agent_server *s, uint32_t *num);
+} mib_column;
 
-/* Sets var's type and value to the column's current value. Returns
- * SNMP_ERR_NOERROR, or SNMP_NOSUCHINSTANCE when the row has no such value
- * (config columns before the first read). */
-int mib_server_column_value(const agent_server *s, unsigned column, netsnmp_variable_list *var);
-int mib_config_column_value(const agent_server *s, cupi_resource r, unsigned column,
-                            netsnmp_variable_list *var);
-/* The table under cupiSmtpObjects that holds a resource's columns. */
+/* No resource: the table's rows are the configured servers themselves. */
+#define MIB_NO_RESOURCE (-1)
+
+typedef struct mib_table {
+    const char *name;
+    unsigned arc; /* under cupiSmtpObjects */
+    unsigned min_column;
+    /* Model columns, min_column upwards; NULL when the columns are the CUPI
+     * fields of `resource` (column = field column, type and access from the
+     * field table). */
+    const mib_column *columns;
+    size_t n_columns;
+    /* A CUPI resource (cupi_resource) or MIB_NO_RESOURCE. A resource table
+     * has a server's row only once that resource's values are known, and
+     * its SETs are CUPI writes of that resource. */
+    int resource;
+} mib_table;
+
+extern const mib_table mib_server_table;
+extern const mib_table mib_smtp_server_table;
+extern const mib_table mib_smtp_client_table;
+
+/* The table of a resource's fields. */
+const mib_table *mib_config_table(cupi_resource r);
+/* Its arc under cupiSmtpObjects. */
 unsigned mib_config_table_of(cupi_resource r);
 
-/* One table under cupiSmtpObjects, rows from an iterator over servers. */
-typedef struct mib_table_spec {
-    const char *name;
-    unsigned table; /* arc under cupiSmtpObjects */
-    unsigned min_column, max_column;
-    int modes; /* HANDLER_CAN_RONLY / HANDLER_CAN_RWRITE */
-    Netsnmp_Node_Handler *handler;
-    Netsnmp_First_Data_Point *first;
-    Netsnmp_Next_Data_Point *next;
-    void *data; /* handed to the handler (my_reg_void) and iterator (myvoid) */
-} mib_table_spec;
+/* The table's last column. */
+unsigned mib_table_max_column(const mib_table *t);
 
-/* The registration (net-snmp owns it; unregister with
- * netsnmp_unregister_handler), or NULL (logged by net-snmp). */
-netsnmp_handler_registration *mib_register_table(const mib_table_spec *spec);
+/* Whether server s has a row in t. */
+bool mib_table_row_exists(const mib_table *t, const agent_server *s);
 
+/* Sets var's type and value to the cell (column, s's row) as GET returns
+ * it. Returns SNMP_ERR_NOERROR, SNMP_NOSUCHOBJECT for a column the table
+ * lacks, SNMP_NOSUCHINSTANCE when s has no row in t; var is then untouched. */
+int mib_table_value(const mib_table *t, const agent_server *s, unsigned column,
+                    netsnmp_variable_list *var);
+
+/* OID of a column instance, cupiSmtpObjects.arc.1.column.index, into out
+ * (max arcs). Returns its length, 0 when max is too small. */
+size_t mib_column_oid(unsigned arc, unsigned column, unsigned index, oid *out, size_t max);
+
+/* Registers t with net-snmp (which owns the registration until
+ * mib_table_unregister). Returns 0, or -1 (logged by net-snmp). */
+int mib_table_register(const mib_table *t);
+/* Removes t's registration; nothing when it is not registered. */
+void mib_table_unregister(const mib_table *t);
+
+/* The module's tables, as the module start and stop call them. */
 int mib_server_table_register(void);
 void mib_server_table_unregister(void);
 int mib_config_tables_register(void);

@@ -5,8 +5,11 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <cupi/text.h>
 
 static const struct {
     const char *name;
@@ -36,21 +39,62 @@ int cupi_format_from_name(const char *name)
     return -1;
 }
 
-void codec_error(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (!err || !errsz)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
-
-void codec_sink_init(codec_sink *k, cupi_resource r, char *err, size_t errsz)
+void codec_sink_init(codec_sink *k, cupi_resource r, char *err, size_t errsz,
+                     const cupi_scrub *scrub)
 {
     cupi_snapshot_init(&k->snap, r);
     k->err = err;
     k->errsz = errsz;
+    k->scrub = scrub;
+}
+
+/* Longest rendering of a refused value in a message: the message must
+ * still fit cupiServerLastError (255 bytes) with the field name and reason. */
+#define SHOWN_VALUE_MAX 72
+
+void codec_fragment(const cupi_scrub *s, const char *text, size_t len, char *out, size_t outsz)
+{
+    /* Rendered whole (a NUL byte shows as \x00), scrubbed whole, and only
+     * then cut: no half secret survives a cut. */
+    size_t cap = 4 * len + 1;
+    char *whole = malloc(cap);
+    if (!whole) {
+        snprintf(out, outsz, "(not shown: out of memory)");
+        return;
+    }
+    cupi_text_printable(text, len, whole, cap);
+    if (cupi_scrub_text(s, whole, cap))
+        cupi_text_printable(whole, strlen(whole), out, outsz);
+    else
+        snprintf(out, outsz, "(withheld: it may echo a credential)");
+    explicit_bzero(whole, cap);
+    free(whole);
+}
+
+cupi_status codec_reject_value(codec_sink *k, const cupi_field *f, const char *raw, size_t len,
+                               const char *reason)
+{
+    char shown[SHOWN_VALUE_MAX + 1];
+    if (f->write_only) {
+        /* Never shown, whatever it holds. */
+        snprintf(shown, sizeof shown, "(withheld: write-only)");
+    } else {
+        char inner[SHOWN_VALUE_MAX - 1];
+        codec_fragment(k->scrub, raw, len, inner, sizeof inner);
+        snprintf(shown, sizeof shown, "%s%s%s", inner[0] == '(' ? "" : "\"", inner,
+                 inner[0] == '(' ? "" : "\"");
+    }
+    cupi_set_error(k->err, k->errsz, "field %s: value %s refused: %s", f->name, shown, reason);
+    return CUPI_E_PARSE;
+}
+
+static const char *parse_reason(const cupi_field *f, cupi_verdict verdict)
+{
+    if (verdict == CUPI_WRONG_LENGTH)
+        return "longer than 255 bytes";
+    if (f->type == CUPI_TYPE_STRING)
+        return "NUL character";
+    return f->type == CUPI_TYPE_INT ? "not an integer" : "not a boolean (true or false)";
 }
 
 cupi_status codec_take_field(codec_sink *k, const char *name, const char *text, size_t len)
@@ -59,18 +103,20 @@ cupi_status codec_take_field(codec_sink *k, const char *name, const char *text, 
     if (!f)
         return CUPI_OK;
     if (cupi_snapshot_has(&k->snap, f->column)) {
-        codec_error(k->err, k->errsz, "field %s given twice", f->name);
+        cupi_set_error(k->err, k->errsz, "field %s given twice", f->name);
         return CUPI_E_PARSE;
     }
     cupi_value v;
     cupi_verdict verdict = cupi_value_parse(f, text, len, &v);
-    if (verdict != CUPI_VALID) {
-        codec_error(k->err, k->errsz, "field %s: value is not a valid %s (%s)", f->name,
-                    f->type == CUPI_TYPE_INT    ? "integer"
-                    : f->type == CUPI_TYPE_BOOL ? "boolean"
-                                                : "string",
-                    cupi_verdict_name(verdict));
-        return CUPI_E_PARSE;
+    if (verdict != CUPI_VALID)
+        return codec_reject_value(k, f, text, len, parse_reason(f, verdict));
+    /* A value a SET could not write is not served either: the same check. */
+    char why[160];
+    if (cupi_value_check(f, &v, why, sizeof why) != CUPI_VALID) {
+        size_t n = strlen(f->name);
+        const char *reason = strncmp(why, f->name, n) == 0 && why[n] == ':' ? why + n + 2 : why;
+        explicit_bzero(&v, sizeof v);
+        return codec_reject_value(k, f, text, len, reason);
     }
     cupi_snapshot_set(&k->snap, f->column, &v);
     return CUPI_OK;
@@ -79,30 +125,36 @@ cupi_status codec_take_field(codec_sink *k, const char *name, const char *text, 
 cupi_status codec_sink_finish(codec_sink *k, cupi_snapshot *out)
 {
     if (!k->snap.present) {
-        codec_error(k->err, k->errsz, "no %s configuration field in the body",
-                    cupi_resource_name(k->snap.resource));
+        cupi_set_error(k->err, k->errsz, "no %s configuration field in the body",
+                       cupi_resource_name(k->snap.resource));
         return CUPI_E_PARSE;
     }
     *out = k->snap;
     return CUPI_OK;
 }
 
-cupi_status cupi_decode(cupi_resource r, cupi_format f, const char *body, size_t len,
-                        cupi_snapshot *out, char *err, size_t errsz)
+cupi_status codec_decode(cupi_resource r, cupi_format f, const char *body, size_t len,
+                         cupi_snapshot *out, char *err, size_t errsz, const cupi_scrub *scrub)
 {
-    codec_error(err, errsz, "%s", "");
+    cupi_set_error(err, errsz, "%s", "");
     if ((unsigned)r >= CUPI_RES_COUNT || !body) {
-        codec_error(err, errsz, "no body");
+        cupi_set_error(err, errsz, "no body");
         return CUPI_E_PARSE;
     }
     if (len > CUPI_MAX_BODY) {
-        codec_error(err, errsz, "body of %zu bytes is over the %u-byte limit", len,
-                    CUPI_MAX_BODY);
+        cupi_set_error(err, errsz, "body of %zu bytes is over the %u-byte limit", len,
+                       CUPI_MAX_BODY);
         return CUPI_E_TOO_LARGE;
     }
     if (f == CUPI_FORMAT_JSON)
-        return cupi_json_decode(r, body, len, out, err, errsz);
-    return cupi_xml_decode(r, body, len, out, err, errsz);
+        return cupi_json_decode(r, body, len, out, err, errsz, scrub);
+    return cupi_xml_decode(r, body, len, out, err, errsz, scrub);
+}
+
+cupi_status cupi_decode(cupi_resource r, cupi_format f, const char *body, size_t len,
+                        cupi_snapshot *out, char *err, size_t errsz)
+{
+    return codec_decode(r, f, body, len, out, err, errsz, NULL);
 }
 
 cupi_status cupi_encode(const cupi_snapshot *s, cupi_format f, char **out, size_t *len)
@@ -112,50 +164,12 @@ cupi_status cupi_encode(const cupi_snapshot *s, cupi_format f, char **out, size_
     return cupi_xml_encode(s, out, len);
 }
 
-/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 when the
- * bytes there are not one (a stray byte, an overlong or surrogate form, or
- * a sequence cut short when the message was truncated to its buffer). */
-static size_t utf8_sequence(const unsigned char *s)
-{
-    static const struct {
-        unsigned char first_lo, first_hi, len, second_lo, second_hi;
-    } forms[] = {
-        {0xC2, 0xDF, 2, 0x80, 0xBF}, {0xE0, 0xE0, 3, 0xA0, 0xBF}, {0xE1, 0xEC, 3, 0x80, 0xBF},
-        {0xED, 0xED, 3, 0x80, 0x9F}, {0xEE, 0xEF, 3, 0x80, 0xBF}, {0xF0, 0xF0, 4, 0x90, 0xBF},
-        {0xF1, 0xF3, 4, 0x80, 0xBF}, {0xF4, 0xF4, 4, 0x80, 0x8F},
-    };
-    if (s[0] < 0x80)
-        return 1;
-    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
-        if (s[0] < forms[f].first_lo || s[0] > forms[f].first_hi)
-            continue;
-        if (s[1] < forms[f].second_lo || s[1] > forms[f].second_hi)
-            return 0;
-        for (size_t i = 2; i < forms[f].len; i++)
-            if (s[i] < 0x80 || s[i] > 0xBF)
-                return 0;
-        return forms[f].len;
-    }
-    return 0;
-}
-
-/* Keeps one printable line of valid UTF-8: error texts end up in logs and
- * SNMP strings. A byte that is not part of valid UTF-8 becomes '?'. */
+/* Keeps one printable line: error texts end up in logs and SNMP strings. */
 static void sanitize_line(char *msg)
 {
     char *w = msg;
-    for (char *p = msg; *p;) {
+    for (char *p = msg; *p; p++) {
         unsigned char ch = (unsigned char)*p;
-        size_t n = utf8_sequence((const unsigned char *)p);
-        if (n > 1) {
-            memmove(w, p, n);
-            w += n;
-            p += n;
-            continue;
-        }
-        p++;
-        if (n == 0)
-            ch = '?';
         if (ch == '\r' || ch == '\n' || ch == '\t')
             ch = ' ';
         if (ch < 0x20 || ch == 0x7f)
@@ -169,30 +183,47 @@ static void sanitize_line(char *msg)
     *w = '\0';
 }
 
+char *codec_error_text(const char *body, size_t len)
+{
+    if (!body || len == 0 || len > CUPI_MAX_BODY)
+        return NULL;
+    size_t skip = 0;
+    while (skip < len && isspace((unsigned char)body[skip]))
+        skip++;
+    char *text = NULL;
+    if (skip < len && body[skip] == '<')
+        text = cupi_xml_error_text(body, len);
+    else if (skip < len && (body[skip] == '{' || body[skip] == '['))
+        text = cupi_json_error_text(body, len);
+    if (!text && skip < len && body[skip] != '<') {
+        /* Plain text, e.g. CUPI's "Not Authorized". */
+        text = malloc(len - skip + 1);
+        if (text) {
+            memcpy(text, body + skip, len - skip);
+            text[len - skip] = '\0';
+        }
+    }
+    if (!text)
+        return NULL;
+    sanitize_line(text);
+    if (!text[0]) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 bool cupi_error_message(const char *body, size_t len, char *msg, size_t msgsz)
 {
     if (!msg || !msgsz)
         return false;
     msg[0] = '\0';
-    if (!body || len == 0 || len > CUPI_MAX_BODY)
+    char *text = codec_error_text(body, len);
+    if (!text)
         return false;
-    size_t skip = 0;
-    while (skip < len && isspace((unsigned char)body[skip]))
-        skip++;
-    bool found = false;
-    if (skip < len && body[skip] == '<')
-        found = cupi_xml_error_message(body, len, msg, msgsz);
-    else if (skip < len && (body[skip] == '{' || body[skip] == '['))
-        found = cupi_json_error_message(body, len, msg, msgsz);
-    if (!found && skip < len && body[skip] != '<') {
-        /* Plain text, e.g. CUPI's "Not Authorized". */
-        size_t n = len - skip < msgsz - 1 ? len - skip : msgsz - 1;
-        memcpy(msg, body + skip, n);
-        msg[n] = '\0';
-        found = true;
-    }
-    sanitize_line(msg);
-    return msg[0] != '\0' && found;
+    cupi_text_printable(text, strlen(text), msg, msgsz);
+    free(text);
+    return msg[0] != '\0';
 }
 
 char *cupi_error_body(cupi_format f, const char *code, const char *message)

@@ -4,6 +4,7 @@
  * blanks, a token may be double-quoted (a password with blanks). Directives
  * are described by a table; each handler gets its argument tokens. */
 #include <cupi/config.h>
+#include <cupi/secret.h>
 
 #include "config_internal.h"
 
@@ -60,24 +61,6 @@ static void warn(parse_ctx *p, const char *fmt, ...)
         snprintf(msg, sizeof msg, "%s: %s", p->path, what);
     if (p->warn)
         p->warn(p->warn_arg, msg);
-}
-
-static void wipe(char *s)
-{
-    if (!s)
-        return;
-    volatile char *v = s;
-    while (*v)
-        *v++ = '\0';
-}
-
-/* Clears a whole buffer: after tokenize() a line holds NULs between its
- * tokens, so wipe() would stop at the first one. */
-static void wipe_buffer(char *buf, size_t size)
-{
-    volatile char *v = buf;
-    while (size--)
-        *v++ = '\0';
 }
 
 static bool replace_string(char **slot, const char *value)
@@ -206,15 +189,14 @@ static cupi_status read_password_file(parse_ctx *p, const char *path, char **out
     else if (n == LINE_NUL)
         st_line = fail(p, "password file %s holds a NUL character", path);
     if (st_line != CUPI_OK) {
-        wipe_buffer(line, sizeof line);
+        cupi_secret_wipe(line, sizeof line);
         return st_line;
     }
     if (n > 0 && line[n - 1] == '\r') /* CRLF: only the line end goes */
         line[n - 1] = '\0';
-    wipe(*out);
-    free(*out);
+    cupi_secret_free(*out);
     *out = strdup(line);
-    wipe_buffer(line, sizeof line);
+    cupi_secret_wipe(line, sizeof line);
     return *out ? CUPI_OK : fail(p, "out of memory");
 }
 
@@ -249,7 +231,8 @@ static cupi_status d_user(parse_ctx *p, cupi_server_config *s, char **arg)
 
 static cupi_status d_password(parse_ctx *p, cupi_server_config *s, char **arg)
 {
-    wipe(s->password);
+    if (s->password) /* the old one, about to be freed */
+        cupi_secret_wipe(s->password, strlen(s->password));
     return set_server_string(p, s, &s->password, arg[1]);
 }
 
@@ -309,7 +292,7 @@ static cupi_status d_number(parse_ctx *p, const number_directive *nd, const char
 typedef cupi_status (*server_handler)(parse_ctx *, cupi_server_config *, char **);
 
 typedef struct directive {
-    const char *name;
+    cupi_directive_doc doc;  /* name, arguments, meaning: also what -H prints */
     int n_args;              /* tokens after the directive, INDEX included */
     server_handler server;   /* per-server directive, or NULL */
     number_directive number; /* numeric global when max > 0 */
@@ -318,26 +301,114 @@ typedef struct directive {
 
 #define NUM(field, lo, hi, uns)                                                                \
     .number = {.min = lo, .max = hi, .offset = offsetof(cupi_config, field), .is_unsigned = uns}
+#define STR(field) .string_offset = offsetof(cupi_config, field)
 
 static const directive directives[] = {
-    {"cupiServer", 3, d_server, {0}, 0},
-    {"cupiUser", 2, d_user, {0}, 0},
-    {"cupiPassword", 2, d_password, {0}, 0},
-    {"cupiPasswordFile", 2, d_password_file, {0}, 0},
-    {"cupiCaFile", 2, d_ca_file, {0}, 0},
-    {"cupiInsecure", 1, d_insecure, {0}, 0},
-    {"cupiFormat", 2, d_format, {0}, 0},
-    {"cupiPollInterval", 1, NULL, NUM(poll_interval_s, 1, 86400, true), 0},
-    {"cupiCacheTtl", 1, NULL, NUM(cache_ttl_s, 1, 86400, true), 0},
-    {"cupiTimeout", 1, NULL, NUM(timeout_ms, 100, 600000, false), 0},
-    {"cupiMaxConcurrent", 1, NULL, NUM(max_concurrent, 1, 5, true), 0},
-    {"cupiStateFile", 1, NULL, {0}, offsetof(cupi_config, state_file)},
-    {"cupiNotifications", 1, NULL, {0}, 0},
-    {"agentXSocket", 1, NULL, {0}, offsetof(cupi_config, agentx_socket)},
-    {"agentxPingInterval", 1, NULL, NUM(agentx_ping_interval_s, 1, 3600, false), 0},
-    {"agentxTimeout", 1, NULL, NUM(agentx_timeout_s, 1, 255, false), 0},
-    {"agentxRetries", 1, NULL, NUM(agentx_retries, 0, 10, false), 0},
+    {{"cupiServer", "INDEX NAME URL",
+      "a CUPI server: MIB row 1..65535, name, https://host[:port]"},
+     3,
+     d_server,
+     {0},
+     0},
+    {{"cupiUser", "INDEX USER", "CUPI account of that server"}, 2, d_user, {0}, 0},
+    {{"cupiPassword", "INDEX PASSWORD", "its password (keep the file mode 600)"},
+     2,
+     d_password,
+     {0},
+     0},
+    {{"cupiPasswordFile", "INDEX PATH", "or: the password is the first line of PATH"},
+     2,
+     d_password_file,
+     {0},
+     0},
+    {{"cupiCaFile", "INDEX PATH",
+      "PEM CA bundle verifying that server (default: system store)"},
+     2,
+     d_ca_file,
+     {0},
+     0},
+    {{"cupiInsecure", "INDEX", "no TLS verification for that server; allows http://"},
+     1,
+     d_insecure,
+     {0},
+     0},
+    {{"cupiFormat", "INDEX xml|json", "CUPI encoding on the wire (default xml)"},
+     2,
+     d_format,
+     {0},
+     0},
+    {{"cupiPollInterval", "SECONDS", "change-detection poll, 1..86400 (default 60)"},
+     1,
+     NULL,
+     NUM(poll_interval_s, 1, 86400, true),
+     0},
+    {{"cupiCacheTtl", "SECONDS", "how long a read value is served, 1..86400 (default 30)"},
+     1,
+     NULL,
+     NUM(cache_ttl_s, 1, 86400, true),
+     0},
+    {{"cupiTimeout", "MILLISECONDS", "one HTTP request, 100..600000 (default 5000)"},
+     1,
+     NULL,
+     NUM(timeout_ms, 100, 600000, false),
+     0},
+    {{"cupiMaxConcurrent", "N", "HTTP requests in flight per server, 1..5 (default 2)"},
+     1,
+     NULL,
+     NUM(max_concurrent, 1, 5, true),
+     0},
+    {{"cupiMaxRefreshes", "N",
+      "background reads in flight across all servers, 1..10000 (default 64)"},
+     1,
+     NULL,
+     NUM(max_refreshes, 1, 10000, true),
+     0},
+    {{"cupiUnreachableAfter", "N",
+      "consecutive failed reads before a server is unreachable, 1..100 (default 2)"},
+     1,
+     NULL,
+     NUM(unreachable_after, 1, 100, true),
+     0},
+    {{"cupiMaxDataAge", "SECONDS",
+      "or once its values are older than this, 0..604800 (default 0: no limit)"},
+     1,
+     NULL,
+     NUM(max_data_age_s, 0, 604800, true),
+     0},
+    {{"cupiStateFile", "PATH", "last-known values kept across restarts (never a password)"},
+     1,
+     NULL,
+     {0},
+     STR(state_file)},
+    {{"cupiNotifications", "yes|no", "send notifications (default yes)"}, 1, NULL, {0}, 0},
+    {{"agentXSocket", "ADDRESS", "AgentX master, unix:/path or tcp:host:port (-x wins)"},
+     1,
+     NULL,
+     {0},
+     STR(agentx_socket)},
+    {{"agentxPingInterval", "SECONDS", "how often a lost master is looked for (default 5)"},
+     1,
+     NULL,
+     NUM(agentx_ping_interval_s, 1, 3600, false),
+     0},
+    {{"agentxTimeout", "SECONDS", "timeout of the agent's own AgentX requests, 1..255"},
+     1,
+     NULL,
+     NUM(agentx_timeout_s, 1, 255, false),
+     0},
+    {{"agentxRetries", "N", "retries of the agent's own AgentX requests, 0..10"},
+     1,
+     NULL,
+     NUM(agentx_retries, 0, 10, false),
+     0},
 };
+
+#define N_DIRECTIVES (sizeof directives / sizeof directives[0])
+
+const cupi_directive_doc *cupi_config_directive(size_t i)
+{
+    return i < N_DIRECTIVES ? &directives[i].doc : NULL;
+}
 
 static cupi_status d_notifications(parse_ctx *p, const char *text)
 {
@@ -353,19 +424,19 @@ static cupi_status d_notifications(parse_ctx *p, const char *text)
 
 static cupi_status apply_directive(parse_ctx *p, char **tok, int n)
 {
-    for (size_t i = 0; i < sizeof directives / sizeof directives[0]; i++) {
+    for (size_t i = 0; i < N_DIRECTIVES; i++) {
         const directive *d = &directives[i];
-        if (strcasecmp(tok[0], d->name) != 0)
+        if (strcasecmp(tok[0], d->doc.name) != 0)
             continue;
         if (n - 1 != d->n_args)
-            return fail(p, "%s takes %d argument%s, got %d", d->name, d->n_args,
+            return fail(p, "%s takes %d argument%s, got %d", d->doc.name, d->n_args,
                         d->n_args == 1 ? "" : "s", n - 1);
         if (d->server) {
             cupi_server_config *s = server_slot(p, tok[1], d->server == d_password);
             return s ? d->server(p, s, tok + 1) : CUPI_E_CONFIG;
         }
         if (d->number.max > 0)
-            return d_number(p, &d->number, d->name, tok[1]);
+            return d_number(p, &d->number, d->doc.name, tok[1]);
         if (d->string_offset) {
             char **slot = (char **)(void *)((char *)p->cfg + d->string_offset);
             return replace_string(slot, tok[1]) ? CUPI_OK : fail(p, "out of memory");
@@ -419,6 +490,9 @@ void cupi_config_init(cupi_config *c)
     memset(c, 0, sizeof *c);
     c->poll_interval_s = 60;
     c->cache_ttl_s = 30;
+    c->max_refreshes = 64;
+    c->unreachable_after = 2;
+    c->max_data_age_s = 0;
     c->timeout_ms = 5000;
     c->max_concurrent = 2;
     c->notifications = true;
@@ -429,8 +503,7 @@ void cupi_config_init(cupi_config *c)
 
 void cupi_server_config_free(cupi_server_config *s)
 {
-    wipe(s->password);
-    free(s->password);
+    cupi_secret_free(s->password);
     free(s->name);
     free(s->url);
     free(s->user);
@@ -481,7 +554,7 @@ cupi_status cupi_config_parse(cupi_config *c, FILE *f, const char *name,
     while (st == CUPI_OK && (n_read = read_line(f, line, sizeof line)) != LINE_EOF) {
         p.line++;
         if (n_read == LINE_LONG || n_read == LINE_NUL) {
-            wipe_buffer(line, sizeof line); /* it may hold a cupiPassword */
+            cupi_secret_wipe(line, sizeof line); /* it may hold a cupiPassword */
             st = n_read == LINE_LONG ? fail(&p, "line longer than %d characters", MAX_LINE - 1)
                                      : fail(&p, "NUL character in the line");
             break;
@@ -496,7 +569,7 @@ cupi_status cupi_config_parse(cupi_config *c, FILE *f, const char *name,
             holds_password |= strcasecmp(tok[0], "cupiPassword") == 0;
             st = apply_directive(&p, tok, n);
         }
-        wipe_buffer(line, sizeof line);
+        cupi_secret_wipe(line, sizeof line);
     }
     if (st == CUPI_OK && ferror(f)) {
         snprintf(err, errsz, "%s: read error", name);
@@ -575,6 +648,9 @@ void cupi_config_client_options(const cupi_config *c, const cupi_server_config *
         .format = s->format,
         .timeout_ms = c->timeout_ms,
         .max_concurrent = c->max_concurrent,
+        /* Each resource is read once per poll interval at its own phase, so
+         * a server can go a whole interval without a request. */
+        .expected_idle_ms = (long)c->poll_interval_s * 1000L,
     };
 }
 

@@ -1,9 +1,11 @@
 /* cupi_fields.c - the descriptor table of the CUPI SMTP fields.
  *
  * This table is the single description of the two resources: codecs,
- * validation, diff, cupictl and the MIB columns all walk it. Entries are
- * grouped by resource and ordered by MIB column; adding a field is one line
- * here (plus its MIB object). */
+ * validation, diff, cupictl and the MIB columns all walk it. One array per
+ * resource, ordered by MIB column (tests/unit/test_fields.c checks that
+ * column == position + 1); counts are derived from the arrays. Adding a field
+ * is one line here plus its MIB object (and CUPI_MAX_COLUMNS, which a static
+ * assertion names, when a resource outgrows it). */
 #include <cupi/fields.h>
 
 #include <strings.h>
@@ -28,12 +30,13 @@ static const int64_t tls_modes[] = {0, 1, 2}; /* not offered, required, optional
      .type = CUPI_TYPE_STRING, .max_len = CUPI_STR_MAX, .allow_empty = empty_ok,          \
      .syntax = syn, .write_only = wo, .default_value = def}
 
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define S CUPI_RES_SERVER
 #define C CUPI_RES_CLIENT
 
-/* Aliases are the spellings of the seed's field tables where they differ
+/* Aliases are the spellings of the CUPI reference's field tables where they differ
  * from the payload names by more than letter case. */
-static const cupi_field field_table[] = {
+static const cupi_field server_fields[] = {
     ENUM_FIELD(S, 1, "Port", NULL, "cupiSmtpServerPort", smtp_ports, "25"),
     STR_FIELD(S, 2, "domainName", NULL, "cupiSmtpServerDomainName", CUPI_SYNTAX_HOSTNAME,
               false, false, ""),
@@ -55,7 +58,9 @@ static const cupi_field field_table[] = {
                "false"),
     ENUM_FIELD(S, 11, "requireTlsFromUntrustedIpAddresses", NULL,
                "cupiSmtpServerRequireTlsUntrusted", tls_modes, "0"),
+};
 
+static const cupi_field client_fields[] = {
     STR_FIELD(C, 1, "smtpSmartHost", NULL, "cupiSmtpClientSmartHost", CUPI_SYNTAX_HOST_OR_IP,
               true, false, ""),
     BOOL_FIELD(C, 2, "isClientSecure", NULL, "cupiSmtpClientSecure", "false"),
@@ -76,16 +81,20 @@ static const struct {
     const char *name;
     const char *path;
     const char *root;
-    size_t first; /* index of the resource's first entry in field_table */
+    const cupi_field *fields;
     size_t count;
 } resource_table[CUPI_RES_COUNT] = {
     [CUPI_RES_SERVER] = {"server", "/vmrest/smtpserver/serverconfigs",
-                         "SmtpServerConfiguration", 0, 11},
+                         "SmtpServerConfiguration", server_fields, COUNT_OF(server_fields)},
     [CUPI_RES_CLIENT] = {"client", "/vmrest/smtpclient/clientconfigs",
-                         "SmtpClientConfiguration", 11, 6},
+                         "SmtpClientConfiguration", client_fields, COUNT_OF(client_fields)},
 };
 
-_Static_assert(sizeof field_table / sizeof field_table[0] == 17, "17 CUPI fields");
+/* A snapshot holds CUPI_MAX_COLUMNS values and a 32-bit column mask. */
+_Static_assert(COUNT_OF(server_fields) <= CUPI_MAX_COLUMNS &&
+                   COUNT_OF(client_fields) <= CUPI_MAX_COLUMNS,
+               "raise CUPI_MAX_COLUMNS in cupi/fields.h");
+_Static_assert(CUPI_MAX_COLUMNS <= 32, "a column mask has 32 bits");
 
 static bool resource_valid(cupi_resource r)
 {
@@ -124,7 +133,7 @@ const cupi_field *cupi_fields(cupi_resource r, size_t *n_out)
     }
     if (n_out)
         *n_out = resource_table[r].count;
-    return &field_table[resource_table[r].first];
+    return resource_table[r].fields;
 }
 
 size_t cupi_field_count(cupi_resource r)

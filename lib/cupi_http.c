@@ -16,8 +16,9 @@
 
 cupi_status cupi_global_init(void)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (cupi_secret_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return CUPI_E_NOMEM;
+    cupi_secret_hook_parsers();
     xmlInitParser();
     return CUPI_OK;
 }
@@ -137,6 +138,18 @@ void cupi_engine_free(cupi_engine *e)
     curl_multi_cleanup(e->multi);
     free(e->socks);
     free(e);
+}
+
+/* curl's default cache holds four connections per easy handle in the multi
+ * at that moment, and only a few are in it between refreshes: the kept
+ * connections of idle clients would be closed to make room. Room for what
+ * every client may hold at once keeps them; connections closed after use
+ * never wait in the cache, so this is a bound, not an allocation. */
+void cupi_engine_reserve_connections(cupi_engine *e, long delta)
+{
+    e->connection_room += delta;
+    long room = e->connection_room > 0 ? e->connection_room : 1;
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, room);
 }
 
 void cupi_engine_link_client(cupi_engine *e, cupi_client *c)

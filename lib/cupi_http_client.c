@@ -7,8 +7,12 @@
 #include <string.h>
 
 #include <cupi/cupi.h>
+#include <cupi/secret.h>
 
+#include "codec_internal.h"
+#include "cupi_error.h"
 #include "cupi_http_internal.h"
+#include "cupi_scrub.h"
 
 #define DEFAULT_TIMEOUT_MS 5000L
 #define DEFAULT_MAX_CONCURRENT 2u
@@ -17,12 +21,6 @@
 #define DEFAULT_BACKOFF_MAX_MS 5000L
 #define DEFAULT_SESSION_IDLE_MS 60000L
 
-static void set_err(char *err, size_t errsz, const char *msg)
-{
-    if (err && errsz)
-        snprintf(err, errsz, "%s", msg);
-}
-
 /* --- requests ------------------------------------------------------------- */
 
 void cupi_request_free(cupi_request *r)
@@ -30,8 +28,11 @@ void cupi_request_free(cupi_request *r)
     if (!r)
         return;
     /* A PUT body may carry the smart host's smtpPassword. */
-    cupi_wipe(r->body, r->body_len);
+    cupi_secret_wipe(r->body, r->body_len);
     free(r->body);
+    if (r->put_secret)
+        cupi_secret_wipe(r->put_secret, strlen(r->put_secret));
+    free(r->put_secret);
     free(r);
 }
 
@@ -51,10 +52,26 @@ static cupi_request *request_new(cupi_client *c, cupi_resource res, bool is_put,
     return r;
 }
 
+/* Every secret a server could echo back to this request. */
+static void request_scrub(const cupi_client *c, const cupi_request *r, cupi_scrub *s)
+{
+    cupi_scrub_init(s);
+    cupi_scrub_add(s, c->password);
+    cupi_scrub_add(s, c->basic_credential);
+    cupi_scrub_add(s, c->session);
+    cupi_scrub_add(s, r->put_secret);
+}
+
+/* The last line of defence: whatever a message was built from, credentials
+ * are masked. Text a server sent was already judged piece by piece (a short
+ * secret in it withholds the piece), so what remains is the client's own
+ * wording and is not withheld here. */
 static void request_set_message(cupi_client *c, cupi_request *r, const char *msg)
 {
+    cupi_scrub s;
+    request_scrub(c, r, &s);
     snprintf(r->result.message, sizeof r->result.message, "%s", msg);
-    cupi_http_scrub(r->result.message, sizeof r->result.message, c->password);
+    (void)cupi_scrub_text(&s, r->result.message, sizeof r->result.message);
 }
 
 /* Hands a request over to the engine; its callback runs in the next
@@ -84,7 +101,7 @@ static void unlink_active(cupi_client *c, cupi_transfer *t)
 static const char *session_for_request(cupi_client *c, int64_t now)
 {
     if (c->session[0] && now - c->session_used_ms > c->session_idle_ms)
-        cupi_wipe(c->session, sizeof c->session);
+        cupi_secret_wipe(c->session, sizeof c->session);
     if (!c->session[0])
         return NULL;
     c->session_used_ms = now;
@@ -104,9 +121,12 @@ static bool add_header(struct curl_slist **list, const char *name, const char *v
 
 static bool build_headers(cupi_client *c, cupi_transfer *t, const cupi_request *r, int64_t now)
 {
-    curl_slist_free_all(t->headers);
-    t->headers = NULL;
+    cupi_transfer_free_headers(t);
     const char *mime = cupi_format_mime(c->format);
+    struct curl_slist *auth = curl_slist_append(NULL, c->auth_header);
+    if (!auth)
+        return false;
+    t->headers = auth;
     bool ok = add_header(&t->headers, "Accept", mime);
     if (r->result.is_put) {
         ok = ok && add_header(&t->headers, "Content-Type", mime);
@@ -182,7 +202,7 @@ static void update_session(cupi_client *c, const cupi_transfer *t, long http, in
 {
     if (http == 401) {
         /* The session may be what the server refused; start clean. */
-        cupi_wipe(c->session, sizeof c->session);
+        cupi_secret_wipe(c->session, sizeof c->session);
         return;
     }
     if (t->got_session) {
@@ -200,8 +220,22 @@ static void describe_http(cupi_client *c, const cupi_transfer *t, cupi_request *
         snprintf(msg, sizeof msg, "HTTP %ld: redirect not followed; check the server URL",
                  http);
     } else {
-        if (!cupi_error_message(t->body ? t->body : "", t->len, cupi_msg, sizeof cupi_msg))
+        /* The whole message is scrubbed before it is cut to size, so that a
+         * cut cannot leave half a secret behind. */
+        char *text = codec_error_text(t->body, t->len);
+        cupi_scrub s;
+        request_scrub(c, r, &s);
+        if (!text)
             snprintf(cupi_msg, sizeof cupi_msg, "%s", cupi_status_text(st));
+        else if (!cupi_scrub_text(&s, text, strlen(text) + 1))
+            snprintf(cupi_msg, sizeof cupi_msg,
+                     "CUPI error message withheld (it may echo a credential)");
+        else
+            cupi_text_printable(text, strlen(text), cupi_msg, sizeof cupi_msg);
+        if (text) {
+            cupi_secret_wipe(text, strlen(text));
+            free(text);
+        }
         if (st == CUPI_E_BUSY && r->result.attempts > 1)
             snprintf(msg, sizeof msg, "HTTP %ld: %.180s (after %u attempts)", http, cupi_msg,
                      r->result.attempts);
@@ -239,12 +273,17 @@ static void describe(cupi_client *c, const cupi_transfer *t, cupi_request *r, cu
 static cupi_status decode_body(cupi_client *c, const cupi_transfer *t, cupi_request *r)
 {
     char why[200];
-    cupi_status st = cupi_decode(r->result.resource, c->format, t->body ? t->body : "", t->len,
-                                 &r->result.snapshot, why, sizeof why);
+    cupi_scrub s;
+    request_scrub(c, r, &s);
+    cupi_status st = codec_decode(r->result.resource, c->format, t->body ? t->body : "", t->len,
+                                  &r->result.snapshot, why, sizeof why, &s);
     if (st == CUPI_OK)
         return CUPI_OK;
     char msg[sizeof r->result.message];
-    snprintf(msg, sizeof msg, "response not understood: %.200s", why);
+    /* A value the field table refuses is not a garbled answer: say which. */
+    bool bad_value = strncmp(why, "field ", 6) == 0;
+    snprintf(msg, sizeof msg, "%s: %.200s",
+             bad_value ? "bad value in the CUPI answer" : "response not understood", why);
     request_set_message(c, r, msg);
     return st == CUPI_E_TOO_LARGE ? CUPI_E_TOO_LARGE : CUPI_E_PARSE;
 }
@@ -264,8 +303,11 @@ void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now)
     curl_multi_remove_handle(c->engine->multi, t->easy);
     unlink_active(c, t);
 
-    long http = 0;
+    long http = 0, connects = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &http);
+    if (curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK &&
+        connects > 0)
+        c->connections += (uint32_t)connects; /* wraps like the other counters */
     r->result.http_status = http;
     cupi_status st = cupi_http_status(rc, t->too_large, http);
     update_session(c, t, http, now);
@@ -327,16 +369,16 @@ bool cupi_client_busy(const cupi_client *c)
 static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
 {
     if (!o->user) {
-        set_err(err, errsz, "no user given");
+        cupi_set_error(err, errsz, "no user given");
         return false;
     }
     if (o->format != CUPI_FORMAT_XML && o->format != CUPI_FORMAT_JSON) {
-        set_err(err, errsz, "unknown wire format");
+        cupi_set_error(err, errsz, "unknown wire format");
         return false;
     }
     if (o->timeout_ms < 0 || o->backoff_base_ms < 0 || o->backoff_max_ms < 0 ||
-        o->session_idle_ms < 0) {
-        set_err(err, errsz, "time options must not be negative");
+        o->session_idle_ms < 0 || o->expected_idle_ms < 0) {
+        cupi_set_error(err, errsz, "time options must not be negative");
         return false;
     }
     if (o->ca_file && !o->insecure) {
@@ -345,7 +387,7 @@ static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
             char why[512];
             snprintf(why, sizeof why, "CA file %.300s is not readable: %s", o->ca_file,
                      strerror(errno));
-            set_err(err, errsz, why);
+            cupi_set_error(err, errsz, "%s", why);
             return false;
         }
         fclose(f);
@@ -365,6 +407,7 @@ static void apply_defaults(cupi_client *c, const cupi_client_options *o)
     if (c->backoff_max_ms < c->backoff_base_ms)
         c->backoff_max_ms = c->backoff_base_ms;
     c->session_idle_ms = o->session_idle_ms ? o->session_idle_ms : DEFAULT_SESSION_IDLE_MS;
+    c->keep_connections = o->expected_idle_ms <= CUPI_KEEPALIVE_MAX_IDLE_MS;
 }
 
 static void client_destroy(cupi_client *c)
@@ -374,8 +417,13 @@ static void client_destroy(cupi_client *c)
         c->idle = t->next;
         cupi_transfer_destroy(t);
     }
-    cupi_wipe(c->password, c->password_len);
-    cupi_wipe(c->session, sizeof c->session);
+    cupi_conn_share_free(c);
+    cupi_secret_wipe(c->password, c->password_len);
+    cupi_secret_wipe(c->session, sizeof c->session);
+    cupi_secret_free(c->auth_header);
+    if (c->basic_credential)
+        cupi_secret_wipe(c->basic_credential, strlen(c->basic_credential));
+    free(c->basic_credential);
     free(c->password);
     free(c->user);
     free(c->ca_file);
@@ -389,7 +437,7 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     if (err && errsz)
         err[0] = '\0';
     if (!e || !o) {
-        set_err(err, errsz, "no engine or options");
+        cupi_set_error(err, errsz, "no engine or options");
         return NULL;
     }
     if (!check_options(o, err, errsz))
@@ -398,13 +446,13 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     char *base = NULL;
     cupi_status st = cupi_http_base_url(o->url, o->insecure, &base, scratch, sizeof scratch);
     if (st != CUPI_OK) {
-        set_err(err, errsz, scratch);
+        cupi_set_error(err, errsz, "%s", scratch);
         return NULL;
     }
     cupi_client *c = calloc(1, sizeof *c);
     if (!c) {
         free(base);
-        set_err(err, errsz, "out of memory");
+        cupi_set_error(err, errsz, "out of memory");
         return NULL;
     }
     c->engine = e;
@@ -412,13 +460,24 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     c->user = strdup(o->user);
     c->password = strdup(o->password ? o->password : "");
     c->password_len = c->password ? strlen(c->password) : 0;
+    c->auth_header =
+        c->password ? cupi_http_basic_auth(c->user ? c->user : "", c->password) : NULL;
     c->ca_file = o->ca_file && !o->insecure ? strdup(o->ca_file) : NULL;
-    if (!c->user || !c->password || (o->ca_file && !o->insecure && !c->ca_file)) {
+    c->basic_credential =
+        c->user && c->password ? cupi_scrub_basic_credential(c->user, c->password) : NULL;
+    if (!c->user || !c->password || !c->auth_header || !c->basic_credential ||
+        (o->ca_file && !o->insecure && !c->ca_file)) {
         client_destroy(c);
-        set_err(err, errsz, "out of memory");
+        cupi_set_error(err, errsz, "out of memory");
         return NULL;
     }
     apply_defaults(c, o);
+    if (!cupi_conn_share_new(c)) {
+        client_destroy(c);
+        cupi_set_error(err, errsz, "out of memory");
+        return NULL;
+    }
+    cupi_engine_reserve_connections(e, (long)c->max_concurrent);
     c->rng = (uint64_t)cupi_now_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^ 0x5DEECE66Du;
     cupi_engine_link_client(e, c);
     return c;
@@ -459,6 +518,7 @@ void cupi_client_free(cupi_client *c)
     while ((r = cupi_req_pop(&c->queue)))
         cupi_req_push(&gone, r);
     cancel_all(c, &gone);
+    cupi_engine_reserve_connections(c->engine, -(long)c->max_concurrent);
     cupi_engine_unlink_client(c->engine, c);
     client_destroy(c);
 }
@@ -489,6 +549,14 @@ cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes, cupi_c
     if (!req)
         return CUPI_E_NOMEM;
     cupi_status st = cupi_encode(changes, c->format, &req->body, &req->body_len);
+    size_t n;
+    const cupi_field *f = cupi_fields(changes->resource, &n);
+    for (size_t i = 0; st == CUPI_OK && i < n; i++) {
+        /* CUPI may echo the body it refuses: remember what to mask. */
+        if (f[i].write_only && cupi_snapshot_has(changes, f[i].column) && changes->v[i].s[0] &&
+            !req->put_secret && !(req->put_secret = strdup(changes->v[i].s)))
+            st = CUPI_E_NOMEM;
+    }
     if (st != CUPI_OK) {
         cupi_request_free(req);
         return st;
@@ -509,4 +577,5 @@ void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out)
     out->failures = c->failures;
     out->in_flight = c->n_active;
     out->queued = (unsigned)(c->queue.n + c->retrying.n);
+    out->connections = c->connections;
 }

@@ -29,6 +29,7 @@ struct cupi_request {
     void *arg;
     char *body; /* PUT body, owned; curl reads it without copying */
     size_t body_len;
+    char *put_secret; /* the write-only value this PUT carries, or NULL; wiped */
     int64_t retry_at_ms;
     cupi_result result;
 };
@@ -38,9 +39,15 @@ typedef struct cupi_req_list {
     size_t n;
 } cupi_req_list;
 
+/* curl's receive buffer per easy handle (its default is 16 KiB): CUPI's
+ * bodies are well under 4 KiB, and a bigger body still arrives, only in more
+ * pieces (the 1 MiB cap is enforced on what arrives, not by this size). */
+#define CUPI_RECV_BUFFER_BYTES 4096L
+
 /* One easy handle and the buffers of the attempt it carries. Pooled per
- * client so that its options are set once and curl can hand the same
- * connection back to it. */
+ * client when the client keeps its connections, so that its options are set
+ * once and curl can hand the same connection back to it; freed after each
+ * attempt otherwise. */
 struct cupi_transfer {
     cupi_transfer *next;
     cupi_client *client;
@@ -60,10 +67,14 @@ struct cupi_client {
     cupi_client *next; /* in engine->clients */
     char *base_url;    /* scheme://host[:port], no trailing slash */
     char *user;
-    char *password;
+    char *password; /* kept only to scrub messages; wiped on free */
     size_t password_len;
+    char *auth_header;      /* "Authorization: Basic ..."; wiped on free */
+    char *basic_credential; /* base64 of user:password, for scrubbing; wiped */
     char *ca_file;
     bool insecure;
+    bool keep_connections; /* the "keep" policy of cupi/client.h */
+    CURLSH *share;         /* this server's TLS session and host name cache */
     cupi_format format;
     long timeout_ms;
     unsigned max_concurrent;
@@ -83,6 +94,7 @@ struct cupi_client {
     bool closing; /* inside cupi_client_free: refuse new requests */
     uint32_t requests;
     uint32_t failures;
+    uint32_t connections;
 };
 
 struct cupi_engine_sock {
@@ -96,7 +108,8 @@ struct cupi_engine {
     size_t n_socks, cap_socks;
     int64_t curl_deadline_ms; /* -1: curl wants no timer */
     cupi_client *clients;
-    cupi_req_list done; /* finished, callback not run yet */
+    cupi_req_list done;   /* finished, callback not run yet */
+    long connection_room; /* connections all clients may hold at once */
 };
 
 /* --- cupi_http_util.c: pure helpers ------------------------------------ */
@@ -112,9 +125,18 @@ CUPI_INTERNAL long cupi_http_backoff(long base_ms, long max_ms, unsigned n, uint
 /* JSESSIONID value of one response header line, if it is a Set-Cookie for it. */
 CUPI_INTERNAL bool cupi_http_session_cookie(const char *line, size_t len, char *out,
                                             size_t outsz);
-/* Replaces every occurrence of secret in msg by "***". */
-CUPI_INTERNAL void cupi_http_scrub(char *msg, size_t msgsz, const char *secret);
-CUPI_INTERNAL void cupi_wipe(void *p, size_t n);
+/* "Authorization: Basic BASE64(user:password)", malloc'ed (the caller wipes
+ * and frees it); NULL when out of memory. Built here rather than by curl so
+ * that curl never holds the password itself, only this header line. */
+CUPI_INTERNAL char *cupi_http_basic_auth(const char *user, const char *password);
+
+/* --- cupi_secret.c: allocators that clear what they free ----------------- */
+
+/* curl_global_init with such an allocator (curl takes it only in that call,
+ * and only as the process's first initialisation). */
+CUPI_INTERNAL CURLcode cupi_secret_curl_global_init(long flags);
+/* The same for libxml2 and cJSON. */
+CUPI_INTERNAL void cupi_secret_hook_parsers(void);
 
 /* --- cupi_http.c: engine ------------------------------------------------ */
 
@@ -125,14 +147,29 @@ CUPI_INTERNAL void cupi_engine_unlink_client(cupi_engine *e, cupi_client *c);
 /* Moves the finished requests of c out of the engine's delivery queue. */
 CUPI_INTERNAL void cupi_engine_take_done(cupi_engine *e, const cupi_client *c,
                                          cupi_req_list *out);
+/* Sizes curl's connection cache for what every client may hold at once
+ * (delta: a client's max_concurrent, added or removed). */
+CUPI_INTERNAL void cupi_engine_reserve_connections(cupi_engine *e, long delta);
 
 /* --- cupi_http_transfer.c: pooled easy handles ------------------------------ */
 
 /* An idle handle of c, or a new one set up for c; NULL when out of memory. */
 CUPI_INTERNAL cupi_transfer *cupi_transfer_take(cupi_client *c);
-/* Back to c's pool (or freed when the pool is full). */
+/* Back to c's pool (or freed when the pool is full or c does not keep its
+ * connections). */
 CUPI_INTERNAL void cupi_transfer_release(cupi_client *c, cupi_transfer *t);
 CUPI_INTERNAL void cupi_transfer_destroy(cupi_transfer *t);
+/* Clears and frees t's request headers (one of them is the Authorization). */
+CUPI_INTERNAL void cupi_transfer_free_headers(cupi_transfer *t);
+
+/* --- cupi_http_conn.c: connection policy and shared TLS state ------------ */
+
+/* c's share handle (TLS sessions, host names); false when out of memory. */
+CUPI_INTERNAL bool cupi_conn_share_new(cupi_client *c);
+CUPI_INTERNAL void cupi_conn_share_free(cupi_client *c);
+/* The options of an easy handle that follow from c's connection policy and
+ * trust settings. */
+CUPI_INTERNAL CURLcode cupi_conn_setup(const cupi_client *c, CURL *h);
 
 /* --- cupi_http_client.c: requests ---------------------------------------- */
 

@@ -1,11 +1,13 @@
-/* cupi_http_transfer.c - pooled curl easy handles: the options that never
- * change for a client are set once, and the write and header callbacks that
- * enforce the body cap and pick up the session cookie. */
+/* cupi_http_transfer.c - curl easy handles, pooled while the client keeps
+ * its connections: the options that never change for a client are set once,
+ * and the write and header callbacks that enforce the body cap and pick up
+ * the session cookie. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <cupi/cupi.h>
+#include <cupi/secret.h>
 
 #include "cupi_http_internal.h"
 
@@ -73,13 +75,24 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+void cupi_transfer_free_headers(cupi_transfer *t)
+{
+    /* The list carries the Authorization line: cleared even when curl's
+     * allocator does not clear what it frees. */
+    for (struct curl_slist *l = t->headers; l; l = l->next)
+        if (l->data)
+            cupi_secret_wipe(l->data, strlen(l->data));
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+}
+
 void cupi_transfer_destroy(cupi_transfer *t)
 {
     if (!t)
         return;
     if (t->easy)
         curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
+    cupi_transfer_free_headers(t);
     free(t->body);
     free(t);
 }
@@ -101,9 +114,9 @@ static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
      * CUPI sees, which is what its throttling counts. */
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SET(CURLOPT_USERAGENT, "libcupi/" CUPI_VERSION);
-    SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    SET(CURLOPT_USERNAME, c->user);
-    SET(CURLOPT_PASSWORD, c->password);
+    /* Basic credentials go in as a header line of ours (build_headers), not
+     * as CURLOPT_USERNAME/PASSWORD, which curl would copy into the handle and
+     * into every connection and free without clearing. */
     SET(CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
     SET(CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
     SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
@@ -117,6 +130,8 @@ static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
     SET(CURLOPT_HEADERDATA, t);
     SET(CURLOPT_ERRORBUFFER, t->errbuf);
 #undef SET
+    if (rc == CURLE_OK)
+        rc = cupi_conn_setup(c, h);
     return rc == CURLE_OK;
 }
 
@@ -150,7 +165,9 @@ void cupi_transfer_release(cupi_client *c, cupi_transfer *t)
         t->cap = 0;
     }
     t->len = 0;
-    if (c->n_idle >= c->max_concurrent) {
+    /* A handle kept for a connection that is not kept would be the largest
+     * thing an idle client holds (curl's per-handle state and buffers). */
+    if (!c->keep_connections || c->n_idle >= c->max_concurrent) {
         cupi_transfer_destroy(t);
         return;
     }

@@ -1,11 +1,13 @@
 /* cupi_http_util.c - the HTTP client's pure helpers: URL checks, status
- * mapping, back-off, session cookie parsing and secret scrubbing. Kept apart
+ * mapping, back-off and session cookie parsing. Kept apart
  * from the engine so each rule is readable on its own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <cupi/secret.h>
 
 #include "cupi_http_internal.h"
 
@@ -16,10 +18,40 @@ int64_t cupi_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void cupi_wipe(void *p, size_t n)
+char *cupi_http_basic_auth(const char *user, const char *password)
 {
-    if (p)
-        explicit_bzero(p, n);
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char prefix[] = "Authorization: Basic ";
+    size_t ulen = strlen(user), plen = strlen(password);
+    size_t n = ulen + 1 + plen;
+    unsigned char *pair = malloc(n + 1);
+    char *out = malloc(sizeof prefix + (n + 2) / 3 * 4);
+    if (!pair || !out) {
+        free(pair);
+        free(out);
+        return NULL;
+    }
+    memcpy(pair, user, ulen);
+    pair[ulen] = ':';
+    memcpy(pair + ulen + 1, password, plen);
+    memcpy(out, prefix, sizeof prefix - 1);
+    char *w = out + sizeof prefix - 1;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)pair[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)pair[i + 1] << 8;
+        if (i + 2 < n)
+            v |= pair[i + 2];
+        *w++ = b64[v >> 18 & 63];
+        *w++ = b64[v >> 12 & 63];
+        *w++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
+        *w++ = i + 2 < n ? b64[v & 63] : '=';
+    }
+    *w = '\0';
+    cupi_secret_wipe(pair, n + 1);
+    free(pair);
+    return out;
 }
 
 static char *url_part(CURLU *u, CURLUPart part)
@@ -268,25 +300,4 @@ bool cupi_http_session_cookie(const char *line, size_t len, char *out, size_t ou
     memcpy(out, line + start, n);
     out[n] = '\0';
     return true;
-}
-
-void cupi_http_scrub(char *msg, size_t msgsz, const char *secret)
-{
-    size_t slen = secret ? strlen(secret) : 0;
-    if (slen == 0 || msgsz == 0 || !strstr(msg, secret))
-        return;
-    char out[512];
-    size_t o = 0;
-    for (const char *p = msg; *p && o + 1 < sizeof out;) {
-        if (strncmp(p, secret, slen) == 0) {
-            for (const char *s = "***"; *s && o + 1 < sizeof out; s++)
-                out[o++] = *s;
-            p += slen;
-        } else {
-            out[o++] = *p++;
-        }
-    }
-    out[o] = '\0';
-    snprintf(msg, msgsz, "%s", out);
-    cupi_wipe(out, sizeof out);
 }

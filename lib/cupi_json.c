@@ -2,7 +2,7 @@
  *
  * CUPI sends every value as a string, but clients and proxies have been seen
  * to send native numbers and booleans, and an empty value as "[]"; all are
- * accepted. Encoding always writes strings, as the seed does. */
+ * accepted. Encoding always writes strings, as the CUPI reference does. */
 #include "codec_internal.h"
 
 #include <cjson/cJSON.h>
@@ -20,14 +20,14 @@ static cJSON *parse_json(const char *body, size_t len, char *err, size_t errsz)
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
     if (!root) {
         size_t at = end && end >= body ? (size_t)(end - body) : 0;
-        codec_error(err, errsz, "malformed JSON near byte %zu", at);
+        cupi_set_error(err, errsz, "malformed JSON near byte %zu", at);
         return NULL;
     }
     size_t at = (size_t)(end - body);
     while (at < len && (isspace((unsigned char)body[at]) || body[at] == '\0'))
         at++;
     if (at < len) {
-        codec_error(err, errsz, "malformed JSON: trailing data at byte %zu", at);
+        cupi_set_error(err, errsz, "malformed JSON: trailing data at byte %zu", at);
         cJSON_Delete(root);
         return NULL;
     }
@@ -61,12 +61,101 @@ static bool member_text(const cJSON *item, char *buf, size_t bufsz, const char *
     return false;
 }
 
+/* Where a body's first "\u0000" escape is. cJSON decodes it into a NUL
+ * inside the C string, which would silently cut "ab\u0000cd" to "ab" (or a
+ * member name "Port\u0000x" to "Port"), so it is looked for in the raw text. */
+typedef struct nul_escape {
+    bool found;
+    bool in_name;     /* in a member name rather than a value */
+    const char *name; /* raw member name of the value (not NUL-terminated) */
+    size_t name_len;
+    const char *value; /* raw text between the value's quotes */
+    size_t value_len;
+} nul_escape;
+
+/* The string literal starting after the quote at body[i]: its end (the
+ * closing quote, or len) and whether it holds a \u0000 escape. */
+static size_t scan_string(const char *body, size_t len, size_t i, bool *nul)
+{
+    *nul = false;
+    while (i < len && body[i] != '"') {
+        if (body[i] == '\0') {
+            *nul = true; /* a raw NUL byte: cJSON keeps it too */
+            i++;
+        } else if (body[i] == '\\' && i + 1 < len) {
+            if (body[i + 1] == 'u' && i + 5 < len && memcmp(body + i + 2, "0000", 4) == 0)
+                *nul = true;
+            i += 2;
+        } else {
+            i++;
+        }
+    }
+    return i;
+}
+
+/* Finds the first NUL escape in a member name, or in the value of a member
+ * named like a field of r (a NUL in an ignored member harms nothing). */
+static nul_escape find_nul_escape(cupi_resource r, const char *body, size_t len)
+{
+    nul_escape e = {0};
+    const char *key = NULL;
+    size_t key_len = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (body[i] != '"')
+            continue;
+        bool nul;
+        size_t start = i + 1, end = scan_string(body, len, start, &nul);
+        size_t after = end + 1;
+        while (after < len && isspace((unsigned char)body[after]))
+            after++;
+        bool is_name = after < len && body[after] == ':';
+        if (nul && is_name) {
+            e.found = e.in_name = true;
+            e.name = body + start;
+            e.name_len = end - start;
+            return e;
+        }
+        if (is_name) {
+            key = body + start;
+            key_len = end - start;
+        } else if (nul && key) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)(key_len < 63 ? key_len : 63), key);
+            if (cupi_field_find(r, name)) {
+                e.found = true;
+                e.name = key;
+                e.name_len = key_len;
+                e.value = body + start;
+                e.value_len = end - start;
+                return e;
+            }
+        }
+        i = end;
+    }
+    return e;
+}
+
 cupi_status cupi_json_decode(cupi_resource r, const char *body, size_t len, cupi_snapshot *out,
-                             char *err, size_t errsz)
+                             char *err, size_t errsz, const cupi_scrub *scrub)
 {
     cJSON *root = parse_json(body, len, err, errsz);
     if (!root)
         return CUPI_E_PARSE;
+    codec_sink sink;
+    codec_sink_init(&sink, r, err, errsz, scrub);
+    nul_escape nul = find_nul_escape(r, body, len);
+    if (nul.found) {
+        cJSON_Delete(root);
+        if (nul.in_name) {
+            cupi_set_error(err, errsz, "a JSON member name holds a NUL character (\\u0000)");
+            return CUPI_E_PARSE;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(nul.name_len < 63 ? nul.name_len : 63),
+                 nul.name);
+        return codec_reject_value(&sink, cupi_field_find(r, name), nul.value, nul.value_len,
+                                  "NUL character (\\u0000)");
+    }
     const cJSON *obj = root;
     /* Tolerate the body wrapped in its root name, as XML-minded clients do. */
     if (cJSON_IsObject(obj) && cJSON_GetArraySize(obj) == 1 && obj->child->string &&
@@ -74,20 +163,20 @@ cupi_status cupi_json_decode(cupi_resource r, const char *body, size_t len, cupi
         cJSON_IsObject(obj->child))
         obj = obj->child;
     if (!cJSON_IsObject(obj)) {
-        codec_error(err, errsz, "JSON body is not an object");
+        cupi_set_error(err, errsz, "JSON body is not an object");
         cJSON_Delete(root);
         return CUPI_E_PARSE;
     }
-    codec_sink sink;
-    codec_sink_init(&sink, r, err, errsz);
     cupi_status st = CUPI_OK;
     for (const cJSON *m = obj->child; m && st == CUPI_OK; m = m->next) {
-        if (!m->string || !cupi_field_find(r, m->string))
+        const cupi_field *f = m->string ? cupi_field_find(r, m->string) : NULL;
+        if (!f)
             continue;
         char num[32];
         const char *text;
         if (!member_text(m, num, sizeof num, &text)) {
-            codec_error(err, errsz, "field %s: unsupported JSON value", m->string);
+            cupi_set_error(err, errsz, "field %s: value refused: not a %s", f->name,
+                           f->type == CUPI_TYPE_STRING ? "string" : "single value");
             st = CUPI_E_PARSE;
             break;
         }
@@ -133,18 +222,17 @@ static const cJSON *find_member(const cJSON *node, const char *name, int depth)
     return NULL;
 }
 
-bool cupi_json_error_message(const char *body, size_t len, char *msg, size_t msgsz)
+char *cupi_json_error_text(const char *body, size_t len)
 {
     cJSON *root = parse_json(body, len, NULL, 0);
     if (!root)
-        return false;
+        return NULL;
     const cJSON *m = find_member(root, "message", 0);
     if (!m)
         m = find_member(root, "code", 0);
-    if (m)
-        snprintf(msg, msgsz, "%s", m->valuestring);
+    char *text = m ? strdup(m->valuestring) : NULL;
     cJSON_Delete(root);
-    return m != NULL;
+    return text;
 }
 
 char *cupi_json_error_body(const char *code, const char *message)

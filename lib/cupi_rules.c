@@ -45,7 +45,8 @@ cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask
             continue;
         const cupi_field *if_f = cupi_field_find(r->resource, r->if_field);
         const cupi_field *then_f = cupi_field_find(r->resource, r->then_field);
-        uint32_t if_bit = 1u << (if_f->column - 1), then_bit = 1u << (then_f->column - 1);
+        uint32_t if_bit = CUPI_COLUMN_BIT(if_f->column),
+                 then_bit = CUPI_COLUMN_BIT(then_f->column);
         if (!(changed_mask & (if_bit | then_bit)))
             continue;
         if (!cupi_snapshot_has(merged, if_f->column) ||
@@ -60,6 +61,19 @@ cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask
         }
     }
     return CUPI_VALID;
+}
+
+bool cupi_rules_involve(cupi_resource r, uint32_t mask)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        if (rules[i].resource != r)
+            continue;
+        const cupi_field *if_f = cupi_field_find(r, rules[i].if_field);
+        const cupi_field *then_f = cupi_field_find(r, rules[i].then_field);
+        if (mask & ((1u << (if_f->column - 1)) | (1u << (then_f->column - 1))))
+            return true;
+    }
+    return false;
 }
 
 cupi_verdict cupi_changes_check(const cupi_snapshot *current, const cupi_snapshot *changes,

@@ -11,7 +11,8 @@ void cupi_snapshot_init(cupi_snapshot *s, cupi_resource r)
 
 bool cupi_snapshot_has(const cupi_snapshot *s, unsigned column)
 {
-    return column >= 1 && column <= CUPI_MAX_COLUMNS && (s->present & (1u << (column - 1)));
+    return column >= 1 && column <= CUPI_MAX_COLUMNS &&
+           (s->present & (CUPI_COLUMN_BIT(column)));
 }
 
 void cupi_snapshot_set(cupi_snapshot *s, unsigned column, const cupi_value *v)
@@ -19,7 +20,7 @@ void cupi_snapshot_set(cupi_snapshot *s, unsigned column, const cupi_value *v)
     if (column < 1 || column > cupi_field_count(s->resource))
         return;
     s->v[column - 1] = *v;
-    s->present |= 1u << (column - 1);
+    s->present |= CUPI_COLUMN_BIT(column);
 }
 
 void cupi_snapshot_apply(cupi_snapshot *base, const cupi_snapshot *changes)
@@ -45,7 +46,7 @@ uint32_t cupi_snapshot_diff(const cupi_snapshot *a, const cupi_snapshot *b)
             continue;
         bool in_a = cupi_snapshot_has(a, col), in_b = cupi_snapshot_has(b, col);
         if (in_a != in_b || (in_a && !cupi_value_equal(&f[i], &a->v[col - 1], &b->v[col - 1])))
-            changed |= 1u << (col - 1);
+            changed |= CUPI_COLUMN_BIT(col);
     }
     return changed;
 }
@@ -61,7 +62,7 @@ uint32_t cupi_snapshot_unstuck(const cupi_snapshot *asked, const cupi_snapshot *
             continue;
         if (now->resource != asked->resource || !cupi_snapshot_has(now, col) ||
             !cupi_value_equal(&f[i], &asked->v[i], &now->v[i]))
-            unstuck |= 1u << (col - 1);
+            unstuck |= CUPI_COLUMN_BIT(col);
     }
     return unstuck;
 }

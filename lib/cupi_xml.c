@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cupi/text.h>
+
 #define XML_SAFE_OPTIONS                                                                       \
     (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
 
@@ -29,28 +31,31 @@ static bool has_markup_declaration(const char *body, size_t len)
 }
 
 /* Parses body into a document, or fills err. */
-static xmlDocPtr parse_document(const char *body, size_t len, char *err, size_t errsz)
+static xmlDocPtr parse_document(const char *body, size_t len, char *err, size_t errsz,
+                                const cupi_scrub *scrub)
 {
     if (has_markup_declaration(body, len)) {
-        codec_error(err, errsz, "XML document type declarations are not accepted");
+        cupi_set_error(err, errsz, "XML document type declarations are not accepted");
         return NULL;
     }
     if (len > (size_t)INT32_MAX)
         return NULL;
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) {
-        codec_error(err, errsz, "out of memory");
+        cupi_set_error(err, errsz, "out of memory");
         return NULL;
     }
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, NULL, XML_SAFE_OPTIONS);
     if (!doc || !ctxt->wellFormed) {
         const char *why = ctxt->lastError.message ? ctxt->lastError.message : "not well-formed";
-        codec_error(err, errsz, "malformed XML at line %d: %.*s", ctxt->lastError.line,
-                    (int)strcspn(why, "\n"), why);
+        /* libxml2 quotes names and bytes of the body: treat it as server text. */
+        char shown[120];
+        codec_fragment(scrub, why, strcspn(why, "\n"), shown, sizeof shown);
+        cupi_set_error(err, errsz, "malformed XML at line %d: %s", ctxt->lastError.line, shown);
         xmlFreeDoc(doc);
         doc = NULL;
     } else if (doc->intSubset || doc->extSubset) {
-        codec_error(err, errsz, "XML document type declarations are not accepted");
+        cupi_set_error(err, errsz, "XML document type declarations are not accepted");
         xmlFreeDoc(doc);
         doc = NULL;
     }
@@ -65,7 +70,8 @@ static xmlChar *leaf_text(xmlNodePtr el, char *err, size_t errsz)
     for (xmlNodePtr c = el->children; c; c = c->next) {
         if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE &&
             c->type != XML_COMMENT_NODE) {
-            codec_error(err, errsz, "field %s is not a simple value", (const char *)el->name);
+            cupi_set_error(err, errsz, "field %s is not a simple value",
+                           (const char *)el->name);
             return NULL;
         }
     }
@@ -75,22 +81,81 @@ static xmlChar *leaf_text(xmlNodePtr el, char *err, size_t errsz)
     return text;
 }
 
-cupi_status cupi_xml_decode(cupi_resource r, const char *body, size_t len, cupi_snapshot *out,
-                            char *err, size_t errsz)
+/* True unless the XML declaration names an encoding other than UTF-8 (or
+ * the body is UTF-16): then libxml2 converts, and the bytes are not UTF-8. */
+static bool declared_utf8(const char *body, size_t len)
 {
-    xmlDocPtr doc = parse_document(body, len, err, errsz);
+    if (len >= 2 && ((unsigned char)body[0] == 0xff || (unsigned char)body[0] == 0xfe ||
+                     body[0] == '\0' || body[1] == '\0'))
+        return false;
+    if (len < 5 || memcmp(body, "<?xml", 5) != 0)
+        return true;
+    const char *end = memchr(body, '>', len);
+    size_t decl = end ? (size_t)(end - body) : len;
+    for (size_t i = 0; i + 9 < decl; i++) {
+        if (strncasecmp(body + i, "encoding=", 9) == 0) {
+            const char *v = body + i + 10; /* past the quote */
+            size_t left = decl - (i + 10);
+            return (left >= 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+                   (left >= 4 && strncasecmp(v, "utf8", 4) == 0);
+        }
+    }
+    return true;
+}
+
+/* libxml2 refuses a body that is not UTF-8 with a message naming a line, not
+ * a field. When the first bad byte sits in the text of a field's element,
+ * name the field and its value instead. */
+static cupi_status bad_utf8_field(codec_sink *k, const char *body, size_t len)
+{
+    size_t bad;
+    if (!declared_utf8(body, len) || cupi_utf8_valid(body, len, &bad))
+        return CUPI_OK;
+    size_t lt = bad;
+    while (lt > 0 && body[lt - 1] != '<')
+        lt--;
+    if (lt == 0)
+        return CUPI_OK;
+    const char *name = body + lt; /* just after '<' */
+    if (*name == '/' || *name == '?' || *name == '!')
+        return CUPI_OK;
+    size_t name_len = 0;
+    while (lt + name_len < bad && !strchr(" \t\r\n/>", name[name_len]))
+        name_len++;
+    if (lt + name_len >= bad || name[name_len] != '>')
+        return CUPI_OK; /* the bad byte is in the tag itself */
+    char field_name[64];
+    snprintf(field_name, sizeof field_name, "%.*s", (int)(name_len < 63 ? name_len : 63), name);
+    const cupi_field *f = cupi_field_find(k->snap.resource, field_name);
+    if (!f)
+        return CUPI_OK;
+    const char *value = name + name_len + 1;
+    const char *stop = memchr(value, '<', len - (size_t)(value - body));
+    size_t value_len = stop ? (size_t)(stop - value) : len - (size_t)(value - body);
+    return codec_reject_value(k, f, value, value_len, "not valid UTF-8");
+}
+
+cupi_status cupi_xml_decode(cupi_resource r, const char *body, size_t len, cupi_snapshot *out,
+                            char *err, size_t errsz, const cupi_scrub *scrub)
+{
+    codec_sink sink;
+    codec_sink_init(&sink, r, err, errsz, scrub);
+    if (bad_utf8_field(&sink, body, len) != CUPI_OK)
+        return CUPI_E_PARSE;
+    xmlDocPtr doc = parse_document(body, len, err, errsz, scrub);
     if (!doc)
         return CUPI_E_PARSE;
     cupi_status st = CUPI_OK;
     xmlNodePtr root = xmlDocGetRootElement(doc);
     if (!root || strcasecmp((const char *)root->name, cupi_resource_root(r)) != 0) {
-        codec_error(err, errsz, "root element is <%s>, expected <%s>",
-                    root ? (const char *)root->name : "", cupi_resource_root(r));
+        char shown[80];
+        const char *name = root ? (const char *)root->name : "";
+        codec_fragment(scrub, name, strlen(name), shown, sizeof shown);
+        cupi_set_error(err, errsz, "root element is <%s>, expected <%s>", shown,
+                       cupi_resource_root(r));
         xmlFreeDoc(doc);
         return CUPI_E_PARSE;
     }
-    codec_sink sink;
-    codec_sink_init(&sink, r, err, errsz);
     for (xmlNodePtr el = root->children; el && st == CUPI_OK; el = el->next) {
         if (el->type != XML_ELEMENT_NODE || !cupi_field_find(r, (const char *)el->name))
             continue;
@@ -224,12 +289,12 @@ static xmlNodePtr find_element(xmlNodePtr node, const char *name)
     return NULL;
 }
 
-bool cupi_xml_error_message(const char *body, size_t len, char *msg, size_t msgsz)
+char *cupi_xml_error_text(const char *body, size_t len)
 {
-    xmlDocPtr doc = parse_document(body, len, NULL, 0);
+    xmlDocPtr doc = parse_document(body, len, NULL, 0, NULL);
     if (!doc)
-        return false;
-    bool found = false;
+        return NULL;
+    char *found = NULL;
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr el = find_element(root, "message");
     if (!el)
@@ -237,8 +302,7 @@ bool cupi_xml_error_message(const char *body, size_t len, char *msg, size_t msgs
     if (el) {
         xmlChar *text = xmlNodeGetContent(el);
         if (text) {
-            snprintf(msg, msgsz, "%s", (const char *)text);
-            found = true;
+            found = strdup((const char *)text);
             xmlFree(text);
         }
     }

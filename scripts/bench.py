@@ -14,8 +14,12 @@ and cupi-snmp-agent, every one stopped by its PID.
      and the agent's memory (VmRSS, VmHWM) at each size.
   3. SET round trip (snmpset) of 1 and 5 fields, CUPI fast and PUT slowed by 2 s.
   4. Notification burst: 1,000 external changes with a 1 s poll.
-  5. Codec throughput on the seed bodies (build/bench/bench_codec), and
+  5. Codec throughput on the CUPI reference bodies (build/bench/bench_codec), and
      instructions per decode/encode under callgrind when valgrind is there.
+
+With --fleet it runs the 1,000-server fleet benchmark instead (bench_fleet.py:
+one cupi-sim with N servers on 127.0.0.2, the agent beside a trivial
+reference subagent, targets printed beside the numbers).
 
 Environment: CUPI_BUILD_DIR (set by bench.sh), the tree whose binaries run.
 """
@@ -140,6 +144,10 @@ class GetClient:
 
 
 # --- helpers ---------------------------------------------------------------------
+
+
+def progress(text):
+    print("bench: %s ..." % text, file=sys.stderr, flush=True)
 
 
 def pct(values, p):
@@ -622,7 +630,7 @@ def report(r):
                    b["agentx_trouble"])]
     if "codec" in r:
         c = r["codec"]
-        out += ["", "5. Codec (libcupi, seed bodies)"]
+        out += ["", "5. Codec (libcupi, reference's example bodies)"]
         if "error" in c:
             out.append("  " + c["error"])
         else:
@@ -638,6 +646,27 @@ def report(r):
     return "\n".join(out)
 
 
+def main_fleet(args, build, work, results, t_start):
+    import bench_fleet  # noqa: E402 (imports this module back for its helpers)
+    if not 2 <= args.servers <= 1000:
+        print("bench: --servers must be 2..1000 (ports 24000-24999)", file=sys.stderr)
+        return 2
+    try:
+        results["fleet"] = bench_fleet.run(args, build, work)
+    finally:
+        if args.keep:
+            print("bench: work directory kept: %s" % work, file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    results["duration_s"] = time.monotonic() - t_start
+    print(bench_fleet.report(results["fleet"]))
+    print("\n(bench took %.0f s)" % results["duration_s"])
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        print("numbers written to %s" % args.json)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", help="also write the numbers as JSON to this file")
@@ -647,6 +676,16 @@ def main():
                     help="comma-separated subset of get,walk,set,burst,codec")
     ap.add_argument("--no-callgrind", action="store_true", help="skip instruction counts")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    ap.add_argument("--fleet", action="store_true",
+                    help="the fleet benchmark instead of the other modes")
+    ap.add_argument("--servers", type=int, default=1000, help="fleet size (1000)")
+    ap.add_argument("--fleet-seconds", type=int, default=120,
+                    help="fleet steady-state GET window in seconds (120)")
+    ap.add_argument("--cpu-gets", type=int, default=3000,
+                    help="fleet: GETs per CPU-per-varbind measurement (3000)")
+    ap.add_argument("--set-reps", type=int, default=3, help="fleet: SETs of each kind (3)")
+    ap.add_argument("--sim-idle-timeout", type=int, default=30,
+                    help="fleet: cupi-sim closes a connection idle this long (30 s)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     build = os.environ.get("CUPI_BUILD_DIR") or str(TOP / "build-bench")
@@ -656,6 +695,8 @@ def main():
     results = {"build_dir": build, "host": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     t_start = time.monotonic()
+    if args.fleet:
+        return main_fleet(args, build, work, results, t_start)
     lab = None
     try:
         if only & {"get", "walk", "set", "burst"}:

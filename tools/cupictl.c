@@ -25,7 +25,9 @@ static void usage(FILE *out)
             "[FIELD=VALUE ...]\n"
             "       cupictl [-c CONF] [-s INDEX|NAME] state [--json]\n"
             "\n"
-            "  -c CONF   configuration file (default " CUPI_DEFAULT_CONFIG ")\n"
+            "  -c CONF   read only this configuration file (default: " CUPI_CONFIG_NAME "\n"
+            "            then " CUPI_CONFIG_LOCAL_NAME " in each directory of\n"
+            "            $SNMPCONFPATH, or of net-snmp's path, as the agent does)\n"
             "  -s KEY    server INDEX or NAME from the configuration (default: the first)\n"
             "  --json    print the values as a JSON object\n"
             "  -h        this help;  -v  version\n"
@@ -64,6 +66,12 @@ typedef struct session {
 
 static void report_failure(const session *s, const char *what, const cupi_result *r)
 {
+    /* A refused answer's message says all (which field, which value). */
+    if (r->status == CUPI_E_PARSE && r->message[0]) {
+        error("server %u (%s): %s failed: %s", s->server->index, s->server->name, what,
+              r->message);
+        return;
+    }
     error("server %u (%s): %s failed: %s%s%s", s->server->index, s->server->name, what,
           cupi_status_text(r->status), r->message[0] ? ": " : "", r->message);
 }
@@ -152,11 +160,11 @@ static int parse_assignments(cupi_resource r, int argc, char **argv, cupi_snapsh
             return EXIT_USAGE;
         }
         /* A field given twice; also keeps i below CUPI_MAX_COLUMNS. */
-        if (seen & (1u << (f->column - 1))) {
+        if (seen & (CUPI_COLUMN_BIT(f->column))) {
             error("%s given twice", f->name);
             return EXIT_USAGE;
         }
-        seen |= 1u << (f->column - 1);
+        seen |= CUPI_COLUMN_BIT(f->column);
         fields[i] = f;
     }
     for (int i = 0; i < argc; i++) {
@@ -200,7 +208,7 @@ static int verify_stuck(const cupi_snapshot *asked, const cupi_snapshot *now)
     const cupi_field *f = cupi_fields(asked->resource, &n);
     char want[CUPI_STR_MAX + 32], got[CUPI_STR_MAX + 32];
     for (size_t i = 0; i < n; i++) {
-        if (!(unstuck & (1u << (f[i].column - 1))))
+        if (!(unstuck & (CUPI_COLUMN_BIT(f[i].column))))
             continue;
         if (!cupi_snapshot_has(now, f[i].column))
             error("%s: not returned by CUPI after the update", f[i].name);
@@ -272,17 +280,26 @@ static void close_session(session *s)
         cupi_engine_free(s->engine);
 }
 
+/* path NULL: the agent's default files, found the way the agent finds them. */
 static int load_config(cupi_config *cfg, const char *path)
 {
     char err[512];
     cupi_config_init(cfg);
-    if (cupi_config_read(cfg, path, false, print_warning, NULL, err, sizeof err) != CUPI_OK ||
-        cupi_config_finish(cfg, err, sizeof err) != CUPI_OK) {
+    cupi_status st =
+        path ? cupi_config_read(cfg, path, false, print_warning, NULL, err, sizeof err)
+             : cupi_config_read_default(cfg, print_warning, NULL, NULL, err, sizeof err);
+    if (st != CUPI_OK || cupi_config_finish(cfg, err, sizeof err) != CUPI_OK) {
         error("%s", err);
         return 1;
     }
     if (cfg->n_servers == 0) {
-        error("%s: no cupiServer configured", path);
+        char dirs[2048];
+        if (path)
+            error("%s: no cupiServer configured", path);
+        else
+            error("no cupiServer configured in " CUPI_CONFIG_NAME " or " CUPI_CONFIG_LOCAL_NAME
+                  " of %s (or give -c FILE)",
+                  cupi_config_search_path(dirs, sizeof dirs));
         return 1;
     }
     return 0;
@@ -312,7 +329,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
-    const char *conf = CUPI_DEFAULT_CONFIG, *key = NULL;
+    const char *conf = NULL, *key = NULL;
     bool json = false;
     int opt;
     /* '+' stops at the command so FIELD=VALUE arguments are never options. */
@@ -384,7 +401,7 @@ int main(int argc, char **argv)
     const cupi_server_config *server =
         key ? cupi_config_find_server(&cfg, key) : &cfg.servers[0];
     if (!server) {
-        error("no server \"%s\" in %s", key, conf);
+        error("no server \"%s\" in %s", key, conf ? conf : "the configuration");
         cupi_config_free(&cfg);
         return EXIT_USAGE;
     }
@@ -400,6 +417,7 @@ int main(int argc, char **argv)
                                          : cmd_set(&s, &changes);
     close_session(&s);
     cupi_config_free(&cfg);
+    cupi_secret_wipe(&changes, sizeof changes); /* may hold an smtpPassword */
     cupi_global_cleanup();
     return rc;
 }

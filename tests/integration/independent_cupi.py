@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """An independent CUPI implementation of the two SMTP resources, written from
-the CUPI reference (the seed, shared/seeds/000_a820c493f7133842.txt) and
+Cisco's CUPI SMTP configuration reference ("the CUPI reference") and
 shared/spec/cupi-api-facts.md alone: no code, field table or codec of
 libcupi / cupi-sim is used, so a bug that is symmetric in libcupi's encoder
 and decoder shows up against it.
@@ -16,9 +16,9 @@ their CA), listens on 127.0.0.1 with two free ports, writes DIR/ports.json
 
 The CUPI side (HTTPS, HTTP/1.1 keep-alive):
   GET  /vmrest/smtpserver/serverconfigs, /vmrest/smtpclient/clientconfigs
-       XML in the seed's layout (root SmtpServerConfiguration /
-       SmtpClientConfiguration, the seed's element order, two-space indent,
-       the blank lines the seed shows, smtpPassword always empty), or JSON
+       XML in the CUPI reference's layout (root SmtpServerConfiguration /
+       SmtpClientConfiguration, the CUPI reference's element order, two-space indent,
+       the blank lines the CUPI reference shows, smtpPassword always empty), or JSON
        when Accept asks for application/json: every value a string as in the
        seed (json mode "strings"), or native numbers/booleans with [] for an
        empty string (json mode "native", what CUPI may also do).
@@ -26,7 +26,7 @@ The CUPI side (HTTPS, HTTP/1.1 keep-alive):
        (415 without / other), XML parsed with xml.etree.ElementTree (a DTD
        is refused), the root element must be the resource's; partial update,
        field names matched case-insensitively, unknown fields ignored;
-       validation per the seed (400 + ErrorDetails); 200 for the server
+       validation per the CUPI reference (400 + ErrorDetails); 200 for the server
        configuration, 204 for the client configuration.
   Basic authentication on every request (401, text/plain "Not Authorized").
   Cookie mode: no cookie at all (default) or a JSESSIONID (Path=/vmrest/) set
@@ -53,7 +53,23 @@ recorded):
                     "chunked": bool (bodies sent with chunked transfer
                     encoding, in 100-byte chunks), "charset": bool
                     (";charset=UTF-8" after the media types),
-                    "reject_put": null | {"status": 400, "message": "..."}}
+                    "reject_put": null | {"status": 400, "message": "..."},
+                    hostile answers, for the tests of what the client refuses and
+                    what it must never repeat:
+                    "raw_values": {field: base64 of raw bytes}: in GET answers
+                    the field's value is exactly these bytes (XML: the element's
+                    text; JSON: the whole value token, quotes included), so
+                    out-of-range numbers, control characters, "\u0000" escapes
+                    and invalid UTF-8 can be served,
+                    "echo": null | {"status": 400, "format": "xml"|"json"|"text"}:
+                    every CUPI request is answered with that status and a body
+                    (ErrorDetails code and message, or plain text) echoing every
+                    request header (Authorization included), the decoded
+                    credential and the password,
+                    "echo_value": null | field: GET answers carry that echo as
+                    the field's value,
+                    "echo_in_body": bool: GET answers carry the echo in unknown
+                    fields}
 
 IndependentCupi (below) starts and drives that process from pytest.
 """
@@ -79,7 +95,7 @@ SERVER_PATH = "/vmrest/smtpserver/serverconfigs"
 CLIENT_PATH = "/vmrest/smtpclient/clientconfigs"
 
 # ---------------------------------------------------------------------------
-# The two resources, from the seed: (payload name, kind, constraint)
+# The two resources, from the CUPI reference: (payload name, kind, constraint)
 #   kind "int": constraint (min, max) or a tuple of allowed values (enum)
 #   kind "bool", "str"
 # ---------------------------------------------------------------------------
@@ -111,7 +127,7 @@ CLIENT_FIELDS = [
 
 WRITE_ONLY = {"smtpPassword"}
 
-# The seed's example values (GET responses).
+# The CUPI reference's example values (GET responses).
 SEED_SERVER = {
     "Port": "587",
     "domainName": "ucbu-aricent-vm234.cisco.com",
@@ -137,7 +153,7 @@ SEED_CLIENT = {
 RESOURCES = {
     SERVER_PATH: {"key": "server", "path": SERVER_PATH, "root": "SmtpServerConfiguration", "fields": SERVER_FIELDS,
                   "put_status": 200,
-                  # the seed's XML shows a blank line after these two elements
+                  # the CUPI reference's XML shows a blank line after these two elements
                   "blank_after": {"allowConnectionsFromUntrustedIpAddresses",
                                   "requireAuthenticationFromUntrustedIpAddresses"}},
     CLIENT_PATH: {"key": "client", "path": CLIENT_PATH, "root": "SmtpClientConfiguration", "fields": CLIENT_FIELDS,
@@ -157,9 +173,29 @@ def _cased(name, case):
     return name.upper() if case == "upper" else name.lower() if case == "lower" else name
 
 
+RAW_MARK = "@@RAW-%s@@"
+
+
+def with_raw_values(body, raw_values, as_json):
+    """Puts raw bytes in place of the marked values of body."""
+    for name, raw in raw_values.items():
+        mark = (RAW_MARK % name).encode()
+        body = body.replace(b'"%s"' % mark if as_json else mark, raw)
+    return body
+
+
+def echo_text(handler, cupi):
+    """Every request header as received, the decoded Basic credential and the
+    password: what a careless server might put in an error."""
+    heads = "; ".join("%s: %s" % (k, v) for k, v in handler.headers.items())
+    cred = "%s:%s" % (cupi.user, cupi.password)
+    return "request headers: %s; credential %s (%s); password=%s" % (
+        heads, cred, base64.b64encode(cred.encode()).decode(), cupi.password)
+
+
 def render_xml(res, values, declaration=False, case=None, extra=False):
-    """The seed's layout: root, two-space indented children, blank lines where
-    the seed has them, empty elements as <x></x>. case "upper"/"lower": the
+    """The CUPI reference's layout: root, two-space indented children, blank lines where
+    the CUPI reference has them, empty elements as <x></x>. case "upper"/"lower": the
     field names in that case; extra: unknown elements (one nested) around."""
     out = []
     if declaration:
@@ -189,7 +225,7 @@ def render_json(res, values, native=False, case=None, extra=False):
         obj["FutureList"] = [{"Port": "1"}, "2"]
     for name, kind, _ in res["fields"]:
         v = "" if name in WRITE_ONLY else values[name]
-        if native:
+        if native and v != RAW_MARK % name:
             if kind == "int":
                 v = int(v)
             elif kind == "bool":
@@ -297,7 +333,8 @@ class Cupi:
         self.state = {"server": dict(SEED_SERVER), "client": dict(SEED_CLIENT)}
         self.mode = {"json": "strings", "cookie": False, "xml_declaration": False,
                      "name_case": None, "extra_fields": False, "reject_put": None,
-                     "chunked": False, "charset": False}
+                     "chunked": False, "charset": False, "raw_values": {}, "echo": None,
+                     "echo_value": None, "echo_in_body": False}
         self.requests = []
         self.sessions = set()
 
@@ -416,6 +453,16 @@ def make_cupi_handler(cupi):
             rec = self._record(body, auth)
             accept = (self.headers.get("Accept") or "").lower()
             as_json = "application/json" in accept
+            with cupi.lock:
+                echo = cupi.mode["echo"]
+            if echo:
+                text = echo_text(self, cupi)
+                if echo.get("format") == "text":
+                    b, ct = text.encode("utf-8"), "text/plain"
+                else:
+                    b, ct = error_body(text, text, echo.get("format") == "json")
+                self._send(rec, int(echo.get("status", 400)), b, ct)
+                return
             if auth != "valid":
                 self._send(rec, 401, b"Not Authorized", "text/plain",
                            [("WWW-Authenticate", 'Basic realm="Cisco Unity Connection"')])
@@ -430,14 +477,30 @@ def make_cupi_handler(cupi):
                 with cupi.lock:
                     values = dict(cupi.state[res["key"]])
                     mode = dict(cupi.mode)
+                names = {n for n, _, _ in res["fields"]}
+                raw = {n: base64.b64decode(v) for n, v in (mode["raw_values"] or {}).items()
+                       if n in names}
+                for n in raw:
+                    values[n] = RAW_MARK % n
+                if mode["echo_value"] in names:
+                    values[mode["echo_value"]] = echo_text(self, cupi)
                 if as_json:
-                    self._send(rec, 200, render_json(res, values, mode["json"] == "native",
-                                                     mode["name_case"], mode["extra_fields"]),
-                               "application/json")
+                    body = render_json(res, values, mode["json"] == "native",
+                                       mode["name_case"], mode["extra_fields"])
+                    if mode["echo_in_body"]:
+                        obj = json.loads(body)
+                        obj["EchoedRequest"] = {"message": echo_text(self, cupi)}
+                        body = (json.dumps(obj, indent=2) + "\n").encode("utf-8")
+                    self._send(rec, 200, with_raw_values(body, raw, True), "application/json")
                 else:
-                    self._send(rec, 200, render_xml(res, values, mode["xml_declaration"],
-                                                    mode["name_case"], mode["extra_fields"]),
-                               "application/xml")
+                    body = render_xml(res, values, mode["xml_declaration"],
+                                      mode["name_case"], mode["extra_fields"])
+                    if mode["echo_in_body"]:
+                        body = body.replace(b"</%s>" % res["root"].encode(),
+                                            b"  <EchoedRequest>%s</EchoedRequest>\n</%s>" % (
+                                                _xml_text(echo_text(self, cupi)).encode(),
+                                                res["root"].encode()))
+                    self._send(rec, 200, with_raw_values(body, raw, False), "application/xml")
                 return
             if self.command != "PUT":
                 b, ct = error_body("METHOD_NOT_ALLOWED", "%s not allowed" % self.command,

@@ -1,4 +1,4 @@
-"""cupi-snmp-agent, the read path (issue 3), end to end: a real snmpd master,
+"""cupi-snmp-agent, the read path, end to end: a real snmpd master,
 cupi-sim as Unity Connection, the agent as AgentX subagent, and net-snmp's
 snmpget/snmpbulkwalk as the NMS.
 
@@ -45,7 +45,7 @@ UNSET = 4294967295  # cupiServerDataAge before any read
 # cupiServerStatus
 UNKNOWN, OK, UNREACHABLE, AUTH_FAILED, TLS_FAILED, NOT_SUPPORTED, BUSY, BAD_RESPONSE = range(1, 9)
 
-# CONTRACT.md section 4: (column, CUPI field, kind); kind: int, bool (TruthValue), str
+# doc/interface.md: (column, CUPI field, kind); kind: int, bool (TruthValue), str
 SERVER_COLUMNS = [
     (1, "Port", "int"),
     (2, "domainName", "str"),
@@ -68,7 +68,7 @@ CLIENT_COLUMNS = [
     (6, "smtpPassword", "password"),
 ]
 
-# Values unlike the seed's (the sim's initial state) and unlike the field
+# Values unlike the CUPI reference's (the sim's initial state) and unlike the field
 # defaults, so that a column served from the wrong place cannot pass.
 STATE_A = {
     "server": {

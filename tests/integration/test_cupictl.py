@@ -22,7 +22,7 @@ from sim_helper import CupiSim
 PASSWORD = "Ctl-Acc0unt pw#1"  # a blank and a '#': must survive the password file
 SMTP_PASSWORD = "Smart-H0st-Secret"
 
-# Values that differ from the seed's, so a test cannot pass on defaults.
+# Values that differ from the CUPI reference's, so a test cannot pass on defaults.
 CUC1_SERVER = {"Port": "25", "domainName": "mail.paris.example.com",
                "maxNumberConnections": "17", "smtpClientThreads": "3",
                "maxMessageSizeKb": "2048", "maxNumberMessagesSession": "7",

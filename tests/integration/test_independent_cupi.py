@@ -1,10 +1,10 @@
 """cupictl and cupi-snmp-agent against an INDEPENDENT CUPI implementation
-(independent_cupi.py, written from the seed alone: no libcupi field table or
+(independent_cupi.py, written from the CUPI reference alone: no libcupi field table or
 codec), so that a bug symmetric in libcupi's encoder and decoder, which
 cupi-sim would share, shows up here.
 
 cupictl: get (XML, JSON with string values, JSON with native values and []
-for empty strings) prints the seed's values; set sends exactly one partial
+for empty strings) prints the CUPI reference's values; set sends exactly one partial
 PUT whose body, parsed by this file's own parser, holds exactly the fields
 given with the right values, Content-Type, root element / JSON strings, then
 reads back; out-of-range values never reach the server; a 400 from the server
@@ -12,7 +12,7 @@ shows the server's message; with no cookie every request authenticates, with
 a JSESSIONID the cookie comes back together with Basic authentication.
 
 The agent (snmpd master with agentxTimeout 25 / agentxRetries 0, traps to
-snmptrapd): a walk serves the seed's values; one SET PDU touching both
+snmptrapd): a walk serves the CUPI reference's values; one SET PDU touching both
 resources gives one PUT per resource holding only those fields; a change made
 on the server itself gives one ConfigChanged notification with source
 external(2).
@@ -477,7 +477,7 @@ class AgentLab:
         return [n for n in self.trapd.notifications() if n["trap_oid"] == trap_oid]
 
 
-# (format, cookie, more server modes): the seed's plain layout, and a
+# (format, cookie, more server modes): the CUPI reference's plain layout, and a
 # Tomcat-like one (JSESSIONID, chunked bodies, charset, XML declaration)
 TOMCAT = {"chunked": True, "charset": True, "xml_declaration": True}
 LAB_MODES = {"xml": ("xml", False, {}), "xml-tomcat": ("xml", True, TOMCAT),

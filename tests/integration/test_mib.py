@@ -36,7 +36,7 @@ FETCH = SOURCE_DIR / "scripts" / "fetch-ietf-mibs.sh"
 DUMP = BUILD_DIR / "tests" / "unit" / "mib_oid_dump"
 SYSTEM_MIB_DIR = "/usr/share/snmp/mibs"  # NET-SNMP-MIB (netSnmpPlaypen)
 
-# CONTRACT.md section 4.
+# doc/interface.md.
 CONTRACT_ROOT = "1.3.6.1.4.1.8072.9999.9999.25"
 
 

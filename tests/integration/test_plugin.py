@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sim_helper import CupiSim
-from snmp_helper import (SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE, Snmpd, col,
-                         server_lines, snmpbulkwalk, snmpget, snmpset, wait_for)
+from snmp_helper import (ROOT, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE, Snmpd, col,
+                         server_lines, snmpbulkwalk, snmpget, snmpset, snmpwalk, wait_for)
 
 
 def plugin_path():
@@ -72,3 +72,15 @@ def test_plugin_serves_sets_and_follows_cupi(lab):
     wait_for(lambda: snmpget(snmpd.port, size_oid)[0].value(size_oid) == 1234, 10,
              what="the plugin to see an external change")
     assert "cupi: " in snmpd.log_text()
+
+
+def test_plugin_adds_its_sysortable_row(lab):
+    """Loaded into snmpd, the module's row sits in snmpd's own sysORTable."""
+    _, snmpd = lab
+    entry = "1.3.6.1.2.1.1.9.1"
+    walk, err = snmpwalk(snmpd.port, entry)
+    assert not err, err
+    ids = [oid.rsplit(".", 1)[1] for oid, (_, v) in walk.items()
+           if oid.startswith(entry + ".2.") and v == ROOT]
+    assert len(ids) == 1, walk
+    assert "CUPI-SMTP-MIB" in walk.value(entry + ".3." + ids[0])

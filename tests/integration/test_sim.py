@@ -1,7 +1,7 @@
 """cupi-sim behaves like Unity Connection's CUPI for the two SMTP resources.
 
 Other integration tests (cupictl, the agent) trust the simulator; these tests
-are what that trust rests on: the seed's bodies and status codes, Basic auth,
+are what that trust rests on: the CUPI reference's bodies and status codes, Basic auth,
 validation with ErrorDetails, the write-only password, throttling, state
 file, TLS with the written CA, and the control interface.
 

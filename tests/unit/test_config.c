@@ -1,4 +1,4 @@
-/* test_config.c - the cupi-snmp-agent.conf parser (CONTRACT.md section 3). */
+/* test_config.c - the cupi-snmp-agent.conf parser (doc/interface.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -227,6 +227,12 @@ static void test_all_directives(void **state)
     assert_int_equal(c->agentx_ping_interval_s, 7);
     assert_int_equal(c->agentx_timeout_s, 3);
     assert_int_equal(c->agentx_retries, 0);
+    /* A client may go a whole poll interval without a request: that is what
+     * decides whether its connections are kept. */
+    cupi_client_options o;
+    cupi_config_client_options(c, s1, &o);
+    assert_int_equal(o.expected_idle_ms, 10000);
+    assert_int_equal(o.max_concurrent, 3);
     /* The insecure server was warned about, nothing else. */
     assert_int_equal(fx->warn.n, 1);
     assert_true(warned(&fx->warn, "cupiInsecure"));

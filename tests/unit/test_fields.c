@@ -179,7 +179,7 @@ static void test_find_case_insensitive(void **state)
 static void test_find_aliases(void **state)
 {
     (void)state;
-    /* The spellings of the seed's field tables. */
+    /* The spellings of the CUPI reference's field tables. */
     const cupi_field *f;
     f = cupi_field_find(CUPI_RES_CLIENT, "SMTPSmartHost");
     assert_non_null(f);

@@ -23,6 +23,9 @@
 
 #include <cupi/cupi.h>
 
+#include "cupi_http_internal.h"
+#include "cupi_scrub.h"
+
 #define PASSWORD "Sup3rS3cretPw"
 /* base64("admin:" PASSWORD) */
 #define AUTH_HEADER "Authorization: Basic YWRtaW46U3VwM3JTM2NyZXRQdw=="
@@ -562,6 +565,112 @@ static void test_rejected_and_scrubbed(void **state)
     assert_string_equal(r.message, "HTTP 400: bad password ***");
 }
 
+/* A server that echoes every request header and the password, in error
+ * bodies (XML, JSON, plain text) and in a value it returns: with passwords
+ * of 1, 3, 8 and 64 characters no credential reaches the message. */
+static void test_echoed_credentials(void **state)
+{
+    fixture *f = *state;
+    static const char *const pws[] = {
+        "\xc2\xa7",   /* one character */
+        "Q~\xc2\xa7", /* three characters in four bytes: still short */
+        "S3cr3t!x",
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/",
+    };
+    for (size_t p = 0; p < sizeof pws / sizeof pws[0]; p++) {
+        const char *pw = pws[p];
+        char *cred = cupi_scrub_basic_credential("admin", pw);
+        assert_non_null(cred);
+        char xml[1024], json[1024], text[512], value[1024];
+        snprintf(xml, sizeof xml,
+                 "<ErrorDetails><errors><code>INVALID_PARAMETER</code><message>headers: "
+                 "Host: 127.0.0.1, Authorization: Basic %s==, Accept: application/xml; "
+                 "password=%s</message></errors></ErrorDetails>",
+                 cred, pw);
+        snprintf(json, sizeof json,
+                 "{\"errors\": {\"code\": \"SYSTEM_ERROR\", \"message\": \"user admin "
+                 "password %s credential %s==\"}}",
+                 pw, cred);
+        snprintf(text, sizeof text, "Not Authorized: Basic %s== (%s)", cred, pw);
+        snprintf(value, sizeof value,
+                 "<SmtpServerConfiguration><Port>25</Port><domainName>Basic %s== %s"
+                 "</domainName></SmtpServerConfiguration>",
+                 cred, pw);
+        reply script[] = {
+            {.status = 400, .body = xml},
+            {.status = 500, .body = json},
+            {.status = 401, .body = text},
+            {.status = 200, .body = value},
+        };
+        start_server(f, script, 4);
+        cupi_client_options o = base_options(f->url);
+        o.password = pw;
+        cupi_client *c = client_for(f, &o);
+        const cupi_status want[] = {CUPI_E_REJECTED, CUPI_E_SERVER, CUPI_E_AUTH, CUPI_E_PARSE};
+        for (size_t i = 0; i < 4; i++) {
+            cupi_result r;
+            assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), want[i]);
+            if (strstr(r.message, cred) || strstr(r.message, pw))
+                fail_msg("password %zu, answer %zu: %s", p, i, r.message);
+            if (i == 3) /* the field is still named */
+                assert_non_null(strstr(r.message, "field domainName"));
+            else if (p < 2)
+                assert_non_null(strstr(r.message, "withheld"));
+            else
+                assert_non_null(strstr(r.message, i == 1 ? "credential ***" : "Basic ***"));
+        }
+        cupi_client_free(c);
+        server_stop(f->srv);
+        f->srv = NULL;
+        free(cred);
+    }
+}
+
+/* A password of one letter does not mangle the text around it. */
+static void test_short_password_no_mangling(void **state)
+{
+    fixture *f = *state;
+    int port;
+    int fd = listen_ephemeral(&port);
+    close(fd);
+    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", port);
+    cupi_client_options o = base_options(f->url);
+    o.password = "p";
+    cupi_client *c = client_for(f, &o);
+    cupi_result r;
+    assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_E_TRANSPORT);
+    char want[64];
+    snprintf(want, sizeof want, "127.0.0.1 port %d", port);
+    if (!strstr(r.message, want))
+        fail_msg("mangled: %s", r.message);
+    assert_null(strstr(r.message, "***"));
+    cupi_client_free(c);
+}
+
+/* CUPI may echo the PUT body it refuses: the smart host's password in it
+ * is masked. */
+static void test_put_secret_echoed(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {{.status = 400,
+                       .body = "<ErrorDetails><errors><code>INVALID_PARAMETER</code><message>"
+                               "bad body &lt;smtpPassword&gt;relayPw77&lt;/smtpPassword&gt; "
+                               "(relayPw77)</message></errors></ErrorDetails>"}};
+    start_server(f, script, 1);
+    cupi_client_options o = base_options(f->url);
+    cupi_client *c = client_for(f, &o);
+    cupi_snapshot cc;
+    cupi_snapshot_init(&cc, CUPI_RES_CLIENT);
+    cupi_value p = {0};
+    strcpy(p.s, "relayPw77");
+    cupi_snapshot_set(&cc, cupi_field_find(CUPI_RES_CLIENT, "smtpPassword")->column, &p);
+    cupi_result r;
+    assert_int_equal(cupi_put_sync(c, &cc, &r), CUPI_E_REJECTED);
+    assert_null(strstr(r.message, "relayPw77"));
+    assert_string_equal(r.message, "HTTP 400: bad body <smtpPassword>***</smtpPassword> (***)");
+    cupi_client_free(c);
+}
+
 static void test_redirect_not_followed(void **state)
 {
     fixture *f = *state;
@@ -980,6 +1089,146 @@ static void test_free_cancels_pending(void **state)
     assert_false(cupi_engine_busy(f->engine));
 }
 
+/* --- connection policy ---------------------------------------------------- */
+
+/* Waits (bounded) until the server has seen every connection closed. */
+static int server_conns_after_close(server *s)
+{
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&s->mu);
+        int n = s->conns_now;
+        pthread_mutex_unlock(&s->mu);
+        if (n == 0)
+            return 0;
+        sleep_ms(10);
+    }
+    pthread_mutex_lock(&s->mu);
+    int n = s->conns_now;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static void assert_holds_nothing(fixture *f, const cupi_client *c)
+{
+    assert_int_equal(cupi_engine_fds(f->engine, NULL, 0), 0);
+    assert_null(c->idle);
+    assert_int_equal(c->n_idle, 0);
+    assert_null(c->active);
+    assert_int_equal(server_conns_after_close(f->srv), 0);
+}
+
+static void test_close_after_use(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {
+        {.status = 200, .headers = "Set-Cookie: JSESSIONID=ABC123\r\n", .body = SERVER_XML},
+        {.status = 503, .body = "busy"},
+        {.status = 200, .body = SERVER_XML},
+    };
+    start_server(f, script, 3);
+    cupi_client_options o = base_options(f->url);
+    o.expected_idle_ms = 30000;
+    cupi_client *c = client_for(f, &o);
+    cupi_result r;
+    assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_OK);
+    assert_holds_nothing(f, c);
+    /* A 503 is retried as before, each attempt on a connection of its own. */
+    assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_OK);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.snapshot.v[0].i, 587);
+    assert_holds_nothing(f, c);
+
+    cupi_client_stats st;
+    cupi_client_stats_get(c, &st);
+    assert_int_equal(st.requests, 3);
+    assert_int_equal(st.connections, 3);
+    cupi_client_free(c);
+    assert_int_equal(f->srv->conns_total, 3);
+    /* The session outlives the connection that brought it. */
+    assert_int_equal(server_count(f->srv), 3);
+    assert_null(strcasestr(f->srv->reqs[0].headers, "\r\nCookie:"));
+    for (size_t i = 1; i < 3; i++) {
+        assert_non_null(strstr(f->srv->reqs[i].headers, "\r\nCookie: JSESSIONID=ABC123\r\n"));
+        assert_non_null(strstr(f->srv->reqs[i].headers, AUTH_HEADER));
+    }
+}
+
+static void test_close_after_put(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {{.status = 204}};
+    start_server(f, script, 1);
+    cupi_client_options o = base_options(f->url);
+    o.expected_idle_ms = CUPI_KEEPALIVE_MAX_IDLE_MS + 1;
+    cupi_client *c = client_for(f, &o);
+    cupi_snapshot ch;
+    cupi_snapshot_init(&ch, CUPI_RES_SERVER);
+    cupi_value v = {.i = 2525};
+    cupi_snapshot_set(&ch, cupi_field_find(CUPI_RES_SERVER, "Port")->column, &v);
+    cupi_result r;
+    assert_int_equal(cupi_put_sync(c, &ch, &r), CUPI_OK);
+    assert_int_equal(cupi_put_sync(c, &ch, &r), CUPI_OK);
+    assert_holds_nothing(f, c);
+    cupi_client_free(c);
+    assert_int_equal(f->srv->conns_total, 2);
+    assert_string_equal(f->srv->reqs[1].method, "PUT");
+    assert_non_null(strstr(f->srv->reqs[1].body, "2525"));
+}
+
+static void test_keep_reuses(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {{.status = 200, .body = SERVER_XML}};
+    start_server(f, script, 1);
+    cupi_client_options o = base_options(f->url);
+    o.expected_idle_ms = CUPI_KEEPALIVE_MAX_IDLE_MS;
+    cupi_client *c = client_for(f, &o);
+    cupi_result r;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_OK);
+    /* Kept: one socket, one pooled handle. */
+    assert_int_equal(c->n_idle, 1);
+    cupi_client_stats st;
+    cupi_client_stats_get(c, &st);
+    assert_int_equal(st.connections, 1);
+    cupi_client_free(c);
+    assert_int_equal(f->srv->conns_total, 1);
+    assert_int_equal(server_count(f->srv), 3);
+
+    o.expected_idle_ms = -1;
+    char err[128];
+    assert_null(cupi_client_new(f->engine, &o, err, sizeof err));
+    assert_non_null(strstr(err, "negative"));
+}
+
+/* Many clients with few requests in flight: each keeps its connection even
+ * though curl's default cache would hold only a few between requests. */
+static void test_keep_many_clients(void **state)
+{
+    fixture *f = *state;
+    enum { N = 12 };
+    reply script[] = {{.status = 200, .body = SERVER_XML}};
+    server *srv[N];
+    cupi_client *c[N];
+    for (int i = 0; i < N; i++) {
+        srv[i] = server_start(script, 1);
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", srv[i]->port);
+        cupi_client_options o = base_options(url);
+        c[i] = client_for(f, &o);
+    }
+    cupi_result r;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < N; i++)
+            assert_int_equal(cupi_get_sync(c[i], CUPI_RES_SERVER, &r), CUPI_OK);
+    for (int i = 0; i < N; i++) {
+        cupi_client_free(c[i]);
+        assert_int_equal(server_count(srv[i]), 3);
+        assert_int_equal(srv[i]->conns_total, 1);
+        server_stop(srv[i]);
+    }
+}
+
 static void test_engine_idle(void **state)
 {
     fixture *f = *state;
@@ -1008,6 +1257,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_busy_forever, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_error_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_and_scrubbed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_echoed_credentials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_password_no_mangling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_secret_echoed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large_announced, setup, teardown),
@@ -1025,6 +1277,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_cancels_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_after_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_after_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_reuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_many_clients, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     cupi_global_cleanup();

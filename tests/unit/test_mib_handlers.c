@@ -1,5 +1,5 @@
 /* test_mib_handlers.c - the CUPI-SMTP-MIB handlers driven in-process through
- * net-snmp's own request processing (issue 3: "unit tests of the handlers
+ * net-snmp's own request processing ("unit tests of the handlers
  * called directly").
  *
  * How requests reach the handlers: the test process is a net-snmp master
@@ -30,7 +30,7 @@
  * set directly. agent_servers_tick() is never called, so no CUPI request is
  * ever started; the last test proves that nothing did.
  *
- * Also here: set_txn_varbind_value(), the SET conversion of one varbind, for
+ * Also here: mib_varbind_decode(), the SET conversion of one varbind, for
  * every field of both config tables. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,7 +52,7 @@
 #include "agent_server.h"
 #include "mib_oids.h"
 #include "mib_tables.h"
-#include "set_txn.h"
+#include "mib_varbind.h"
 
 #define APP "cupi-test"
 #define N_SERVER_COLUMNS 11 /* cupiServerTable: column 1 is the not-accessible index */
@@ -706,6 +706,65 @@ static void test_getnext_from_table_and_entry(void **state)
     assert_next(mkoid(-1, -1, -1, -1), cell(CUPI_TABLE_SERVER, MIB_SERVER_NAME, 1));
 }
 
+/* The first cell of the model after `from` (lexicographic order), from the
+ * list a walk must return; false when there is none. */
+static bool expected_next(test_oid from, test_oid *next)
+{
+    enum { MAX = 256 };
+    test_oid cells[MAX];
+    size_t n = expected_cells(cells, MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (snmp_oid_compare(cells[i].name, cells[i].len, from.name, from.len) > 0) {
+            *next = cells[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+static void assert_next_of_model(test_oid from)
+{
+    test_oid want;
+    netsnmp_variable_list *v = getnext(from);
+    if (expected_next(from, &want)) {
+        assert_oid(v, want);
+        check_cell(v);
+    } else {
+        assert_int_equal(v->type, SNMP_ENDOFMIBVIEW);
+    }
+    snmp_free_var(v);
+}
+
+static void test_getnext_every_column_boundary(void **state)
+{
+    (void)state;
+    /* Every column of every table (and one past each end), from the column
+     * itself, from before, at, between and after the rows 1, 2 (no values)
+     * and 5, from below a row, and from the largest index. */
+    const unsigned tables[] = {CUPI_TABLE_SERVER, CUPI_TABLE_SMTP_SERVER,
+                               CUPI_TABLE_SMTP_CLIENT};
+    const unsigned from_rows[] = {0, 1, 2, 3, 4, 5, 6, 4294967295u};
+    size_t checked = 0;
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        unsigned table = tables[t];
+        unsigned last = table == CUPI_TABLE_SERVER
+                            ? N_SERVER_COLUMNS
+                            : (unsigned)cupi_field_count(resource_of_table(table));
+        for (unsigned c = 0; c <= last + 1; c++) {
+            assert_next_of_model(mkoid((int)table, 1, (int)c, -1));
+            for (size_t r = 0; r < sizeof from_rows / sizeof from_rows[0]; r++)
+                assert_next_of_model(cell(table, c, from_rows[r]));
+            for (size_t i = 0; i < N_ROWS; i++) {
+                test_oid below = cell(table, c, rows[i].index);
+                below.name[below.len++] = 7;
+                assert_next_of_model(below);
+            }
+            checked++;
+        }
+    }
+    assert_int_equal(checked, (11 + 2) + (11 + 2) + (6 + 2));
+}
+
 /* Walks cupiSmtpObjects with GETNEXT; returns the number of cells, each
  * stored in out (up to max). */
 static size_t walk(netsnmp_variable_list **out, size_t max)
@@ -888,6 +947,105 @@ static void test_rows_follow_the_model(void **state)
     assert_exception(cell(CUPI_TABLE_SMTP_CLIENT, 1, 2), SNMP_NOSUCHINSTANCE);
 }
 
+/* --- SETs refused before any CUPI request ---------------------------------------- */
+
+/* A one-varbind SET; returns the response's error status. */
+static long set_one(test_oid name, u_char type, const void *value, size_t len)
+{
+    netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_SET);
+    assert_non_null(pdu);
+    snmp_pdu_add_variable(pdu, name.name, name.len, type, value, len);
+    netsnmp_pdu *r = exchange(pdu);
+    long err = r->errstat;
+    if (err != SNMP_ERR_NOERROR)
+        assert_int_equal(r->errindex, 1);
+    snmp_free_pdu(r);
+    return err;
+}
+
+static void test_set_refused(void **state)
+{
+    (void)state;
+    const long port = 25;
+    const cupi_field *first = cupi_field_at(CUPI_RES_SERVER, 1);
+    assert_non_null(first);
+    assert_int_equal(first->type, CUPI_TYPE_INT);
+    /* cupiServerTable is read-only */
+    assert_int_equal(
+        set_one(cell(CUPI_TABLE_SERVER, MIB_SERVER_NAME, 1), ASN_OCTET_STR, "x", 1),
+        SNMP_ERR_NOTWRITABLE);
+    assert_int_equal(
+        set_one(cell(CUPI_TABLE_SERVER, MIB_SERVER_STATUS, 1), ASN_INTEGER, &port, sizeof port),
+        SNMP_ERR_NOTWRITABLE);
+    /* no such row: rows are servers of the configuration, never created */
+    assert_int_equal(
+        set_one(cell(CUPI_TABLE_SMTP_SERVER, 1, absent_index), ASN_INTEGER, &port, sizeof port),
+        SNMP_ERR_NOCREATION);
+    test_oid extra = cell(CUPI_TABLE_SMTP_SERVER, 1, 1);
+    extra.name[extra.len++] = 1;
+    assert_int_equal(set_one(extra, ASN_INTEGER, &port, sizeof port), SNMP_ERR_NOCREATION);
+    /* the varbind's type, length and value come first */
+    assert_int_equal(set_one(cell(CUPI_TABLE_SMTP_SERVER, 1, 1), ASN_OCTET_STR, "25", 2),
+                     SNMP_ERR_WRONGTYPE);
+    const long bad_port = 26;
+    assert_int_equal(
+        set_one(cell(CUPI_TABLE_SMTP_SERVER, 1, 1), ASN_INTEGER, &bad_port, sizeof bad_port),
+        SNMP_ERR_WRONGVALUE);
+    /* past the last column */
+    unsigned past = (unsigned)cupi_field_count(CUPI_RES_CLIENT) + 1;
+    assert_int_equal(set_one(cell(CUPI_TABLE_SMTP_CLIENT, past, 1), ASN_OCTET_STR, "x", 1),
+                     SNMP_ERR_NOTWRITABLE);
+    /* nothing was held: every row is served by refreshes again */
+    for (agent_server *s = agent_servers_first(); s; s = s->next)
+        assert_int_equal(s->pending_sets, 0);
+}
+
+/* --- GET encoding of every field ------------------------------------------------ */
+
+static void test_varbind_encode(void **state)
+{
+    (void)state;
+    for (cupi_resource res = CUPI_RES_SERVER; res < CUPI_RES_COUNT; res++) {
+        size_t n;
+        const cupi_field *f = cupi_fields(res, &n);
+        for (size_t i = 0; i < n; i++) {
+            netsnmp_variable_list var = {0};
+            cupi_value v = {0};
+            switch (f[i].type) {
+            case CUPI_TYPE_BOOL:
+                assert_int_equal(mib_varbind_type(&f[i]), ASN_INTEGER);
+                v.i = 1;
+                mib_varbind_encode(&f[i], &v, &var);
+                assert_number(&var, ASN_INTEGER, TRUTH_TRUE);
+                v.i = 0;
+                mib_varbind_encode(&f[i], &v, &var);
+                assert_number(&var, ASN_INTEGER, TRUTH_FALSE);
+                break;
+            case CUPI_TYPE_INT:
+                assert_int_equal(mib_varbind_type(&f[i]), ASN_INTEGER);
+                v.i = f[i].max;
+                mib_varbind_encode(&f[i], &v, &var);
+                assert_number(&var, ASN_INTEGER, (unsigned long)f[i].max);
+                assert_true(mib_varbind_fits(&f[i], &v));
+                v.i = (int64_t)INT32_MAX + 1;
+                assert_false(mib_varbind_fits(&f[i], &v));
+                v.i = (int64_t)INT32_MIN - 1;
+                assert_false(mib_varbind_fits(&f[i], &v));
+                v.i = INT32_MIN;
+                assert_true(mib_varbind_fits(&f[i], &v));
+                break;
+            case CUPI_TYPE_STRING:
+                assert_int_equal(mib_varbind_type(&f[i]), ASN_OCTET_STR);
+                snprintf(v.s, sizeof v.s, "%s", "relay.example.com");
+                mib_varbind_encode(&f[i], &v, &var);
+                assert_string(&var, f[i].write_only ? "" : "relay.example.com");
+                break;
+            }
+            snmp_set_var_typed_value(&var, ASN_NULL, NULL, 0); /* frees a long value */
+        }
+    }
+}
+
 /* --- SET value conversion -------------------------------------------------------- */
 
 static int convert(const cupi_field *f, u_char type, const void *value, size_t len,
@@ -896,7 +1054,7 @@ static int convert(const cupi_field *f, u_char type, const void *value, size_t l
     netsnmp_variable_list *var = NULL;
     static const oid any[] = {1, 3, 6, 1, 4, 1, 8072, 9999};
     assert_non_null(snmp_varlist_add_variable(&var, any, OID_LENGTH(any), type, value, len));
-    int err = set_txn_varbind_value(f, var, out);
+    int err = mib_varbind_decode(f, var, out);
     snmp_free_varbind(var);
     return err;
 }
@@ -1121,9 +1279,11 @@ static cupi_result full_read(cupi_resource r)
     const cupi_field *f = cupi_fields(r, &n);
     for (size_t i = 0; i < n; i++) {
         cupi_value v;
-        assert_int_equal(
-            cupi_value_parse(&f[i], f[i].default_value, strlen(f[i].default_value), &v),
-            CUPI_VALID);
+        /* No default domain name is documented; the table's "" is not valid. */
+        const char *text = f[i].type == CUPI_TYPE_STRING && !f[i].allow_empty
+                               ? "cuc.example.com"
+                               : f[i].default_value;
+        assert_int_equal(cupi_value_parse(&f[i], text, strlen(text), &v), CUPI_VALID);
         if (!f[i].write_only)
             cupi_snapshot_set(&res.snapshot, f[i].column, &v);
     }
@@ -1141,7 +1301,7 @@ static void test_check_read(void **state)
 
     /* A field missing from the answer. */
     cupi_result res = full_read(CUPI_RES_SERVER);
-    res.snapshot.present &= ~(1u << (7 - 1));
+    res.snapshot.present &= ~(CUPI_COLUMN_BIT(7));
     assert_int_equal(agent_server_check_read(&res, why, sizeof why), CUPI_E_PARSE);
     assert_non_null(strstr(why, "maxNumberRecipients"));
 
@@ -1177,8 +1337,7 @@ static void test_no_cupi_io(void **state)
         cupi_client_stats_get(s->client, &st);
         assert_int_equal(st.requests, 0);
         assert_int_equal(st.in_flight + st.queued, 0);
-        for (int r = 0; r < CUPI_RES_COUNT; r++)
-            assert_false(s->res[r].in_flight);
+        assert_null(s->refresh); /* no background reads were ever scheduled */
     }
 }
 
@@ -1194,10 +1353,13 @@ int main(void)
         cmocka_unit_test(test_getnext_table_boundary),
         cmocka_unit_test(test_getnext_skips_rows_without_values),
         cmocka_unit_test(test_getnext_from_table_and_entry),
+        cmocka_unit_test(test_getnext_every_column_boundary),
         cmocka_unit_test(test_walk),
         cmocka_unit_test(test_getbulk),
         cmocka_unit_test(test_getbulk_whole_subtree),
         cmocka_unit_test(test_rows_follow_the_model),
+        cmocka_unit_test(test_set_refused),
+        cmocka_unit_test(test_varbind_encode),
         cmocka_unit_test(test_set_conversion_every_field),
         cmocka_unit_test(test_set_conversion_examples),
         cmocka_unit_test(test_check_read),

@@ -1,4 +1,4 @@
-/* test_rules.c - the cross-field rules (CONTRACT.md section 5). */
+/* test_rules.c - the cross-field rules (doc/interface.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +19,7 @@ enum {
     COL_USERNAME = 5,
 };
 
-/* The seed's server values with the three untrusted-address fields given. */
+/* The CUPI reference's server values with the three untrusted-address fields given. */
 static cupi_snapshot server(int allow, int req_auth, int req_tls)
 {
     cupi_snapshot s = seed_snapshot(CUPI_RES_SERVER);
@@ -29,7 +29,7 @@ static cupi_snapshot server(int allow, int req_auth, int req_tls)
     return s;
 }
 
-/* The seed's client values with authentication and user name given. */
+/* The CUPI reference's client values with authentication and user name given. */
 static cupi_snapshot client(int auth, const char *user)
 {
     cupi_snapshot s = seed_snapshot(CUPI_RES_CLIENT);
@@ -187,6 +187,31 @@ static void test_resource_separation(void **state)
     assert_int_equal(cupi_rules_check(&s, ALL, NULL, NULL, 0), CUPI_VALID);
 }
 
+static uint32_t bit(cupi_resource r, const char *name)
+{
+    const cupi_field *f = cupi_field_find(r, name);
+    assert_non_null(f);
+    return 1u << (f->column - 1);
+}
+
+static void test_rules_involve(void **state)
+{
+    (void)state;
+    const cupi_resource S = CUPI_RES_SERVER, C = CUPI_RES_CLIENT;
+    assert_true(cupi_rules_involve(S, bit(S, "allowConnectionsFromUntrustedIpAddresses")));
+    assert_true(cupi_rules_involve(S, bit(S, "requireAuthenticationFromUntrustedIpAddresses")));
+    assert_true(cupi_rules_involve(S, bit(S, "requireTlsFromUntrustedIpAddresses")));
+    assert_true(cupi_rules_involve(C, bit(C, "isAuthEnabled")));
+    assert_true(cupi_rules_involve(C, bit(C, "smtpUsername")));
+    assert_true(cupi_rules_involve(S, bit(S, "maxNumberConnections") |
+                                          bit(S, "requireTlsFromUntrustedIpAddresses")));
+    assert_false(cupi_rules_involve(S, bit(S, "maxNumberConnections") | bit(S, "Port") |
+                                           bit(S, "domainName")));
+    assert_false(cupi_rules_involve(C, bit(C, "smtpSmartHost") | bit(C, "smtpPort") |
+                                           bit(C, "isClientSecure") | bit(C, "smtpPassword")));
+    assert_false(cupi_rules_involve(S, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_unrelated_change_not_judged),
         cmocka_unit_test(test_partial_snapshot_not_judged),
         cmocka_unit_test(test_resource_separation),
+        cmocka_unit_test(test_rules_involve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define BIT(col) (1u << ((col)-1))
+#define BIT(col) CUPI_COLUMN_BIT(col)
 
 /* A file of tests/data, NUL-terminated; the caller frees it. */
 static inline char *load(const char *name, size_t *len)
@@ -42,7 +42,7 @@ static inline void set_str(cupi_snapshot *s, unsigned col, const char *text)
     cupi_snapshot_set(s, col, &v);
 }
 
-/* The seed's example values of a resource (tests/data/seed_*.xml), every
+/* The CUPI reference's example values of a resource (tests/data/seed_*.xml), every
  * field present. */
 static inline cupi_snapshot seed_snapshot(cupi_resource r)
 {

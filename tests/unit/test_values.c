@@ -338,6 +338,49 @@ static void test_control_characters(void **state)
     assert_int_equal(check_str(CLI("smtpPassword"), ""), CUPI_VALID);
 }
 
+/* What an SNMP SET or cupictl gets for text that is not UTF-8 or holds a
+ * control character: wrongValue, before any request reaches CUPI. */
+static void test_utf8_and_controls_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "x\xc3",            /* cut short */
+        "\xc0\xaf",         /* overlong */
+        "a\xed\xa0\x80",    /* surrogate */
+        "\xf4\x90\x80\x80", /* beyond U+10FFFF */
+        "\xff\xfe",
+        "\x80",
+        "nel\xc2\x85", /* C1 control U+0085 */
+        "csi\xc2\x9b", /* C1 control U+009B */
+        "x\x1fy",
+    };
+    const cupi_field *fs[] = {CLI("smtpUsername"), CLI("smtpPassword"), SRV("domainName"),
+                              CLI("smtpSmartHost")};
+    for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
+        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            char why[256];
+            cupi_value v;
+            assert_int_equal(cupi_value_parse(fs[i], bad[b], strlen(bad[b]), &v), CUPI_VALID);
+            assert_int_equal(cupi_value_check(fs[i], &v, why, sizeof why), CUPI_WRONG_VALUE);
+            assert_non_null(strstr(why, fs[i]->name));
+            /* The reason itself is printable: it may be logged. */
+            for (const char *p = why; *p; p++)
+                assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+        }
+    }
+    char why[256];
+    cupi_value v = {0};
+    strcpy(v.s, "x\xc3");
+    cupi_value_check(CLI("smtpUsername"), &v, why, sizeof why);
+    assert_non_null(strstr(why, "UTF-8"));
+    /* Valid UTF-8 beyond ASCII is text like any other (not in host names). */
+    assert_int_equal(check_str(CLI("smtpUsername"), "\xe2\x82\xac \xf0\x9f\x93\xa7 \xc2\xa0"),
+                     CUPI_VALID);
+    assert_int_equal(check_str(CLI("smtpPassword"), "p\xc3\xa4ss\xe2\x82\xac"), CUPI_VALID);
+    assert_int_equal(check_str(SRV("domainName"), "m\xc3\xbcller.example.com"),
+                     CUPI_WRONG_VALUE);
+}
+
 /* --- host names ---------------------------------------------------------- */
 
 static char *repeat(char *buf, char ch, size_t n)
@@ -537,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_int_parse_errors),
         cmocka_unit_test(test_string_lengths),
         cmocka_unit_test(test_control_characters),
+        cmocka_unit_test(test_utf8_and_controls_refused),
         cmocka_unit_test(test_hostnames),
         cmocka_unit_test(test_smart_host_literals),
         cmocka_unit_test(test_format),

@@ -37,10 +37,11 @@ typedef struct sim_options {
     bool verbose;            /* one log line per request */
     const char *listen_addr; /* numeric address, default 127.0.0.1 */
     char *user;
-    char *password;         /* wiped on exit */
-    char *tls_cert_pem;     /* leaf (and CA) certificate chain */
-    char *tls_key_pem;      /* wiped on exit */
-    const char *state_file; /* NULL: state kept in memory only */
+    char *password;          /* wiped on exit */
+    char *tls_cert_pem;      /* leaf (and CA) certificate chain */
+    char *tls_key_pem;       /* wiped on exit */
+    const char *state_file;  /* NULL: state kept in memory only */
+    unsigned idle_timeout_s; /* an idle client connection is closed after it */
 } sim_options;
 
 typedef enum sim_method {
@@ -67,10 +68,27 @@ typedef struct sim_counters {
     uint64_t status[SIM_HTTP_STATUS_MAX];
     uint64_t with_session_cookie;
     uint64_t dropped;
+    uint64_t connections; /* TCP connections accepted */
     unsigned max_in_progress;
     char *last_put_body[CUPI_RES_COUNT]; /* NUL-terminated copy */
     char *last_put_content_type[CUPI_RES_COUNT];
 } sim_counters;
+
+/* One second of the fleet-wide counters (sim_fleet.c). */
+typedef struct sim_fleet_second {
+    int64_t second; /* since start; the bucket is stale when it differs */
+    uint64_t requests, gets, puts, connections;
+} sim_fleet_second;
+
+/* Seconds of per-second history kept: enough for a benchmark run. */
+#define SIM_FLEET_SECONDS 1800
+
+typedef struct sim_fleet {
+    pthread_mutex_t lock; /* guards everything below but start_ms */
+    int64_t start_ms;
+    uint64_t requests, gets, puts, connections;
+    sim_fleet_second seconds[SIM_FLEET_SECONDS];
+} sim_fleet;
 
 struct sim;
 
@@ -99,6 +117,7 @@ typedef struct sim {
     size_t n_servers;
     pthread_mutex_t save_lock; /* serialises state-file writes */
     cJSON *state_other;        /* state-file entries of servers not run now */
+    sim_fleet fleet;           /* every server's requests, per second */
 } sim;
 
 /* --- sim_util.c ----------------------------------------------------------- */
@@ -134,7 +153,7 @@ typedef struct sim_reply {
     const char *content_type; /* static string or NULL */
 } sim_reply;
 
-/* The seed's example values: what a fresh virtual server holds. */
+/* The CUPI reference's example values: what a fresh virtual server holds. */
 void sim_resource_defaults(cupi_snapshot *s, cupi_resource r);
 /* Answer to GET: every field, write-only ones empty. */
 void sim_resource_get(const cupi_snapshot *state, cupi_format fmt, sim_reply *out);
@@ -180,6 +199,20 @@ void sim_counters_free(sim_counters *c);
 void sim_counters_note_put(sim_counters *c, cupi_resource r, const char *body, size_t len,
                            const char *content_type);
 cJSON *sim_counters_to_json(const sim_counters *c);
+
+/* --- sim_fleet.c --------------------------------------------------------- */
+
+int sim_fleet_init(sim_fleet *f);
+void sim_fleet_free(sim_fleet *f);
+void sim_fleet_note_connection(sim_fleet *f);
+/* Every /vmrest request, as the per-server "requests" counter. */
+void sim_fleet_note_request(sim_fleet *f);
+/* An authenticated GET (put false) or PUT of a resource, as "get"/"put". */
+void sim_fleet_note_method(sim_fleet *f, bool put);
+/* {"servers","uptime_ms","requests","gets","puts","connections",
+ *  "per_second":{"first_second":S,"requests":[..],"gets":[..],"puts":[..],
+ *  "connections":[..]}} up to the current second; NULL when out of memory. */
+cJSON *sim_fleet_to_json(sim_fleet *f, size_t n_servers);
 
 /* --- sim_control.c -------------------------------------------------------- */
 

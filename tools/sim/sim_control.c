@@ -147,6 +147,15 @@ static int counters_reset(sim_server *srv, const cJSON *in, cJSON **out, char *e
     return counters_get(srv, in, out, err, errsz);
 }
 
+static int fleet_get(sim_server *srv, const cJSON *in, cJSON **out, char *err, size_t errsz)
+{
+    (void)in;
+    (void)err;
+    (void)errsz;
+    *out = sim_fleet_to_json(&srv->sim->fleet, srv->sim->n_servers);
+    return *out ? 200 : 500;
+}
+
 static const struct {
     const char *method;
     const char *path;
@@ -160,6 +169,7 @@ static const struct {
     {"DELETE", "/_sim/fault", false, fault_delete},
     {"GET", "/_sim/counters", false, counters_get},
     {"POST", "/_sim/counters/reset", false, counters_reset},
+    {"GET", "/_sim/fleet", false, fleet_get},
 };
 
 static char *error_json(const char *msg)

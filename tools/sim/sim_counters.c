@@ -76,6 +76,7 @@ cJSON *sim_counters_to_json(const sim_counters *c)
     cJSON_AddItemToObject(o, "status", status);
     cJSON_AddNumberToObject(o, "with_session_cookie", (double)c->with_session_cookie);
     cJSON_AddNumberToObject(o, "dropped", (double)c->dropped);
+    cJSON_AddNumberToObject(o, "connections", (double)c->connections);
     cJSON_AddNumberToObject(o, "max_in_progress", c->max_in_progress);
     cJSON_AddItemToObject(o, "last_put_body", per_resource_text(c->last_put_body));
     cJSON_AddItemToObject(o, "last_put_content_type",

@@ -16,12 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define EXIT_USAGE 2
 #define NAME_MAX_LEN 64
 #define PASSWORD_FILE_MAX (64u * 1024u)
 #define PEM_FILE_MAX (1024u * 1024u)
+#define COUNT_MAX 10000u
+#define IDLE_TIMEOUT_DEFAULT_S 30u
+#define IDLE_TIMEOUT_MAX_S 86400u
+#define PREFIX_MAX_LEN 32
 
 typedef struct server_spec {
     unsigned port;
@@ -37,20 +42,29 @@ typedef struct cli {
     const char *key_file;
     const char *write_ca;
     const char *pidfile;
+    unsigned long count;     /* --count: generated servers */
+    unsigned long base_port; /* --base-port: the first one's port (0: free ports) */
+    const char *prefix;      /* --name-prefix: their names are PREFIX1, PREFIX2, ... */
 } cli;
 
 static void usage(FILE *to)
 {
     fputs("Usage: cupi-sim [--http] [--listen ADDR] --server PORT[:NAME] [--server ...]\n"
+          "                [--count N [--base-port PORT] [--name-prefix PREFIX]]\n"
           "                [--user USER] [--password-file FILE]\n"
           "                [--cert FILE --key FILE | --write-ca FILE]\n"
-          "                [--state FILE] [--pidfile FILE] [-v] [-h]\n"
+          "                [--state FILE] [--pidfile FILE] [--idle-timeout SECONDS]\n"
+          "                [-v] [-h]\n"
           "\n"
           "Simulates Cisco Unity Connection's CUPI SMTP configuration resources\n"
           "(/vmrest/smtpserver/serverconfigs, /vmrest/smtpclient/clientconfigs).\n"
           "\n"
           "  --server PORT[:NAME]  a virtual server with its own state (repeatable);\n"
           "                        port 0 picks a free port; NAME defaults to simN\n"
+          "  --count N             N more servers (1..10000), after the --server ones,\n"
+          "                        named PREFIX1..PREFIXN\n"
+          "  --base-port PORT      their ports: PORT, PORT+1, ... (default 0: free ports)\n"
+          "  --name-prefix PREFIX  their name prefix (default sim)\n"
           "  --listen ADDR         numeric address to listen on (default 127.0.0.1)\n"
           "  --http                plain HTTP instead of HTTPS\n"
           "  --user USER           Basic auth user (default admin)\n"
@@ -60,6 +74,8 @@ static void usage(FILE *to)
           "  --write-ca FILE       without --cert: write the generated CA here\n"
           "  --state FILE          load state at start, save after every change\n"
           "  --pidfile FILE        write the process id here\n"
+          "  --idle-timeout SECONDS  close a client connection idle that long\n"
+          "                        (1..86400, default 30)\n"
           "  -v, --verbose         log one line per request to stderr\n"
           "  -h, --help            this help\n"
           "\n"
@@ -123,6 +139,51 @@ static int add_server(cli *c, const char *arg)
     return 0;
 }
 
+static int parse_number(const char *arg, unsigned long min, unsigned long max,
+                        unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (end == arg || *end || errno || arg[0] == '-' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* --count N: a fleet in one process, for benchmarks that need as many
+ * servers as a large deployment without N command-line arguments. */
+static int add_generated(cli *c)
+{
+    const char *prefix = c->prefix ? c->prefix : "sim";
+    if (strlen(prefix) > PREFIX_MAX_LEN || (prefix[0] && !name_valid(prefix)))
+        return usage_error("--name-prefix %s: at most %d letters, digits, '-', '_', '.'",
+                           prefix, PREFIX_MAX_LEN);
+    if (c->base_port && c->base_port + c->count - 1 > 65535)
+        return usage_error("--base-port %lu --count %lu: ports beyond 65535", c->base_port,
+                           c->count);
+    for (unsigned long i = 0; i < c->count; i++) {
+        char spec[16 + PREFIX_MAX_LEN + 16];
+        snprintf(spec, sizeof spec, "%lu:%s%lu", c->base_port ? c->base_port + i : 0, prefix,
+                 i + 1);
+        int rc = add_server(c, spec);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Every virtual server holds a listening socket, an inter-thread pipe and
+ * its clients' connections: a fleet needs more than the usual soft limit. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, cli *c, sim_options *o)
 {
@@ -136,7 +197,11 @@ static int parse_args(int argc, char **argv, cli *c, sim_options *o)
         OPT_KEY,
         OPT_WRITE_CA,
         OPT_STATE,
-        OPT_PIDFILE
+        OPT_PIDFILE,
+        OPT_COUNT,
+        OPT_BASE_PORT,
+        OPT_PREFIX,
+        OPT_IDLE_TIMEOUT
     };
     static const struct option longopts[] = {
         {"http", no_argument, NULL, OPT_HTTP},
@@ -149,6 +214,10 @@ static int parse_args(int argc, char **argv, cli *c, sim_options *o)
         {"write-ca", required_argument, NULL, OPT_WRITE_CA},
         {"state", required_argument, NULL, OPT_STATE},
         {"pidfile", required_argument, NULL, OPT_PIDFILE},
+        {"count", required_argument, NULL, OPT_COUNT},
+        {"base-port", required_argument, NULL, OPT_BASE_PORT},
+        {"name-prefix", required_argument, NULL, OPT_PREFIX},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -187,6 +256,25 @@ static int parse_args(int argc, char **argv, cli *c, sim_options *o)
         case OPT_PIDFILE:
             c->pidfile = optarg;
             break;
+        case OPT_COUNT:
+            if (parse_number(optarg, 1, COUNT_MAX, &c->count) != 0)
+                return usage_error("--count %s: expected 1..%u", optarg, COUNT_MAX);
+            break;
+        case OPT_BASE_PORT:
+            if (parse_number(optarg, 0, 65535, &c->base_port) != 0)
+                return usage_error("--base-port %s: expected 0..65535", optarg);
+            break;
+        case OPT_PREFIX:
+            c->prefix = optarg;
+            break;
+        case OPT_IDLE_TIMEOUT: {
+            unsigned long v;
+            if (parse_number(optarg, 1, IDLE_TIMEOUT_MAX_S, &v) != 0)
+                return usage_error("--idle-timeout %s: expected 1..%u seconds", optarg,
+                                   IDLE_TIMEOUT_MAX_S);
+            o->idle_timeout_s = (unsigned)v;
+            break;
+        }
         case 'v':
             o->verbose = true;
             break;
@@ -200,8 +288,12 @@ static int parse_args(int argc, char **argv, cli *c, sim_options *o)
     }
     if (optind < argc)
         return usage_error("unexpected argument \"%s\"", argv[optind]);
+    if ((c->base_port || c->prefix) && !c->count)
+        return usage_error("%s", "--base-port and --name-prefix go with --count");
+    if (c->count && (rc = add_generated(c)) != 0)
+        return rc;
     if (c->n_servers == 0)
-        return usage_error("%s", "at least one --server PORT[:NAME] is needed");
+        return usage_error("%s", "at least one --server PORT[:NAME] (or --count N) is needed");
     if (!c->cert_file != !c->key_file)
         return usage_error("%s", "--cert and --key go together");
     if (c->cert_file && c->write_ca)
@@ -298,7 +390,10 @@ int main(int argc, char **argv)
     cli c;
     memset(&c, 0, sizeof c);
     s.opt.listen_addr = "127.0.0.1";
+    s.opt.idle_timeout_s = IDLE_TIMEOUT_DEFAULT_S;
     pthread_mutex_init(&s.save_lock, NULL);
+    sim_fleet_init(&s.fleet);
+    raise_fd_limit();
 
     int status = parse_args(argc, argv, &c, &s.opt);
     size_t started = 0;
@@ -373,6 +468,7 @@ out:
     sim_free_secret(s.opt.tls_key_pem);
     free(s.opt.tls_cert_pem);
     pthread_mutex_destroy(&s.save_lock);
+    sim_fleet_free(&s.fleet);
     free(c.servers);
     return status;
 }

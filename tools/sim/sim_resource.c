@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The seed's example GET responses, field by field. Kept as name/text pairs
+/* The CUPI reference's example GET responses, field by field. Kept as name/text pairs
  * and parsed through the field table, so the table stays the only place
  * that knows types. */
 static const struct {
@@ -38,7 +38,7 @@ static const struct {
     {CUPI_RES_CLIENT, "smtpPassword", ""},
 };
 
-/* PUT answers as in the seed: 200 for the server config, 204 for the client
+/* PUT answers as in the CUPI reference: 200 for the server config, 204 for the client
  * config (CUC is not consistent; clients must accept any 2xx). */
 static const int put_status[CUPI_RES_COUNT] = {
     [CUPI_RES_SERVER] = 200,
@@ -59,7 +59,7 @@ void sim_resource_defaults(cupi_snapshot *s, cupi_resource r)
     size_t n;
     const cupi_field *fields = cupi_fields(r, &n);
     cupi_snapshot_init(s, r);
-    /* CUPI's documented defaults first, so a field missing from the seed
+    /* CUPI's documented defaults first, so a field missing from the CUPI reference
      * table (a field added to libcupi later) still has a sane value. */
     for (size_t i = 0; i < n; i++)
         set_text(s, &fields[i], fields[i].default_value ? fields[i].default_value : "");
@@ -91,7 +91,7 @@ void sim_reply_error(sim_reply *out, int status, cupi_format fmt, const char *co
 void sim_resource_get(const cupi_snapshot *state, cupi_format fmt, sim_reply *out)
 {
     memset(out, 0, sizeof *out);
-    /* Write-only fields are sent, but empty, as the seed's GET example
+    /* Write-only fields are sent, but empty, as the CUPI reference's GET example
      * shows (<smtpPassword></smtpPassword>): CUPI never returns them. */
     cupi_snapshot shown = *state;
     size_t n;

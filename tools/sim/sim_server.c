@@ -26,7 +26,6 @@
 
 #define VMREST_PREFIX "/vmrest"
 #define CONTROL_PREFIX "/_sim/"
-#define CONNECTION_TIMEOUT_S 30u
 #define LOG_URL_MAX 200
 
 typedef enum req_kind {
@@ -362,6 +361,7 @@ static enum MHD_Result serve_vmrest(struct MHD_Connection *c, sim_request *rq, c
     }
     bool faulted = sim_faults_take(srv, m, (cupi_resource)r, &fault);
     pthread_mutex_unlock(&srv->lock);
+    sim_fleet_note_method(&srv->sim->fleet, m == SIM_METHOD_PUT);
 
     if (faulted) {
         if (fault.latency_ms > 0 && !sleep_ms(srv, fault.latency_ms))
@@ -430,6 +430,7 @@ static sim_request *request_new(sim_server *srv, const char *url, const char *me
                 srv->counters.max_in_progress = srv->in_progress;
         }
         pthread_mutex_unlock(&srv->lock);
+        sim_fleet_note_request(&srv->sim->fleet);
     }
     return rq;
 }
@@ -521,6 +522,22 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     *req_cls = NULL;
 }
 
+/* Counts accepted connections, so a benchmark sees how often clients
+ * reconnect (a TLS handshake each) rather than reuse a connection. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    (void)socket_context;
+    sim_server *srv = cls;
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    srv->counters.connections++;
+    pthread_mutex_unlock(&srv->lock);
+    sim_fleet_note_connection(&srv->sim->fleet);
+}
+
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
                                                           va_list ap)
 {
@@ -593,8 +610,9 @@ int sim_server_start(sim_server *srv, char *err, size_t errsz)
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)srv->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
-        MHD_OPTION_ARRAY, o->http ? &tls_opts[2] : tls_opts, MHD_OPTION_END);
+        on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_ARRAY,
+        o->http ? &tls_opts[2] : tls_opts, MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errsz, "%s: cannot serve on %s port %u%s%s", srv->name, o->listen_addr,
                  srv->port, errno ? ": " : "", errno ? strerror(errno) : "");

@@ -10,6 +10,27 @@
  * tests; they run the engine until their own request completes.
  *
  * Not thread-safe: use an engine and its clients from one thread.
+ *
+ * Connections. A server drops a connection left idle longer than its
+ * keep-alive, and a fleet of idle connections costs memory on both ends, so
+ * each client follows one of two policies, chosen from expected_idle_ms (the
+ * longest the caller expects the client to go without a request, usually
+ * its refresh period):
+ * - expected_idle_ms of 0 or at most CUPI_KEEPALIVE_MAX_IDLE_MS: "keep".
+ *   Connections stay open between requests (at most max_concurrent), each
+ *   reused only while it has been idle for no longer than that keep-alive;
+ *   an idle kept TLS connection gives back OpenSSL's record buffers.
+ * - longer: "close after use". Each request's connection is closed when its
+ *   answer is in, and an idle client holds no socket, no curl handle and no
+ *   TLS connection state: only its TLS session, so that the next request
+ *   resumes it (an abbreviated handshake) when the server allows.
+ * Either way each client keeps its own TLS session and host name cache, and
+ * the trusted certificates of one CA file are parsed once per engine and
+ * shared by all its connections (with libcurl's OpenSSL backend; best with
+ * one CA file for the whole fleet: clients with different CA files take
+ * turns in that cache). No CA directory is searched besides the CA file, or
+ * besides libcurl's built-in bundle without one: a directory would make
+ * every connection parse the whole store again.
  */
 #ifndef CUPI_CLIENT_H
 #define CUPI_CLIENT_H
@@ -29,11 +50,16 @@ extern "C" {
 typedef struct cupi_engine cupi_engine;
 typedef struct cupi_client cupi_client;
 
+/* Longest idle time after which a connection is still worth keeping (ms):
+ * below the keep-alive common servers grant (Tomcat's default is 20 s), so a kept
+ * connection is not reused just as the server closes it. */
+#define CUPI_KEEPALIVE_MAX_IDLE_MS 15000L
+
 typedef struct cupi_client_options {
     const char *url;         /* https://host[:port]; http:// only when insecure */
     const char *user;        /* Basic auth user */
     const char *password;    /* copied; wiped from memory on free */
-    const char *ca_file;     /* PEM bundle, NULL: system store */
+    const char *ca_file;     /* PEM bundle, NULL: libcurl's CA bundle */
     bool insecure;           /* skip certificate and host verification */
     cupi_format format;      /* wire encoding (Accept / Content-Type) */
     long timeout_ms;         /* one HTTP attempt; 0: 5000 */
@@ -42,6 +68,10 @@ typedef struct cupi_client_options {
     long backoff_base_ms;    /* first 503 back-off; 0: 200 */
     long backoff_max_ms;     /* back-off cap; 0: 5000 */
     long session_idle_ms;    /* drop JSESSIONID after this idle; 0: 60000 */
+    long expected_idle_ms;   /* longest the caller expects the client to go
+                                without a request (its refresh period); above
+                                CUPI_KEEPALIVE_MAX_IDLE_MS connections are
+                                closed after use; 0: kept (see above) */
 } cupi_client_options;
 
 typedef struct cupi_result {
@@ -68,6 +98,7 @@ typedef struct cupi_client_stats {
     uint32_t failures; /* attempts that failed: transport, TLS, 4xx, 5xx, parse */
     unsigned in_flight;
     unsigned queued;
+    uint32_t connections; /* connections opened (TCP, and TLS when https) */
 } cupi_client_stats;
 
 /* Process-wide setup of libcurl and libxml2; call once before anything else. */
@@ -104,7 +135,11 @@ void cupi_client_free(cupi_client *c);
  * or CUPI_E_NOMEM (cb will then not run). */
 cupi_status cupi_client_get(cupi_client *c, cupi_resource r, cupi_callback cb, void *arg);
 /* Queue a PUT carrying exactly the present fields of changes. Any 2xx is
- * success; the caller reads back to know a value stuck. */
+ * success; the caller reads back to know a value stuck. A PUT on a kept-alive
+ * connection that turns out dead is sent again on a fresh one (libcurl's own
+ * retry): deliberate, as the body holds absolute values, so applying it twice
+ * is applying it once. CUPI_E_TIMEOUT and CUPI_E_TRANSPORT leave the outcome
+ * unknown (CUPI may have applied it, or still apply it): read back. */
 cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes, cupi_callback cb,
                             void *arg);
 void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out);

@@ -1,5 +1,5 @@
 /* cupi/config.h - the cupi-snmp-agent.conf file, shared by the agent and
- * cupictl. Directives are those of CONTRACT.md section 3 plus the AgentX
+ * cupictl. Directives are those of doc/interface.md plus the AgentX
  * ones the agent applies (agentXSocket, agentxPingInterval, agentxTimeout,
  * agentxRetries). Errors name file and line. */
 #ifndef CUPI_CONFIG_H
@@ -16,7 +16,11 @@
 extern "C" {
 #endif
 
-#define CUPI_DEFAULT_CONFIG "/etc/snmp/cupi-snmp-agent.conf"
+/* The default configuration: in every directory of the search path, this
+ * file and then the local one (as snmpd reads snmpd.conf, then
+ * snmpd.local.conf), each only when it exists. */
+#define CUPI_CONFIG_NAME "cupi-snmp-agent.conf"
+#define CUPI_CONFIG_LOCAL_NAME "cupi-snmp-agent.local.conf"
 
 typedef struct cupi_server_config {
     unsigned index; /* 1..65535, the MIB row */
@@ -37,6 +41,9 @@ typedef struct cupi_config {
     unsigned cache_ttl_s;        /* default 30 */
     long timeout_ms;             /* default 5000 */
     unsigned max_concurrent;     /* default 2 */
+    unsigned max_refreshes;      /* background reads in flight, all servers; default 64 */
+    unsigned unreachable_after;  /* consecutive failed reads; default 2 */
+    unsigned max_data_age_s;     /* or values older than this; default 0: no limit */
     char *state_file;            /* NULL: none */
     bool notifications;          /* default true */
     char *agentx_socket;         /* NULL: net-snmp default */
@@ -62,6 +69,30 @@ void cupi_server_config_free(cupi_server_config *s);
  * "FILE:LINE: what is wrong". */
 cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
                              cupi_config_warn_fn warn, void *warn_arg, char *err, size_t errsz);
+/* The directories searched for the default configuration, ':'-separated,
+ * as net-snmp searches them: $SNMPCONFPATH when set, else the built-in
+ * directories followed by $HOME/.snmp. Writes it to buf (truncated to
+ * bufsz) and returns buf. */
+const char *cupi_config_search_path(char *buf, size_t bufsz);
+
+/* Reads the default configuration into c: CUPI_CONFIG_NAME then
+ * CUPI_CONFIG_LOCAL_NAME in each directory of cupi_config_search_path(),
+ * missing files skipped, in that order (a later file adds servers or
+ * overrides settings of an earlier one). *n_read (may be NULL) gets the
+ * number of files found. Errors as cupi_config_read. */
+cupi_status cupi_config_read_default(cupi_config *c, cupi_config_warn_fn warn, void *warn_arg,
+                                     unsigned *n_read, char *err, size_t errsz);
+
+/* One directive the parser knows: its name, its arguments and what it
+ * means, for help output. */
+typedef struct cupi_directive_doc {
+    const char *name;
+    const char *args;
+    const char *meaning;
+} cupi_directive_doc;
+/* The i-th directive (from 0), NULL past the last; static storage. */
+const cupi_directive_doc *cupi_config_directive(size_t i);
+
 /* Cross-directive checks once every file is read (each INDEX has a
  * cupiServer, http:// only with cupiInsecure, ...). */
 cupi_status cupi_config_finish(cupi_config *c, char *err, size_t errsz);

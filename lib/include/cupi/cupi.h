@@ -8,8 +8,10 @@
 
 #include <cupi/status.h>
 #include <cupi/fields.h>
+#include <cupi/text.h>
 #include <cupi/codec.h>
 #include <cupi/client.h>
 #include <cupi/config.h>
+#include <cupi/secret.h>
 
 #endif

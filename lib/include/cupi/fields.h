@@ -36,6 +36,8 @@ typedef enum cupi_syntax {
 
 #define CUPI_MAX_COLUMNS 11 /* largest number of fields in one resource */
 #define CUPI_STR_MAX 255    /* longest string value, in bytes */
+/* A MIB column's bit in a snapshot's present mask and in change masks. */
+#define CUPI_COLUMN_BIT(col) ((uint32_t)1u << ((col)-1))
 
 typedef struct cupi_field {
     const char *name;     /* CUPI payload name, e.g. "domainName" */
@@ -130,13 +132,18 @@ uint32_t cupi_snapshot_unstuck(const cupi_snapshot *asked, const cupi_snapshot *
 cupi_verdict cupi_snapshot_check(const cupi_snapshot *s, unsigned *column, char *why,
                                  size_t whysz);
 
-/* Cross-field rules (CONTRACT.md section 5), judged on merged = the current
+/* Cross-field rules (doc/interface.md), judged on merged = the current
  * values with the pending changes applied. Only rules that involve at least
  * one column in changed_mask are judged, so a value CUPI already holds does
  * not block an unrelated change. Returns CUPI_VALID or CUPI_INCONSISTENT with
  * the failing rule's text in why and the offending column in *column. */
 cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask,
                               unsigned *column, char *why, size_t whysz);
+
+/* True when a cross-field rule of resource r involves a column of mask
+ * (bit column-1): only then do the current values decide whether a change
+ * is consistent. */
+bool cupi_rules_involve(cupi_resource r, uint32_t mask);
 
 /* The whole validation of an update, shared by cupictl and the agent: every
  * value of changes (cupi_snapshot_check), then the cross-field rules on
