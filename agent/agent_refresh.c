@@ -16,6 +16,7 @@
 #define FIRST_READS_PER_S 100 /* servers read for the first time per second at most */
 #define START_FAILED_RETRY_MS 1000
 #define STALE_READ_DELAY_MS 1000
+#define MAX_ASKED_SPACING_MS 100
 
 typedef struct entry entry;
 
@@ -47,6 +48,11 @@ typedef struct read_ctx {
 
 static slot *waiting_head, **waiting_tail = &waiting_head;
 static unsigned n_in_flight, n_waiting;
+/* Reads asked for by SNMP requests are spaced like the background reads
+ * (one resource per period / resources, at least 10 a second), so that an
+ * NMS walking a fleet of stale rows at most doubles the rate CUPI sees
+ * instead of bursting it. */
+static int64_t next_asked_ms;
 
 static int64_t period_ms(void)
 {
@@ -350,10 +356,16 @@ void agent_refresh_touch(const agent_server *s, cupi_resource r)
     /* A server that cannot be read is not asked more often than that. */
     if (sl->started_ms && agent_now_ms() - sl->started_ms < ttl_ms)
         return;
-    if (agent_timer_armed(&sl->timer) && sl->timer.due_ms <= agent_now_ms())
-        return; /* due anyway */
-    agent_timer_cancel(&sl->timer);
-    want_read(sl);
+    int64_t now = agent_now_ms();
+    int64_t spacing = period_ms() / (int64_t)(CUPI_RES_COUNT * agent_servers_count() + 1);
+    if (spacing > MAX_ASKED_SPACING_MS)
+        spacing = MAX_ASKED_SPACING_MS; /* a small fleet is not kept waiting */
+    int64_t due = next_asked_ms > now ? next_asked_ms : now;
+    if (agent_timer_armed(&sl->timer) && sl->timer.due_ms <= due)
+        return; /* due as soon anyway */
+    next_asked_ms = due + spacing;
+    sl->started_ms = now; /* asked for: not again within the TTL */
+    agent_timer_set(&sl->timer, due);
 }
 
 void agent_refresh_counts(unsigned *in_flight, unsigned *waiting)

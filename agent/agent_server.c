@@ -534,8 +534,12 @@ static bool config_has(const cupi_config *cfg, unsigned index)
 int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
 {
     engine = e;
+    /* Settings every client carries (the poll interval decides whether its
+     * connections are kept between reads): a change rebuilds them all, and
+     * their first reads are spread again. */
     bool settings_changed = cfg->timeout_ms != agent_cfg.timeout_ms ||
-                            cfg->max_concurrent != agent_cfg.max_concurrent;
+                            cfg->max_concurrent != agent_cfg.max_concurrent ||
+                            cfg->poll_interval_s != agent_cfg.poll_interval_s;
     /* Build every client first, so that a bad configuration changes nothing. */
     cupi_client **fresh = calloc(cfg->n_servers ? cfg->n_servers : 1, sizeof *fresh);
     if (!fresh)
