@@ -1,10 +1,7 @@
-/* agent_state.c - the state file. JSON:
- *   {"format":"cupi-snmp-state","version":2,"servers":[{"index":1,"url":"...",
- *    "server":{"readAt":1700000000,"values":{"Port":"587",...}},"client":{...},
- *    "history":{...}}]}
- * Values are CUPI text forms, validated like a CUPI answer when loaded.
- * Version 2 added "history" (agent_history.c reads and writes it); a
- * version 1 file loads without one. */
+/* agent_state.c - the state file's I/O and timing: when to save, atomic
+ * writes, retries after a failed save, and loading into the configured
+ * servers (values through agent_server_restore, change history through
+ * agent_history). Its text (JSON) is agent_state_file.c's. */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
@@ -12,8 +9,8 @@
 #include "agent_history.h"
 #include "agent_server.h"
 #include "agent_state.h"
+#include "agent_state_file.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -24,75 +21,68 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STATE_FORMAT "cupi-snmp-state"
-#define STATE_VERSION 2
-#define STATE_OLDEST_VERSION 1
-#define STATE_MAX_SIZE (4u * 1024u * 1024u)
 #define SAVE_DELAY_US 200000
-#define READ_TIME_SAVE_S 300      /* how stale a saved read time may get */
-#define READ_AT_MAX_AHEAD_S 86400 /* a saved readAt further ahead is corrupt */
+#define READ_TIME_SAVE_S AGENT_STATE_REWRITE_S /* how stale a saved read time may get */
+#define RETRY_FIRST_S 1                        /* a failed save is retried after this ... */
+#define RETRY_MAX_S 60                         /* ... doubling up to this */
 
 static char *state_path;
 static bool dirty;
-static time_t last_save; /* monotonic seconds */
+static time_t dirty_since; /* monotonic: the oldest change not in the file */
+static time_t last_save;   /* monotonic seconds */
 static unsigned save_alarm;
+/* A failed save is retried by an alarm with back-off until one succeeds;
+ * the outage is logged when it starts and when it ends, never per attempt
+ * (a read-only file system would otherwise log at every refresh). */
+static bool failing;
+static unsigned retry_s;
+static unsigned failed_attempts;
+
+static time_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static void cancel_alarm(void)
+{
+    if (save_alarm)
+        snmp_alarm_unregister(save_alarm);
+    save_alarm = 0;
+}
 
 void agent_state_configure(const char *path)
 {
+    if (state_path && path && strcmp(state_path, path) == 0)
+        return; /* a reload with the same file keeps any retry going */
+    cancel_alarm();
+    failing = false;
+    failed_attempts = 0;
     free(state_path);
     state_path = path ? strdup(path) : NULL;
 }
 
-static cJSON *resource_json(const agent_resource *res)
+static char *render_state(void)
 {
-    cJSON *obj = cJSON_CreateObject();
-    cJSON *values = cJSON_AddObjectToObject(obj, "values");
-    if (!obj || !values || !cJSON_AddNumberToObject(obj, "readAt", (double)res->read_at)) {
-        cJSON_Delete(obj);
-        return NULL;
-    }
-    size_t n;
-    const cupi_field *f = cupi_fields(res->which, &n);
-    char text[CUPI_STR_MAX + 32];
-    for (size_t i = 0; i < n; i++) {
-        if (f[i].write_only || !cupi_snapshot_has(&res->snap, f[i].column))
-            continue; /* never a password */
-        cupi_value_format(&f[i], &res->snap.v[i], text, sizeof text);
-        if (!cJSON_AddStringToObject(values, f[i].name, text)) {
-            cJSON_Delete(obj);
+    agent_state_render *r = agent_state_render_begin();
+    for (agent_server *s = agent_servers_first(); r && s; s = s->next) {
+        agent_state_server entry = {.index = s->cfg.index};
+        snprintf(entry.url, sizeof entry.url, "%s", s->cfg.url);
+        for (int i = 0; i < CUPI_RES_COUNT; i++) {
+            entry.res[i].valid = s->res[i].valid;
+            entry.res[i].snap = s->res[i].snap;
+            entry.res[i].read_at = s->res[i].read_at;
+        }
+        entry.history = agent_history_to_json(s);
+        int rc = entry.history ? agent_state_render_add(r, &entry) : -1;
+        cJSON_Delete(entry.history);
+        if (rc != 0) {
+            free(agent_state_render_finish(r)); /* out of memory: the save fails */
             return NULL;
         }
     }
-    return obj;
-}
-
-static char *render_state(void)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *list = cJSON_AddArrayToObject(root, "servers");
-    bool ok = root && list && cJSON_AddStringToObject(root, "format", STATE_FORMAT) &&
-              cJSON_AddNumberToObject(root, "version", STATE_VERSION);
-    for (agent_server *s = agent_servers_first(); ok && s; s = s->next) {
-        cJSON *entry = cJSON_CreateObject();
-        ok = entry && cJSON_AddItemToArray(list, entry) &&
-             cJSON_AddNumberToObject(entry, "index", s->cfg.index) &&
-             cJSON_AddStringToObject(entry, "url", s->cfg.url);
-        for (int r = 0; ok && r < CUPI_RES_COUNT; r++) {
-            if (!s->res[r].valid)
-                continue;
-            cJSON *res = resource_json(&s->res[r]);
-            ok = res && cJSON_AddItemToObject(entry, cupi_resource_name((cupi_resource)r), res);
-        }
-        cJSON *history = ok ? agent_history_to_json(s) : NULL;
-        if (history && !cJSON_AddItemToObject(entry, "history", history)) {
-            cJSON_Delete(history);
-            history = NULL;
-        }
-        ok = ok && history;
-    }
-    char *text = ok ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    return text;
+    return agent_state_render_finish(r);
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -114,7 +104,7 @@ static int write_all(int fd, const char *data, size_t len)
  * temp file is created exclusively (mkostemp, mode 0600): a name planted
  * beforehand, e.g. a symlink in a shared directory, is never followed. */
 static int save_atomically(const char *path, const char *text)
-{
+{ /* 0, or the errno of what failed */
     size_t plen = strlen(path);
     char *tmp = malloc(plen + sizeof ".tmp.XXXXXX");
     char *dir_copy = strdup(path);
@@ -145,30 +135,64 @@ static int save_atomically(const char *path, const char *text)
     }
     rc = 0;
 out:
-    if (rc != 0)
-        snmp_log(LOG_ERR, "cupi: cannot write state file %s: %s\n", path,
-                 strerror(saved_errno));
     free(tmp);
     free(dir_copy);
-    return rc;
+    return rc == 0 ? 0 : saved_errno ? saved_errno : EIO;
+}
+
+static void save_later(unsigned clientreg, void *arg);
+
+static void saved(time_t now)
+{
+    if (failing)
+        snmp_log(LOG_NOTICE,
+                 "cupi: state file %s written again; it was stale for %lld s "
+                 "(%u failed attempt%s)\n",
+                 state_path, (long long)(now - dirty_since), failed_attempts,
+                 failed_attempts == 1 ? "" : "s");
+    failing = false;
+    failed_attempts = 0;
+    dirty = false;
+    last_save = now;
+}
+
+static void save_failed(const char *reason)
+{
+    failed_attempts++;
+    if (!failing) {
+        snmp_log(LOG_ERR,
+                 "cupi: cannot write state file %s: %s; the file is stale until a save "
+                 "succeeds (retried after %d s, doubling up to every %d s)\n",
+                 state_path, reason, RETRY_FIRST_S, RETRY_MAX_S);
+        failing = true;
+        retry_s = RETRY_FIRST_S;
+    }
+    DEBUGMSGTL(("cupi", "state file save attempt %u failed (%s), next in %u s\n",
+                failed_attempts, reason, retry_s));
+    cancel_alarm();
+    struct timeval tv = {(time_t)retry_s, 0};
+    save_alarm = snmp_alarm_register_hr(tv, 0, save_later, NULL);
+    retry_s = retry_s >= RETRY_MAX_S / 2 ? RETRY_MAX_S : retry_s * 2;
+}
+
+/* One save attempt; a failure arms the retry. True when the file is current. */
+static bool save_now(void)
+{
+    if (!state_path || !dirty)
+        return true;
+    char *text = render_state();
+    int err = text ? save_atomically(state_path, text) : ENOMEM;
+    free(text);
+    if (err == 0)
+        saved(mono_now());
+    else
+        save_failed(strerror(err));
+    return err == 0;
 }
 
 void agent_state_flush(void)
 {
-    if (!state_path || !dirty)
-        return;
-    char *text = render_state();
-    if (!text) {
-        snmp_log(LOG_ERR, "cupi: out of memory rendering the state file\n");
-        return;
-    }
-    if (save_atomically(state_path, text) == 0) {
-        dirty = false;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        last_save = ts.tv_sec;
-    }
-    free(text);
+    save_now();
 }
 
 static void save_later(unsigned clientreg, void *arg)
@@ -176,27 +200,28 @@ static void save_later(unsigned clientreg, void *arg)
     (void)clientreg;
     (void)arg;
     save_alarm = 0;
-    agent_state_flush();
+    save_now();
 }
 
 void agent_state_mark_dirty(bool urgent)
 {
     if (!state_path)
         return;
+    time_t now = mono_now();
+    if (!dirty)
+        dirty_since = now;
     dirty = true;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    if (!urgent && last_save && ts.tv_sec - last_save < READ_TIME_SAVE_S)
+    if (failing || save_alarm)
+        return; /* a save (or its retry) is already on its way */
+    if (!urgent && last_save && now - last_save < READ_TIME_SAVE_S)
         return;
-    if (!save_alarm) {
-        struct timeval tv = {0, SAVE_DELAY_US};
-        save_alarm = snmp_alarm_register_hr(tv, 0, save_later, NULL);
-    }
+    struct timeval tv = {0, SAVE_DELAY_US};
+    save_alarm = snmp_alarm_register_hr(tv, 0, save_later, NULL);
 }
 
 /* --- loading ------------------------------------------------------------- */
 
-static char *read_file(const char *path, const char **why)
+static char *read_file(const char *path, size_t *len, const char **why)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -205,7 +230,9 @@ static char *read_file(const char *path, const char **why)
     }
     /* The change history makes the file grow with the servers and
      * cupiHistorySize: the buffer is the file's size, within that bound. */
-    size_t max = STATE_MAX_SIZE + agent_history_file_budget();
+    size_t max = AGENT_STATE_BASE_SIZE + agent_history_file_budget();
+    if (max > AGENT_STATE_MAX_SIZE)
+        max = AGENT_STATE_MAX_SIZE;
     struct stat st;
     size_t size = fstat(fileno(f), &st) == 0 && st.st_size >= 0 ? (size_t)st.st_size : 0;
     char *buf = size <= max ? malloc(size + 1) : NULL;
@@ -221,40 +248,16 @@ static char *read_file(const char *path, const char **why)
         free(buf);
         return NULL;
     }
-    buf[n] = '\0';
+    *len = n;
     return buf;
 }
 
-/* Every readable field must be there with a valid value, or the resource is
- * not taken: half a snapshot would be served as if it were the truth. */
-static bool parse_resource(const cJSON *obj, cupi_resource r, cupi_snapshot *out,
-                           time_t *read_at)
+/* Only entries of configured servers are kept in memory. */
+static bool configured(unsigned index, const char *url, void *arg)
 {
-    const cJSON *values = cJSON_GetObjectItemCaseSensitive(obj, "values");
-    const cJSON *when = cJSON_GetObjectItemCaseSensitive(obj, "readAt");
-    /* A time this agent wrote: not before the epoch, not far in the future
-     * (and within time_t: casting 1e300 is undefined behaviour). */
-    if (!cJSON_IsObject(values) || !cJSON_IsNumber(when) || !(when->valuedouble >= 0) ||
-        when->valuedouble > (double)time(NULL) + READ_AT_MAX_AHEAD_S)
-        return false;
-    cupi_snapshot_init(out, r);
-    size_t n;
-    const cupi_field *f = cupi_fields(r, &n);
-    for (size_t i = 0; i < n; i++) {
-        if (f[i].write_only)
-            continue;
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, f[i].name);
-        cupi_value val;
-        if (!cJSON_IsString(v) ||
-            cupi_value_parse(&f[i], v->valuestring, strlen(v->valuestring), &val) != CUPI_VALID)
-            return false;
-        cupi_snapshot_set(out, f[i].column, &val);
-    }
-    char why[256];
-    if (!agent_snapshot_servable(out, why, sizeof why))
-        return false; /* what a CUPI answer could not bring in either */
-    *read_at = (time_t)when->valuedouble;
-    return true;
+    (void)arg;
+    const agent_server *s = agent_server_find(index);
+    return s && strcmp(s->cfg.url, url) == 0;
 }
 
 void agent_state_load(void)
@@ -262,61 +265,51 @@ void agent_state_load(void)
     if (!state_path)
         return;
     const char *why = NULL;
-    char *text = read_file(state_path, &why);
+    size_t len = 0;
+    errno = 0;
+    char *text = read_file(state_path, &len, &why);
     if (!text) {
         snmp_log(errno == ENOENT ? LOG_INFO : LOG_WARNING,
                  "cupi: state file %s not loaded: %s\n", state_path, why);
         return;
     }
-    cJSON *root = cJSON_Parse(text);
+    agent_state_doc doc;
+    char reason[128];
+    int rc =
+        agent_state_parse(text, len, time(NULL), configured, NULL, &doc, reason, sizeof reason);
     free(text);
-    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
-    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "servers");
-    if (!cJSON_IsString(format) || strcmp(format->valuestring, STATE_FORMAT) != 0 ||
-        !cJSON_IsNumber(version) || !cJSON_IsArray(list)) {
-        snmp_log(LOG_WARNING, "cupi: state file %s ignored: not a cupi-snmp state file\n",
-                 state_path);
-    } else if (version->valueint < STATE_OLDEST_VERSION || version->valueint > STATE_VERSION) {
-        snmp_log(LOG_WARNING, "cupi: state file %s ignored: version %d, expected %d..%d\n",
-                 state_path, version->valueint, STATE_OLDEST_VERSION, STATE_VERSION);
-    } else {
-        unsigned loaded = 0, skipped = 0;
-        const cJSON *entry;
-        cJSON_ArrayForEach(entry, list)
-        {
-            const cJSON *index = cJSON_GetObjectItemCaseSensitive(entry, "index");
-            const cJSON *url = cJSON_GetObjectItemCaseSensitive(entry, "url");
-            agent_server *s = cJSON_IsNumber(index) && index->valueint > 0
-                                  ? agent_server_find((unsigned)index->valueint)
-                                  : NULL;
-            if (!s || !cJSON_IsString(url) || strcmp(url->valuestring, s->cfg.url) != 0)
-                continue; /* not configured any more, or another server now */
-            const cJSON *history = cJSON_GetObjectItemCaseSensitive(entry, "history");
-            if (history)
-                agent_history_from_json(s, history);
-            for (int r = 0; r < CUPI_RES_COUNT; r++) {
-                const cJSON *obj = cJSON_GetObjectItemCaseSensitive(
-                    entry, cupi_resource_name((cupi_resource)r));
-                cupi_snapshot snap;
-                time_t read_at;
-                if (!obj)
-                    continue;
-                if (!parse_resource(obj, (cupi_resource)r, &snap, &read_at)) {
-                    skipped++;
-                    continue;
-                }
-                if (s->res[r].valid)
-                    continue; /* CUPI already answered: fresher */
-                agent_server_restore(s, &snap, read_at);
-                loaded++;
-            }
-        }
-        snmp_log(skipped ? LOG_WARNING : LOG_INFO,
-                 "cupi: state file %s: %u resource(s) loaded, %u invalid ignored\n", state_path,
-                 loaded, skipped);
+    if (rc != 0) {
+        snmp_log(LOG_WARNING, "cupi: state file %s ignored: %s\n", state_path, reason);
+        return;
     }
-    cJSON_Delete(root);
+    unsigned loaded = 0, skipped = 0;
+    for (agent_server *s = agent_servers_first(); s; s = s->next) {
+        const agent_state_server *saved_entry =
+            agent_state_doc_find(&doc, s->cfg.index, s->cfg.url);
+        if (!saved_entry)
+            continue; /* not saved, or saved for another URL */
+        if (saved_entry->history)
+            agent_history_from_json(s, saved_entry->history);
+        skipped += saved_entry->invalid;
+        for (int r = 0; r < CUPI_RES_COUNT; r++) {
+            const agent_state_resource *res = &saved_entry->res[r];
+            char unservable[256];
+            if (!res->valid)
+                continue;
+            if (!agent_snapshot_servable(&res->snap, unservable, sizeof unservable)) {
+                skipped++; /* what a CUPI answer could not bring in either */
+                continue;
+            }
+            if (s->res[r].valid)
+                continue; /* CUPI already answered: fresher */
+            agent_server_restore(s, &res->snap, res->read_at);
+            loaded++;
+        }
+    }
+    agent_state_doc_free(&doc);
+    snmp_log(skipped ? LOG_WARNING : LOG_INFO,
+             "cupi: state file %s: %u resource(s) loaded, %u invalid ignored\n", state_path,
+             loaded, skipped);
 }
 
 static void on_event(const agent_event *ev, void *arg)
@@ -335,11 +328,16 @@ int agent_state_start(void)
 
 void agent_state_shutdown(void)
 {
-    if (save_alarm)
-        snmp_alarm_unregister(save_alarm);
-    save_alarm = 0;
-    agent_state_flush();
+    cancel_alarm();
+    if (!save_now())
+        snmp_log(LOG_ERR,
+                 "cupi: state file %s is stale at exit: it lacks the values of the "
+                 "last %lld s\n",
+                 state_path, (long long)(mono_now() - dirty_since));
+    cancel_alarm(); /* the failed attempt armed a retry */
     free(state_path);
     state_path = NULL;
     dirty = false;
+    failing = false;
+    failed_attempts = 0;
 }

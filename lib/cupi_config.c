@@ -6,6 +6,8 @@
 #include <cupi/config.h>
 #include <cupi/secret.h>
 
+#include "config_internal.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -19,10 +21,12 @@
 
 #define MAX_TOKENS 8
 #define MAX_LINE 4096
+#define MAX_PASSWORD 1023 /* longest first line of a password file */
 
 typedef struct parse_ctx {
     cupi_config *cfg;
     const char *path;
+    const cupi_config_files *files;
     unsigned line;
     cupi_config_warn_fn warn;
     void *warn_arg;
@@ -80,6 +84,47 @@ static bool parse_long(const char *s, long min, long max, long *out)
     return true;
 }
 
+/* Reads one line, without its newline, into buf (NUL-terminated). Returns
+ * its length; LINE_EOF at the end of the file with nothing read; LINE_LONG
+ * when it does not fit (the rest of the line is consumed); LINE_NUL when it
+ * holds a NUL byte, which would silently cut every C string taken from it
+ * (a password, a path) short. */
+enum { LINE_EOF = -1, LINE_LONG = -2, LINE_NUL = -3 };
+
+static long read_line(FILE *f, char *buf, size_t bufsz)
+{
+    size_t n = 0;
+    bool nul = false, long_line = false;
+    int ch;
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+        nul |= ch == '\0';
+        if (n + 1 < bufsz)
+            buf[n++] = (char)ch;
+        else
+            long_line = true;
+    }
+    buf[n] = '\0';
+    if (ch == EOF && n == 0 && !long_line && !nul)
+        return LINE_EOF;
+    return nul ? LINE_NUL : long_line ? LINE_LONG : (long)n;
+}
+
+/* --- how other files are reached --------------------------------------- */
+
+static FILE *open_real(const char *path, void *arg)
+{
+    (void)arg;
+    return fopen(path, "r");
+}
+
+static int readable_real(const char *path, void *arg)
+{
+    (void)arg;
+    return access(path, R_OK) == 0 ? 0 : errno;
+}
+
+static const cupi_config_files real_files = {open_real, readable_real, NULL};
+
 /* --- per-server entries -------------------------------------------------- */
 
 /* secret: the directive carries a password, whose value must not be echoed
@@ -122,20 +167,33 @@ static cupi_status set_server_string(parse_ctx *p, cupi_server_config *s, char *
 
 static cupi_status read_password_file(parse_ctx *p, const char *path, char **out)
 {
-    FILE *f = fopen(path, "r");
+    errno = 0;
+    FILE *f = p->files->open(path, p->files->arg);
     if (!f)
-        return fail(p, "cannot read password file %s: %s", path, strerror(errno));
+        return fail(p, "cannot read password file %s: %s", path,
+                    strerror(errno ? errno : ENOENT));
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+    int fd = fileno(f);
+    if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
         warn(p, "password file %s is readable by group or others", path);
-    char line[1024] = "";
-    bool got = fgets(line, sizeof line, f) != NULL;
+    char line[MAX_PASSWORD + 1] = "";
+    long n = read_line(f, line, sizeof line);
     fclose(f);
-    if (!got) {
+    cupi_status st_line = CUPI_OK;
+    /* A cut password would fail as "wrong password" far from its cause. */
+    if (n == LINE_EOF)
+        st_line = fail(p, "password file %s is empty", path);
+    else if (n == LINE_LONG)
+        st_line = fail(p, "first line of password file %s is longer than %d characters", path,
+                       MAX_PASSWORD);
+    else if (n == LINE_NUL)
+        st_line = fail(p, "password file %s holds a NUL character", path);
+    if (st_line != CUPI_OK) {
         cupi_secret_wipe(line, sizeof line);
-        return fail(p, "password file %s is empty", path);
+        return st_line;
     }
-    line[strcspn(line, "\r\n")] = '\0';
+    if (n > 0 && line[n - 1] == '\r') /* CRLF: only the line end goes */
+        line[n - 1] = '\0';
     cupi_secret_free(*out);
     *out = strdup(line);
     cupi_secret_wipe(line, sizeof line);
@@ -185,8 +243,9 @@ static cupi_status d_password_file(parse_ctx *p, cupi_server_config *s, char **a
 
 static cupi_status d_ca_file(parse_ctx *p, cupi_server_config *s, char **arg)
 {
-    if (access(arg[1], R_OK) != 0)
-        return fail(p, "cannot read CA file %s: %s", arg[1], strerror(errno));
+    int e = p->files->readable(arg[1], p->files->arg);
+    if (e != 0)
+        return fail(p, "cannot read CA file %s: %s", arg[1], strerror(e));
     return set_server_string(p, s, &s->ca_file, arg[1]);
 }
 
@@ -490,26 +549,21 @@ void cupi_config_free(cupi_config *c)
     cupi_config_init(c);
 }
 
-cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
-                             cupi_config_warn_fn warn_fn, void *warn_arg, char *err,
-                             size_t errsz)
+cupi_status cupi_config_parse(cupi_config *c, FILE *f, const char *name,
+                              const cupi_config_files *files, cupi_config_warn_fn warn_fn,
+                              void *warn_arg, char *err, size_t errsz)
 {
-    parse_ctx p = {c, path, 0, warn_fn, warn_arg, err, errsz};
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (optional && errno == ENOENT)
-            return CUPI_OK;
-        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
-        return CUPI_E_IO;
-    }
+    parse_ctx p = {c, name, files ? files : &real_files, 0, warn_fn, warn_arg, err, errsz};
     char line[MAX_LINE];
     bool holds_password = false;
     cupi_status st = CUPI_OK;
-    while (st == CUPI_OK && fgets(line, sizeof line, f)) {
+    long n_read;
+    while (st == CUPI_OK && (n_read = read_line(f, line, sizeof line)) != LINE_EOF) {
         p.line++;
-        if (!strchr(line, '\n') && !feof(f)) {
+        if (n_read == LINE_LONG || n_read == LINE_NUL) {
             cupi_secret_wipe(line, sizeof line); /* it may hold a cupiPassword */
-            st = fail(&p, "line longer than %d characters", MAX_LINE - 2);
+            st = n_read == LINE_LONG ? fail(&p, "line longer than %d characters", MAX_LINE - 1)
+                                     : fail(&p, "NUL character in the line");
             break;
         }
         char *tok[MAX_TOKENS];
@@ -525,15 +579,31 @@ cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
         cupi_secret_wipe(line, sizeof line);
     }
     if (st == CUPI_OK && ferror(f)) {
-        snprintf(err, errsz, "%s: read error", path);
+        snprintf(err, errsz, "%s: read error", name);
         st = CUPI_E_IO;
     }
     struct stat sb;
-    if (st == CUPI_OK && holds_password && fstat(fileno(f), &sb) == 0 &&
+    int fd = fileno(f);
+    if (st == CUPI_OK && holds_password && fd >= 0 && fstat(fd, &sb) == 0 &&
         (sb.st_mode & (S_IRWXG | S_IRWXO))) {
         p.line = 0;
         warn(&p, "file holds cupiPassword and is readable by group or others (chmod 600 it)");
     }
+    return st;
+}
+
+cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
+                             cupi_config_warn_fn warn_fn, void *warn_arg, char *err,
+                             size_t errsz)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (optional && errno == ENOENT)
+            return CUPI_OK;
+        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        return CUPI_E_IO;
+    }
+    cupi_status st = cupi_config_parse(c, f, path, NULL, warn_fn, warn_arg, err, errsz);
     fclose(f);
     return st;
 }

@@ -62,13 +62,24 @@ static char *url_part(CURLU *u, CURLUPart part)
     return s;
 }
 
-/* True when the URL carries a part we refuse (credentials, query ...). */
+/* True when the URL carries a part we refuse (a query ...). curl drops an
+ * empty query or fragment from the URL it gives back, so only a non-empty
+ * one counts. */
 static bool url_has(CURLU *u, CURLUPart part)
 {
     char *s = url_part(u, part);
     bool has = s && *s;
     curl_free(s);
     return has;
+}
+
+/* True when the URL has the part at all: an empty user info ("https://:@h")
+ * stays in the URL curl gives back, and would end up in every request URL. */
+static bool url_present(CURLU *u, CURLUPart part)
+{
+    char *s = url_part(u, part);
+    curl_free(s);
+    return s != NULL;
 }
 
 static cupi_status url_fail(CURLU *u, char *err, size_t errsz, const char *why)
@@ -87,8 +98,8 @@ static char *strip_slash(char *url)
     return url;
 }
 
-cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char *err,
-                               size_t errsz)
+static cupi_status base_url_once(const char *url, bool insecure, char **base, char *err,
+                                 size_t errsz)
 {
     *base = NULL;
     if (!url || !*url) {
@@ -117,8 +128,8 @@ cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char
     if (http && !insecure)
         return url_fail(u, err, errsz,
                         "plain http:// server URL is only allowed with insecure; use https://");
-    if (url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD) ||
-        url_has(u, CURLUPART_OPTIONS))
+    if (url_present(u, CURLUPART_USER) || url_present(u, CURLUPART_PASSWORD) ||
+        url_present(u, CURLUPART_OPTIONS))
         return url_fail(u, err, errsz,
                         "server URL must not contain credentials; give user and password "
                         "separately");
@@ -144,6 +155,33 @@ cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char
         return CUPI_E_NOMEM;
     }
     return CUPI_OK;
+}
+
+/* curl decodes a percent-encoded host when it gives the URL back, and only
+ * normalises a numeric host when it parses one: "http://%32" comes back as
+ * "http://2", which the next parse (the request's) makes "http://0.0.0.2".
+ * The base is therefore checked again until it is its own result, so that
+ * what is checked is what gets requested. */
+cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char *err,
+                               size_t errsz)
+{
+    cupi_status st = base_url_once(url, insecure, base, err, errsz);
+    for (int round = 0; st == CUPI_OK && round < 3; round++) {
+        char *again = NULL;
+        st = base_url_once(*base, insecure, &again, err, errsz);
+        bool stable = st == CUPI_OK && strcmp(again, *base) == 0;
+        free(*base);
+        *base = again;
+        if (stable)
+            return CUPI_OK;
+    }
+    free(*base);
+    *base = NULL;
+    if (st == CUPI_OK) {
+        snprintf(err, errsz, "server URL is not valid: its host does not settle to one form");
+        st = CUPI_E_INVALID;
+    }
+    return st;
 }
 
 static bool curl_tls_error(CURLcode rc)
@@ -247,6 +285,15 @@ bool cupi_http_session_cookie(const char *line, size_t len, char *out, size_t ou
         i++;
     size_t n = i - start;
     if (quoted && (i >= len || line[i] != '"'))
+        return false;
+    if (quoted)
+        i++;
+    /* The value ends at ';' or the end of the line (blanks allowed before
+     * either). Anything else means it was cut at a byte no cookie may hold:
+     * a shortened session id is not one to send back. */
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (i < len && line[i] != ';' && line[i] != '\r' && line[i] != '\n')
         return false;
     if (n == 0 || n >= outsz)
         return false;

@@ -5,8 +5,8 @@
 # Installs missing Debian packages first. Exit 0 only when everything passed.
 #
 # Then the install layout, the systemd unit (systemd-analyze) and the packages
-# (scripts/package.sh, lintian), once. Last, the codec fuzz targets run for a
-# bounded time (scripts/fuzz.sh).
+# (scripts/package.sh, lintian), once. Last, the libFuzzer targets run for a
+# bounded time each (scripts/fuzz.sh).
 #
 #   scripts/test.sh [--no-sanitize] [--no-fuzz] [--no-install] [ctest args...]
 set -euo pipefail
@@ -61,7 +61,7 @@ if [ "$sanitize" = 1 ]; then
   run_suite "$here/build-asan" -DCUPI_SANITIZE=ON
 fi
 if [ "$fuzz" = 1 ]; then
-  echo "==> fuzzing the codecs"
-  "$here/scripts/fuzz.sh" "${CUPI_FUZZ_SECONDS:-30}"
+  echo "==> fuzzing"
+  "$here/scripts/fuzz.sh" "${CUPI_FUZZ_SECONDS:-15}"
 fi
 echo "==> all tests passed"

@@ -6,6 +6,7 @@
 #include <cupi/cupi.h>
 
 #include "cupictl_history.h"
+#include "cupictl_state.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EXIT_USAGE 2
 
@@ -23,6 +25,7 @@ static void usage(FILE *out)
             "       cupictl [-c CONF] [-s INDEX|NAME] set server|client FIELD=VALUE "
             "[FIELD=VALUE ...]\n"
             "       cupictl [-c CONF] history [--server INDEX|NAME] [--json]\n"
+            "       cupictl [-c CONF] [-s INDEX|NAME] state [--json]\n"
             "\n"
             "  -c CONF   read only this configuration file (default: " CUPI_CONFIG_NAME "\n"
             "            then " CUPI_CONFIG_LOCAL_NAME " in each directory of\n"
@@ -39,7 +42,9 @@ static void usage(FILE *out)
             "  cupictl set server maxNumberConnections=30 Port=587\n"
             "A write-only field given as FIELD=- is read from standard input, so that\n"
             "a password stays off the command line:\n"
-            "  cupictl set client smtpPassword=- < /etc/snmp/smarthost.pw\n");
+            "  cupictl set client smtpPassword=- < /etc/snmp/smarthost.pw\n"
+            "state reads the agent's cupiStateFile (nothing else): when each server's\n"
+            "values were read from CUPI, how old the file is, and whether it is stale.\n");
 }
 
 static void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -322,6 +327,22 @@ static int run_history(const char *conf, const char *key, bool json, int argc, c
     return rc;
 }
 
+/* "state" reads only the state file: no server session, no CUPI. */
+static int state_command(const char *conf, const char *key, bool json)
+{
+    cupi_config cfg;
+    int rc = load_config(&cfg, conf);
+    const cupi_server_config *only = NULL;
+    if (rc == 0 && key && !(only = cupi_config_find_server(&cfg, key))) {
+        error("no server \"%s\" in %s", key, conf);
+        rc = EXIT_USAGE;
+    }
+    if (rc == 0)
+        rc = cupictl_state(&cfg, only, json, time(NULL), stdout);
+    cupi_config_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -365,6 +386,17 @@ int main(int argc, char **argv)
         json = true;
         nargs = 2;
     }
+    bool state = nargs >= 1 && strcmp(args[0], "state") == 0;
+    if (state && nargs == 2 && strcmp(args[1], "--json") == 0) {
+        json = true;
+        nargs = 1;
+    }
+    if (state && nargs != 1) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (state)
+        return state_command(conf, key, json);
     if (nargs < 2 || (strcmp(args[0], "get") != 0 && strcmp(args[0], "set") != 0) ||
         (strcmp(args[0], "get") == 0 && nargs != 2) ||
         (strcmp(args[0], "set") == 0 && nargs < 3)) {

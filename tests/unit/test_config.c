@@ -412,6 +412,71 @@ static void test_password_file(void **state)
     expect_error_at(fx, text, 4, "empty");
 }
 
+static void write_bytes(fixture *fx, const char *name, const char *data, size_t len)
+{
+    char p[160];
+    snprintf(p, sizeof p, "%s/%s", fx->dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+    assert_int_equal(chmod(p, 0600), 0);
+}
+
+/* A value is taken whole or refused, never cut short: a NUL byte would end
+ * every C string taken from its line, and a password file's line longer
+ * than the reader's buffer would lose its tail. */
+static void test_nul_and_cut_values(void **state)
+{
+    fixture *fx = *state;
+    /* NUL inside a cupiPassword line, last line without newline: before, the
+     * password became "abc" and the file was accepted. */
+    static const char conf[] =
+        "cupiServer 1 a https://h\ncupiUser 1 u\ncupiPassword 1 abc\0def";
+    write_bytes(fx, "agent.conf", conf, sizeof conf - 1);
+    assert_int_equal(cupi_config_read(&fx->cfg, fx->path, false, collect, &fx->warn, fx->err,
+                                      sizeof fx->err),
+                     CUPI_E_CONFIG);
+    assert_non_null(strstr(fx->err, ":3: "));
+    assert_non_null(strstr(fx->err, "NUL"));
+    assert_null(strstr(fx->err, "abc"));
+    /* ... and in a line that has a newline: before, "line longer than". */
+    static const char conf2[] = "cupiServer 1 a https://h\0x\ncupiUser 1 u\n";
+    cupi_config_free(&fx->cfg);
+    cupi_config_init(&fx->cfg);
+    write_bytes(fx, "agent.conf", conf2, sizeof conf2 - 1);
+    assert_int_equal(cupi_config_read(&fx->cfg, fx->path, false, collect, &fx->warn, fx->err,
+                                      sizeof fx->err),
+                     CUPI_E_CONFIG);
+    assert_non_null(strstr(fx->err, ":1: NUL"));
+
+    char text[1024];
+    snprintf(text, sizeof text, "%scupiUser 1 a\ncupiPasswordFile 1 %s/pw\n", header, fx->dir);
+    /* A password file with a NUL in its first line. */
+    static const char pw_nul[] = SECRET "\0tail\n";
+    write_bytes(fx, "pw", pw_nul, sizeof pw_nul - 1);
+    expect_error_at(fx, text, 4, "NUL");
+    /* A first line longer than 1023 bytes: before, silently cut to 1023. */
+    char long_pw[1100];
+    memset(long_pw, 'p', sizeof long_pw - 1);
+    long_pw[sizeof long_pw - 1] = '\n';
+    write_bytes(fx, "pw", long_pw, sizeof long_pw);
+    expect_error_at(fx, text, 4, "longer than 1023");
+    /* Exactly 1023 bytes is taken whole. */
+    cupi_config_free(&fx->cfg);
+    cupi_config_init(&fx->cfg);
+    write_bytes(fx, "pw", long_pw + (sizeof long_pw - 1024), 1024);
+    assert_int_equal(read_and_finish(fx, text), CUPI_OK);
+    assert_int_equal(strlen(fx->cfg.servers[0].password), 1023);
+    /* A CR inside the password is part of it; only the line end's CR goes
+     * (before, "pa\rss" became "pa"). */
+    cupi_config_free(&fx->cfg);
+    cupi_config_init(&fx->cfg);
+    write_file(fx, "pw", "pa\rss\r\n", 0600);
+    assert_int_equal(read_and_finish(fx, text), CUPI_OK);
+    assert_string_equal(fx->cfg.servers[0].password, "pa\rss");
+}
+
 static void test_finish_checks(void **state)
 {
     fixture *fx = *state;
@@ -604,6 +669,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quoting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nul_and_cut_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_never_in_messages, setup, teardown),
