@@ -1,4 +1,4 @@
-/* cupi_config.c - reads cupi-snmp-agent.conf (CONTRACT.md section 3).
+/* cupi_config.c - reads cupi-snmp-agent.conf (doc/interface.md, cupi-snmp-agent.conf(5)).
  *
  * Net-SNMP style: one directive per line, '#' comments, tokens separated by
  * blanks, a token may be double-quoted (a password with blanks). Directives
