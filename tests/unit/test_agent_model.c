@@ -26,6 +26,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_harness.h"
+
 #include "agent_notify.h"
 #include "agent_server.h"
 #include "agent_timer.h"
@@ -191,14 +193,7 @@ static unsigned column_of(cupi_resource r, const char *field)
 static int setup(void **state)
 {
     (void)state;
-    setenv("MIBS", "", 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_CONFIG_LOAD, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
-    if (init_agent(APP) != 0)
-        return -1;
-    init_snmp(APP);
-    if (cupi_global_init() != CUPI_OK || !(engine = cupi_engine_new()))
+    if (!(engine = harness_start(APP)))
         return -1;
     if (agent_notify_start() != 0 || agent_server_subscribe(record_event, NULL) != 0)
         return -1;

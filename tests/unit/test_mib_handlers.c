@@ -49,6 +49,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_harness.h"
+
 #include "agent_history.h"
 #include "agent_server.h"
 #include "mib_oids.h"
@@ -404,18 +406,7 @@ static int group_setup(void **state)
     (void)state;
     /* An agent in this process, reading and writing no file: no MIB files,
      * no snmp.conf / cupi-test.conf, no persistent state. */
-    setenv("MIBS", "", 1);
-    setenv("MIBDIRS", "", 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_CONFIG_LOAD, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
-    /* (the VACM module warns that no access control is configured: the
-     * requests here bypass it with UCD_MSG_FLAG_ALWAYS_IN_VIEW) */
-    if (init_agent(APP) != 0)
-        return -1;
-    init_snmp(APP);
-
-    if (cupi_global_init() != CUPI_OK || !(engine = cupi_engine_new()))
+    if (!(engine = harness_start(APP)))
         return -1;
     cupi_config cfg;
     cupi_config_init(&cfg);
@@ -455,19 +446,8 @@ static int group_setup(void **state)
     if (mib_server_table_register() != 0 || mib_config_tables_register() != 0)
         return -1;
 
-    master = netsnmp_callback_open(0, handle_snmp_packet, netsnmp_agent_check_packet,
-                                   netsnmp_agent_check_parse);
-    if (!master)
-        return -1;
-    client = netsnmp_callback_open(master->local_port, NULL, NULL, NULL);
-    if (!client)
-        return -1;
-    client->version = SNMP_VERSION_2c;
-    free(client->community); /* the session's default, "" */
-    client->community = (u_char *)strdup("public");
-    client->community_len = strlen("public");
-    client->timeout = 5 * 1000000L; /* a lost request fails in 5 s, not 30 */
-    return client->community ? 0 : -1;
+    client = harness_open_client(&master, "public", 5);
+    return client ? 0 : -1;
 }
 
 static int group_teardown(void **state)

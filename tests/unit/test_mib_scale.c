@@ -25,6 +25,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_harness.h"
+
 #include "agent_server.h"
 #include "mib_oids.h"
 #include "mib_tables.h"
@@ -215,31 +217,12 @@ static size_t walk(size_t rows, long max_rep)
 static int group_setup(void **state)
 {
     (void)state;
-    setenv("MIBS", "", 1);
-    setenv("MIBDIRS", "", 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_CONFIG_LOAD, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
-    if (init_agent(APP) != 0)
-        return -1;
-    init_snmp(APP);
-    if (cupi_global_init() != CUPI_OK || !(engine = cupi_engine_new()))
+    if (!(engine = harness_start(APP)))
         return -1;
     if (mib_server_table_register() != 0 || mib_config_tables_register() != 0)
         return -1;
-    master = netsnmp_callback_open(0, handle_snmp_packet, netsnmp_agent_check_packet,
-                                   netsnmp_agent_check_parse);
-    if (!master)
-        return -1;
-    client = netsnmp_callback_open(master->local_port, NULL, NULL, NULL);
-    if (!client)
-        return -1;
-    client->version = SNMP_VERSION_2c;
-    free(client->community);
-    client->community = (u_char *)strdup("public");
-    client->community_len = strlen("public");
-    client->timeout = 30 * 1000000L;
-    return client->community ? 0 : -1;
+    client = harness_open_client(&master, "public", 30);
+    return client ? 0 : -1;
 }
 
 static int group_teardown(void **state)

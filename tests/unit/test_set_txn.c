@@ -36,6 +36,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_harness.h"
+
 #include "agent_server.h"
 #include "mib_oids.h"
 #include "mib_tables.h"
@@ -362,15 +364,7 @@ static int failing_handler(netsnmp_mib_handler *handler, netsnmp_handler_registr
 static int group_setup(void **state)
 {
     (void)state;
-    setenv("MIBS", "", 1);
-    setenv("MIBDIRS", "", 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_CONFIG_LOAD, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
-    if (init_agent(APP) != 0)
-        return -1;
-    init_snmp(APP);
-    if (cupi_global_init() != CUPI_OK || !(engine = cupi_engine_new()))
+    if (!(engine = harness_start(APP)))
         return -1;
     apply_config(true);
     set_txn_use_io(&fake_io);
@@ -382,19 +376,8 @@ static int group_setup(void **state)
     if (!reg || netsnmp_register_handler(reg) != MIB_REGISTERED_OK)
         return -1;
 
-    master = netsnmp_callback_open(0, handle_snmp_packet, netsnmp_agent_check_packet,
-                                   netsnmp_agent_check_parse);
-    if (!master)
-        return -1;
-    client = netsnmp_callback_open(master->local_port, NULL, NULL, NULL);
-    if (!client)
-        return -1;
-    client->version = SNMP_VERSION_2c;
-    free(client->community);
-    client->community = (u_char *)strdup("private");
-    client->community_len = strlen("private");
-    client->timeout = 30 * 1000000L; /* the loop here is bounded, not the clock */
-    return client->community ? 0 : -1;
+    client = harness_open_client(&master, "private", 30);
+    return client ? 0 : -1;
 }
 
 static int group_teardown(void **state)
