@@ -24,7 +24,6 @@ typedef struct slot {
     entry *owner;
     cupi_resource resource;
     agent_timer timer;   /* the next read (regular, retry or asked for) */
-    int64_t phase_due;   /* the regular schedule's latest due time */
     unsigned ticket;     /* answers of an older ticket (a replaced client) are ignored */
     unsigned generation; /* the model's generation when the read started */
     bool in_flight;      /* a read of this ticket is outstanding */
@@ -134,29 +133,33 @@ static void on_timer(agent_timer *t)
 
 /* --- the schedule ---------------------------------------------------------- */
 
+/* The next read at the resource's own place in the period: its phase of
+ * the clock's period grid, so that a fleet's reads stay spread over the
+ * whole period whenever they started. */
 static void schedule_next(slot *sl)
 {
     int64_t now = agent_now_ms(), period = period_ms();
-    if (sl->phase_due + period <= now)
-        sl->phase_due += (now - sl->phase_due) / period * period; /* missed turns */
-    while (sl->phase_due <= now)
-        sl->phase_due += period;
-    agent_timer_set(&sl->timer, sl->phase_due);
+    int64_t offset = (int64_t)(phase_of(sl->owner->server->cfg.index, sl->resource) * period);
+    int64_t due = now - now % period + offset;
+    while (due <= now)
+        due += period;
+    agent_timer_set(&sl->timer, due);
 }
 
 /* The first read of a row (start, reload): at the row's phase within a
  * window that grows with the fleet, at most FIRST_READS_PER_S servers a
- * second; a handful of servers are read at once. */
+ * second, so that values come soon; a handful of servers are read at once.
+ * The reads after it take their places in the whole period. */
 static void schedule_first(slot *sl)
 {
     const agent_server *s = sl->owner->server;
     int64_t window = (int64_t)agent_servers_count() * 1000 / FIRST_READS_PER_S;
     if (window > period_ms())
         window = period_ms();
-    sl->phase_due = agent_now_ms() + (int64_t)(phase_of(s->cfg.index, sl->resource) * window);
     sl->misses = 0;
     sl->retrying = false;
-    agent_timer_set(&sl->timer, sl->phase_due);
+    agent_timer_set(&sl->timer,
+                    agent_now_ms() + (int64_t)(phase_of(s->cfg.index, sl->resource) * window));
 }
 
 static void schedule_retry(slot *sl)

@@ -5,7 +5,9 @@
  * its own (hashed from the server's INDEX, so it is the same after every
  * restart), and at most cupiMaxRefreshes reads are in flight across all
  * servers; the others wait their turn. The first reads after start or after
- * a reload are spread the same way. An SNMP read of values older than
+ * a reload come sooner, spread over a window that grows with the fleet (100
+ * servers a second); the reads after them take their places in the period.
+ * An SNMP read of values older than
  * cupiCacheTtl asks for a read at once (agent_refresh_touch).
  *
  * A transport error or a timeout is tried again once, 1 to 2 s later; only
