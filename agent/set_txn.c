@@ -833,5 +833,17 @@ void set_txn_expire(void)
 void set_txn_shutdown(void)
 {
     agent_timer_cancel(&expiry);
+    /* The master answers the manager once ACTION succeeded and sends COMMIT
+     * (AgentX CleanupSet) without waiting: a shutdown can come in between.
+     * CUPI holds what was read back either way, so the model (and the state
+     * file saved after this) takes it now. */
+    set_txn *t = current;
+    for (size_t i = 0; t && i < t->n_items; i++) {
+        txn_item *it = t->items[i];
+        agent_server *s = it->released ? NULL : agent_server_find(it->index);
+        if (s && it->state == ITEM_DONE)
+            agent_server_set_commit(s, &it->after,
+                                    it->changes.present & write_only_mask(it->resource));
+    }
     txn_discard();
 }
