@@ -127,7 +127,8 @@ static const cJSON *servers_of(const cJSON *root, char *why, size_t whysz)
         return NULL;
     }
     double v = version->valuedouble;
-    if (v != (double)(int)v || v < AGENT_STATE_OLDEST_VERSION || v > AGENT_STATE_VERSION) {
+    /* In range first: converting a huge double to int is undefined. */
+    if (!(v >= AGENT_STATE_OLDEST_VERSION && v <= AGENT_STATE_VERSION) || v != (double)(int)v) {
         WHY("version %g, expected %d..%d", v, AGENT_STATE_OLDEST_VERSION, AGENT_STATE_VERSION);
         return NULL;
     }

@@ -147,6 +147,9 @@ static void test_other_versions(void **state)
         "\"format\":\"cupi-snmp-state\",\"version\":0",
         "\"format\":\"cupi-snmp-state\",\"version\":1.5", /* was read as version 1 */
         "\"format\":\"cupi-snmp-state\",\"version\":\"1\"",
+        /* beyond int: was converted before the range check (undefined) */
+        "\"format\":\"cupi-snmp-state\",\"version\":18000864001",
+        "\"format\":\"cupi-snmp-state\",\"version\":-1e300",
     };
     char *e = entry(1, URL1, "1700000000", SERVER_VALUES, NULL);
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
