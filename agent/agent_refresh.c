@@ -55,7 +55,7 @@ static int64_t next_asked_ms;
 
 static int64_t period_ms(void)
 {
-    return (int64_t)(agent_cfg.poll_interval_s ? agent_cfg.poll_interval_s : 60) * 1000;
+    return (int64_t)agent_cfg.poll_interval_s * 1000; /* at least 1 s (configuration) */
 }
 
 /* Where in the period a resource is read: the same for an INDEX on every

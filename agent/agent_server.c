@@ -224,8 +224,7 @@ bool agent_server_fresh_values(const agent_server *s, cupi_resource r, unsigned 
 {
     const agent_resource *res = &s->res[r];
     time_t now = time(NULL);
-    bool late_put_expected =
-        res->late_put && (time_t)(agent_now_ms() / 1000) <= res->late_put_until;
+    bool late_put_expected = res->late_put && agent_now_s() <= res->late_put_until;
     if (!res->valid || res->failing || late_put_expected || now < res->read_at ||
         now - res->read_at >= (time_t)max_age_s)
         return false;
@@ -251,7 +250,7 @@ void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
         return; /* out of memory: a late PUT would then show as external */
     *res->late_put = *changes;
     strip_write_only(res->late_put);
-    res->late_put_until = (time_t)(agent_now_ms() / 1000) + late_put_window();
+    res->late_put_until = agent_now_s() + late_put_window();
     agent_event ev = {.type = AGENT_EVENT_STALE, .server = s, .resource = changes->resource};
     publish(&ev); /* the truth, as soon as the SET lets go */
 }
@@ -267,7 +266,7 @@ static bool is_late_put(agent_resource *res, const cupi_snapshot *now, uint32_t 
 {
     if (!res->late_put)
         return false;
-    if ((time_t)(agent_now_ms() / 1000) > res->late_put_until) {
+    if (agent_now_s() > res->late_put_until) {
         forget_late_put(res);
         return false;
     }

@@ -10,6 +10,7 @@
 #include "agent_server.h"
 #include "agent_state.h"
 #include "agent_state_file.h"
+#include "agent_timer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,13 +38,6 @@ static unsigned save_alarm;
 static bool failing;
 static unsigned retry_s;
 static unsigned failed_attempts;
-
-static time_t mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
 
 static void cancel_alarm(void)
 {
@@ -184,7 +178,7 @@ static bool save_now(void)
     int err = text ? save_atomically(state_path, text) : ENOMEM;
     free(text);
     if (err == 0)
-        saved(mono_now());
+        saved(agent_now_s());
     else
         save_failed(strerror(err));
     return err == 0;
@@ -207,7 +201,7 @@ void agent_state_mark_dirty(bool urgent)
 {
     if (!state_path)
         return;
-    time_t now = mono_now();
+    time_t now = agent_now_s();
     if (!dirty)
         dirty_since = now;
     dirty = true;
@@ -333,7 +327,7 @@ void agent_state_shutdown(void)
         snmp_log(LOG_ERR,
                  "cupi: state file %s is stale at exit: it lacks the values of the "
                  "last %lld s\n",
-                 state_path, (long long)(mono_now() - dirty_since));
+                 state_path, (long long)(agent_now_s() - dirty_since));
     cancel_alarm(); /* the failed attempt armed a retry */
     free(state_path);
     state_path = NULL;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef struct agent_timer agent_timer;
 typedef void (*agent_timer_fn)(agent_timer *t);
@@ -21,8 +22,12 @@ struct agent_timer {
     size_t slot;         /* heap position + 1; 0 while idle */
 };
 
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds, and seconds. */
 int64_t agent_now_ms(void);
+static inline time_t agent_now_s(void)
+{
+    return (time_t)(agent_now_ms() / 1000);
+}
 
 /* Arms t (or moves it) to fire at due_ms; 0 or -1 when out of memory. */
 int agent_timer_set(agent_timer *t, int64_t due_ms);
