@@ -3,16 +3,16 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
-#include "agent_history.h"
-#include "agent_io.h"
-#include "agent_notify.h"
-#include "agent_refresh.h"
-#include "agent_server.h"
-#include "agent_state.h"
+#include "model/history.h"
+#include "loop/io.h"
+#include "mib/notify.h"
+#include "model/refresh.h"
+#include "model/server.h"
+#include "model/state.h"
 #include "cupi_smtp.h"
-#include "mib_sysor.h"
-#include "mib_tables.h"
-#include "set_txn.h"
+#include "mib/sysor.h"
+#include "mib/tables.h"
+#include "mib/set_txn.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* cupictl_history.c - "cupictl history" reads the change history from the
- * agent's state file with the agent's own parser (agent_history_ring.c),
+ * agent's state file with the agent's own parser (store/history_ring.c),
  * so it shows exactly what the agent would load, and never talks to CUPI. */
 #include "cupictl_history.h"
-#include "agent_history_ring.h"
+#include "history_ring.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

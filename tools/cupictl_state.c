@@ -9,7 +9,7 @@
  * now cannot be known from here. */
 #include "cupictl_state.h"
 
-#include "agent_state_file.h"
+#include "state_json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

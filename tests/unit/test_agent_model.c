@@ -28,10 +28,10 @@
 
 #include "agent_harness.h"
 
-#include "agent_notify.h"
-#include "agent_server.h"
-#include "agent_timer.h"
-#include "mib_oids.h"
+#include "mib/notify.h"
+#include "model/server.h"
+#include "loop/timer.h"
+#include "mib/oids.h"
 
 #define APP "cupi-model-test"
 #define MAX_SEEN 256

@@ -51,11 +51,11 @@
 
 #include "agent_harness.h"
 
-#include "agent_history.h"
-#include "agent_server.h"
-#include "mib_oids.h"
-#include "mib_tables.h"
-#include "mib_varbind.h"
+#include "model/history.h"
+#include "model/server.h"
+#include "mib/oids.h"
+#include "mib/tables.h"
+#include "mib/varbind.h"
 
 #define APP "cupi-test"
 #define N_SERVER_COLUMNS 12 /* cupiServerTable: column 1 is the not-accessible index */

@@ -27,9 +27,9 @@
 
 #include "agent_harness.h"
 
-#include "agent_server.h"
-#include "mib_oids.h"
-#include "mib_tables.h"
+#include "model/server.h"
+#include "mib/oids.h"
+#include "mib/tables.h"
 
 #define APP "cupi-test-scale"
 #define FLEET 1000

@@ -38,10 +38,10 @@
 
 #include "agent_harness.h"
 
-#include "agent_server.h"
-#include "mib_oids.h"
-#include "mib_tables.h"
-#include "set_txn.h"
+#include "model/server.h"
+#include "mib/oids.h"
+#include "mib/tables.h"
+#include "mib/set_txn.h"
 
 #define APP "cupi-set-test"
 #define MAX_REQUESTS 32
