@@ -208,7 +208,7 @@ void agent_server_set_end(agent_server *s)
     if (s->held && (s->held == s->client || s->held == s->retired))
         worker_client_hold(s->held, false);
     s->held = NULL;
-    if (s->retired)
+    if (s->retired || s->leaving)
         agent_timer_set(&s->retire_timer, agent_now_ms());
 }
 
@@ -406,13 +406,19 @@ static void drop_client(agent_server *s, worker_client *c)
 
 /* A client a reload replaced while a SET used it, freed once the SET is
  * over (from a timer: the SET may end inside one of its callbacks). */
+static void remove_leaving(agent_server *s);
+
 static void drop_retired(agent_timer *t)
 {
     agent_server *s = (agent_server *)((char *)t - offsetof(agent_server, retire_timer));
-    if (s->retired && !s->pending_sets) {
+    if (s->pending_sets)
+        return;
+    if (s->retired) {
         drop_client(s, s->retired);
         s->retired = NULL;
     }
+    if (s->leaving)
+        remove_leaving(s);
 }
 
 /* --- configuration ------------------------------------------------------- */
@@ -553,6 +559,18 @@ int agent_servers_apply(const cupi_config *cfg)
             link = &s->next;
             continue;
         }
+        if (s->pending_sets) {
+            /* Its SET's requests may already have reached CUPI: cancelling
+             * them would report a failure for a change that was made, and
+             * record none. The row goes when the SET ends. */
+            if (!s->leaving)
+                snmp_log(LOG_NOTICE,
+                         "cupi: server %u (%s) removed; it stays until its SET ends\n",
+                         s->cfg.index, s->cfg.name);
+            s->leaving = true;
+            link = &s->next;
+            continue;
+        }
         snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
         publish_simple(AGENT_EVENT_REMOVED, s);
         *link = s->next;
@@ -574,6 +592,11 @@ int agent_servers_apply(const cupi_config *cfg)
         while (*tail && (*tail)->cfg.index < c->index)
             tail = &(*tail)->next;
         agent_server *s = (*tail && (*tail)->cfg.index == c->index) ? *tail : NULL;
+        if (s && s->leaving) {
+            snmp_log(LOG_INFO, "cupi: server %u (%s) configured again before it went\n",
+                     c->index, c->name);
+            s->leaving = false;
+        }
         if (!s) {
             s = server_new(c);
             if (!s) {
@@ -622,6 +645,22 @@ int agent_servers_apply(const cupi_config *cfg)
         return -1;
     }
     return 0;
+}
+
+/* A row removed by a reload while a SET held it, once the SET is over. */
+static void remove_leaving(agent_server *s)
+{
+    for (agent_server **link = &servers; *link; link = &(*link)->next) {
+        if (*link != s)
+            continue;
+        snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
+        publish_simple(AGENT_EVENT_REMOVED, s);
+        *link = s->next;
+        if (!reindex())
+            snmp_log(LOG_ERR, "cupi: out of memory indexing the servers\n");
+        server_free(s);
+        return;
+    }
 }
 
 void agent_servers_clear(void)

@@ -69,7 +69,10 @@ typedef struct agent_server {
     uint32_t last_change_ticks; /* sysUpTime (centiseconds) of the last change */
     agent_change_source last_change_source;
     unsigned pending_sets;     /* SET transactions holding this row */
-    agent_timer retire_timer;  /* frees retired once no SET holds the row */
+    agent_timer retire_timer;  /* frees retired once no SET holds the row,
+                                  and the row itself when it is leaving */
+    bool leaving;              /* removed by a reload while a SET held it: goes when the
+                                  SET ends, so that what the SET did at CUPI is recorded */
     worker_client *held;       /* the client a SET holds connections of, or NULL */
     void *history;             /* its change history (model/history.c) */
     struct agent_server *next; /* sorted by cfg.index */
