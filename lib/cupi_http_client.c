@@ -485,7 +485,9 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
         cupi_set_error(err, errsz, "out of memory");
         return NULL;
     }
-    cupi_engine_reserve_connections(e, (long)c->max_concurrent);
+    /* One kept connection per server: the concurrent requests of a SET open
+     * more, and those are closed once done rather than kept idle. */
+    cupi_engine_reserve_connections(e, 1);
     c->rng = (uint64_t)cupi_now_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^ 0x5DEECE66Du;
     cupi_engine_link_client(e, c);
     return c;
@@ -526,7 +528,7 @@ void cupi_client_free(cupi_client *c)
     while ((r = cupi_req_pop(&c->queue)))
         cupi_req_push(&gone, r);
     cancel_all(c, &gone);
-    cupi_engine_reserve_connections(c->engine, -(long)c->max_concurrent);
+    cupi_engine_reserve_connections(c->engine, -1);
     cupi_engine_unlink_client(c->engine, c);
     client_destroy(c);
 }

@@ -9,7 +9,8 @@
  * cupi_client_get/put. The blocking calls at the end are for cupictl and
  * tests; they run the engine until their own request completes.
  *
- * Not thread-safe: use an engine and its clients from one thread.
+ * Not thread-safe: use an engine and its clients from one thread (the
+ * agent's CUPI worker thread, or cupictl's only thread).
  *
  * Connections. A server drops a connection left idle longer than its
  * keep-alive, and a fleet of idle connections costs memory on both ends, so
@@ -17,9 +18,10 @@
  * longest the caller expects the client to go without a request, usually
  * its refresh period):
  * - expected_idle_ms of 0 or at most CUPI_KEEPALIVE_MAX_IDLE_MS: "keep".
- *   Connections stay open between requests (at most max_concurrent), each
- *   reused only while it has been idle for no longer than that keep-alive;
- *   an idle kept TLS connection gives back OpenSSL's record buffers.
+ *   Connections stay open between requests (up to max_concurrent while
+ *   requests wait, one once the client is idle), each reused only while it
+ *   has been idle for no longer than that keep-alive; an idle kept TLS
+ *   connection gives back OpenSSL's record buffers.
  * - longer: "close after use". Each request's connection is closed when its
  *   answer is in, and an idle client holds no socket, no curl handle and no
  *   TLS connection state: only its TLS session, so that the next request
