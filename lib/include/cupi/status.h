@@ -2,6 +2,8 @@
 #ifndef CUPI_STATUS_H
 #define CUPI_STATUS_H
 
+#include <cupi/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -26,9 +28,9 @@ typedef enum cupi_status {
 } cupi_status;
 
 /* Short stable name, e.g. "auth" for CUPI_E_AUTH. */
-const char *cupi_status_name(cupi_status s);
+CUPI_API const char *cupi_status_name(cupi_status s);
 /* One-line description for operators. */
-const char *cupi_status_text(cupi_status s);
+CUPI_API const char *cupi_status_text(cupi_status s);
 
 #ifdef __cplusplus
 }
