@@ -9,6 +9,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 #include "loop/timer.h"
 
 #include <stdint.h>
