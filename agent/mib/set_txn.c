@@ -582,13 +582,6 @@ static void settle(set_txn *t, txn_item *it, const txn_step *st, txn_outcome o, 
     }
 }
 
-/* A PUT that timed out or lost its connection may have been applied, now or
- * later: it is read back like a successful one before the SET is judged. */
-static bool outcome_unknown(cupi_status st)
-{
-    return st == CUPI_E_TIMEOUT || st == CUPI_E_TRANSPORT;
-}
-
 static void step_done(const cupi_result *res, void *arg)
 {
     txn_item *it = arg;
@@ -618,7 +611,10 @@ static void step_done(const cupi_result *res, void *arg)
         snmp_log(LOG_WARNING, "cupi: SET on server %u %s: %s failed: %s\n", it->index,
                  cupi_resource_name(it->resource), st->name,
                  message[0] ? message : cupi_status_text(status));
-        o = st->can_end_unknown && outcome_unknown(status) ? OUT_UNKNOWN : OUT_FAILED;
+        /* A PUT that timed out or lost its connection may have been applied,
+         * now or later: it is read back like a successful one before the SET
+         * is judged. */
+        o = st->can_end_unknown && cupi_status_transient(status) ? OUT_UNKNOWN : OUT_FAILED;
         error = st->error;
     } else if (st->judge && (error = st->judge(it, s, res)) != SNMP_ERR_NOERROR) {
         o = OUT_FAILED;

@@ -4,6 +4,8 @@
 
 #include <cupi/export.h>
 
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,6 +33,10 @@ typedef enum cupi_status {
 CUPI_API const char *cupi_status_name(cupi_status s);
 /* One-line description for operators. */
 CUPI_API const char *cupi_status_text(cupi_status s);
+/* The request got no answer (no connection, a lost one, or no answer in
+ * time): a failure that may pass when tried again, and for a PUT an unknown
+ * outcome, since CUPI may have applied it, now or later. */
+CUPI_API bool cupi_status_transient(cupi_status s);
 
 #ifdef __cplusplus
 }
