@@ -42,6 +42,7 @@ typedef struct cupi_config {
     unsigned poll_interval_s;    /* default 60, min 1 */
     unsigned cache_ttl_s;        /* default 30 */
     long timeout_ms;             /* default 5000 */
+    long connect_timeout_ms;     /* TCP + TLS set-up; default 3000, at most timeout_ms */
     unsigned max_concurrent;     /* default 2 */
     unsigned max_refreshes;      /* background reads in flight, all servers; default 64 */
     unsigned unreachable_after;  /* consecutive failed reads; default 2 */

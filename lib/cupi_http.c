@@ -86,6 +86,10 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     (void)easy;
     (void)socketp;
     cupi_engine *e = userp;
+    if (e->watch)
+        e->watch((int)fd, what == CURL_POLL_IN || what == CURL_POLL_INOUT,
+                 what == CURL_POLL_OUT || what == CURL_POLL_INOUT, what == CURL_POLL_REMOVE,
+                 e->watch_arg);
     size_t i = sock_find(e, fd);
     if (what == CURL_POLL_REMOVE) {
         if (i != SIZE_MAX)
@@ -125,6 +129,12 @@ cupi_engine *cupi_engine_new(void)
     curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
     return e;
+}
+
+void cupi_engine_watch(cupi_engine *e, cupi_socket_fn fn, void *arg)
+{
+    e->watch = fn;
+    e->watch_arg = arg;
 }
 
 void cupi_engine_free(cupi_engine *e)

@@ -76,6 +76,7 @@ struct cupi_client {
     CURLSH *share;         /* this server's TLS session and host name cache */
     cupi_format format;
     long timeout_ms;
+    long connect_timeout_ms;
     unsigned max_concurrent;
     unsigned max_retries;
     long backoff_base_ms;
@@ -108,6 +109,8 @@ struct cupi_engine {
     int64_t curl_deadline_ms; /* -1: curl wants no timer */
     cupi_client *clients;
     cupi_req_list done;   /* finished, callback not run yet */
+    cupi_socket_fn watch; /* told of every socket change, or NULL */
+    void *watch_arg;
     long connection_room; /* connections all clients may hold at once */
 };
 

@@ -123,7 +123,7 @@ static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
     SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, t);
     SET(CURLOPT_HEADERFUNCTION, on_header);

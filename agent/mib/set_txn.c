@@ -19,7 +19,6 @@
  * delegated requests when the transaction has nothing in flight. */
 #include "mib/set_txn.h"
 
-#include "loop/io.h"
 #include "loop/timer.h"
 #include "mib/varbind.h"
 
@@ -43,10 +42,7 @@ static cupi_status client_get(agent_server *s, cupi_resource r, cupi_callback cb
 {
     if (!s->client)
         return CUPI_E_CONFIG;
-    cupi_status st = cupi_client_get(s->client, r, cb, arg);
-    if (st == CUPI_OK)
-        agent_io_sync();
-    return st;
+    return worker_client_get(s->client, r, cb, arg);
 }
 
 static cupi_status client_put(agent_server *s, const cupi_snapshot *changes, cupi_callback cb,
@@ -54,10 +50,7 @@ static cupi_status client_put(agent_server *s, const cupi_snapshot *changes, cup
 {
     if (!s->client)
         return CUPI_E_CONFIG;
-    cupi_status st = cupi_client_put(s->client, changes, cb, arg);
-    if (st == CUPI_OK)
-        agent_io_sync();
-    return st;
+    return worker_client_put(s->client, changes, cb, arg);
 }
 
 static const set_txn_io default_io = {client_get, client_put, agent_now_ms};
@@ -598,7 +591,7 @@ static void step_done(const cupi_result *res, void *arg)
     /* Judged like a refresh: a read lacking a field is a bad answer, never
      * values to compare, cache or notify. */
     char message[256];
-    cupi_status status = agent_server_check_read(res, message, sizeof message);
+    cupi_status status = agent_read_check(res, message, sizeof message);
     /* A PUT CUPI refused (HTTP 400) says the values were wrong, not that the
      * server is unwell: it fails the SET without touching cupiServerStatus. */
     bool refused = status == CUPI_E_REJECTED && res->is_put;

@@ -35,7 +35,6 @@
 #define FLEET 1000
 #define SERVER_COLUMNS 11 /* cupiServerTable's accessible columns, 2..12 */
 
-static cupi_engine *engine;
 static netsnmp_session *master, *client;
 
 static const oid objects_oid[] = {CUPI_MIB_ROOT_OID, CUPI_ARC_OBJECTS};
@@ -87,7 +86,7 @@ static void model(size_t n)
         c->password = strdup("admin-password");
         c->format = CUPI_FORMAT_XML;
     }
-    assert_int_equal(agent_servers_apply(&cfg, engine), 0);
+    assert_int_equal(agent_servers_apply(&cfg), 0);
     cupi_config_free(&cfg);
     assert_int_equal(agent_servers_count(), n);
     for (size_t i = 0; i < n; i++) {
@@ -216,7 +215,7 @@ static size_t walk(size_t rows, long max_rep)
 static int group_setup(void **state)
 {
     (void)state;
-    if (!(engine = harness_start(APP)))
+    if (harness_start(APP) != 0)
         return -1;
     if (mib_server_table_register() != 0 || mib_config_tables_register() != 0)
         return -1;
@@ -234,8 +233,7 @@ static int group_teardown(void **state)
     mib_config_tables_unregister();
     mib_server_table_unregister();
     agent_servers_clear();
-    if (engine)
-        cupi_engine_free(engine);
+    harness_stop();
     cupi_global_cleanup();
     snmp_shutdown(APP);
     shutdown_agent();

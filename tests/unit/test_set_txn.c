@@ -50,7 +50,6 @@
 static const unsigned row_indexes[] = {1, 2};
 #define N_ROWS (sizeof row_indexes / sizeof row_indexes[0])
 
-static cupi_engine *engine;
 static netsnmp_session *master, *client;
 
 /* --- the fake CUPI ----------------------------------------------------------- */
@@ -327,7 +326,7 @@ static cupi_config make_config(bool with_row_2)
 static void apply_config(bool with_row_2)
 {
     cupi_config cfg = make_config(with_row_2);
-    assert_int_equal(agent_servers_apply(&cfg, engine), 0);
+    assert_int_equal(agent_servers_apply(&cfg), 0);
     cupi_config_free(&cfg);
 }
 
@@ -403,7 +402,7 @@ static int register_oid(const char *name, Netsnmp_Node_Handler *fn, const oid *o
 static int group_setup(void **state)
 {
     (void)state;
-    if (!(engine = harness_start(APP)))
+    if (harness_start(APP) != 0)
         return -1;
     apply_config(true);
     set_txn_use_io(&fake_io);
@@ -432,8 +431,7 @@ static int group_teardown(void **state)
     mib_config_tables_unregister();
     agent_servers_clear();
     set_txn_use_io(NULL);
-    if (engine)
-        cupi_engine_free(engine);
+    harness_stop();
     cupi_global_cleanup();
     snmp_shutdown(APP);
     shutdown_agent();

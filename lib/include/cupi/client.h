@@ -65,6 +65,8 @@ typedef struct cupi_client_options {
     bool insecure;           /* skip certificate and host verification */
     cupi_format format;      /* wire encoding (Accept / Content-Type) */
     long timeout_ms;         /* one HTTP attempt; 0: 5000 */
+    long connect_timeout_ms; /* TCP and TLS set-up of a connection, within
+                                timeout_ms; 0: the smaller of 3000 and timeout_ms */
     unsigned max_concurrent; /* requests in flight; 0: 2 */
     unsigned max_retries;    /* extra attempts after HTTP 503; 0: 3 */
     long backoff_base_ms;    /* first 503 back-off; 0: 200 */
@@ -117,6 +119,14 @@ CUPI_API size_t cupi_engine_fds(const cupi_engine *e, cupi_pollfd *out, size_t m
 /* Milliseconds until cupi_engine_dispatch() must run even if no socket is
  * ready; -1 when nothing is pending. */
 CUPI_API long cupi_engine_timeout_ms(const cupi_engine *e);
+/* Socket changes as they happen, for a caller that keeps its own poll set
+ * (epoll) instead of asking cupi_engine_fds() after every call: fn runs
+ * inside cupi_engine_dispatch() and the request calls whenever the engine
+ * starts watching a socket, changes what it waits for, or stops (remove:
+ * the socket may be closed right after). Set it before the first request;
+ * NULL turns it off. */
+typedef void (*cupi_socket_fn)(int fd, bool want_read, bool want_write, bool remove, void *arg);
+CUPI_API void cupi_engine_watch(cupi_engine *e, cupi_socket_fn fn, void *arg);
 /* Processes ready sockets (ready may be NULL when n_ready is 0), due timers
  * and retries, and runs the callbacks of completed requests. */
 CUPI_API void cupi_engine_dispatch(cupi_engine *e, const cupi_pollfd *ready, size_t n_ready);
