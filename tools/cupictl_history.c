@@ -4,6 +4,7 @@
 #include "cupictl_history.h"
 #include "cupictl_time.h"
 #include "history_ring.h"
+#include "json_number.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -186,10 +187,11 @@ int cupictl_history(const cupi_config *cfg, const char *server, bool json)
     const cJSON *entry;
     cJSON_ArrayForEach(entry, list)
     {
-        const cJSON *index = cJSON_GetObjectItemCaseSensitive(entry, "index");
-        if (!cJSON_IsNumber(index) || index->valuedouble < 1 || index->valuedouble > 65535)
+        double index;
+        if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(entry, "index"), 1, 65535,
+                              &index))
             continue;
-        unsigned idx = (unsigned)index->valuedouble;
+        unsigned idx = (unsigned)index;
         if (only && only->index != idx)
             continue;
         char key[16];
