@@ -353,7 +353,8 @@ static const txn_phase phases[] = {
     {MODE_SET_UNDO, false, false, 1, {STEP_RESTORE}},
 };
 
-static const txn_phase *phase_of(const set_txn *t, const txn_batch *b)
+/* The phase a batch runs now: its mode, and whether a put-back is under way. */
+static const txn_phase *batch_phase(const set_txn *t, const txn_batch *b)
 {
     bool rolling_back = t->rollback_for != NULL;
     if (b->mode == MODE_SET_ACTION && t->failed && !rolling_back)
@@ -672,7 +673,7 @@ static bool start_round(set_txn *t, txn_batch *b, const txn_phase *ph)
             round = true;
             /* An item that failed at once may end the phase (no PUT after a
              * failed one): the rest waits for the next round. */
-            if (!start_step(t, it, ph->steps[k]) && phase_of(t, b) != ph)
+            if (!start_step(t, it, ph->steps[k]) && batch_phase(t, b) != ph)
                 return true;
         }
     }
@@ -684,7 +685,7 @@ static bool start_round(set_txn *t, txn_batch *b, const txn_phase *ph)
 static bool advance(set_txn *t, txn_batch *b)
 {
     while (!t->in_flight)
-        if (!start_round(t, b, phase_of(t, b)))
+        if (!start_round(t, b, batch_phase(t, b)))
             return false;
     return true;
 }
