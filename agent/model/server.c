@@ -102,17 +102,36 @@ agent_server *agent_server_at(size_t pos)
     return pos < n_servers ? by_position[pos] : NULL;
 }
 
-size_t agent_server_position(unsigned index)
+/* The first of n rows sorted by index whose index is not below index (n
+ * when none); index_at(rows, i) is row i's. The one search of both the
+ * model's rows and a configuration's. */
+static size_t lower_bound(const void *rows, size_t n,
+                          unsigned (*index_at)(const void *, size_t), unsigned index)
 {
-    size_t lo = 0, hi = n_servers;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (by_position[mid]->cfg.index < index)
+        if (index_at(rows, mid) < index)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+static unsigned model_row_index(const void *rows, size_t i)
+{
+    return ((agent_server *const *)rows)[i]->cfg.index;
+}
+
+static unsigned config_row_index(const void *rows, size_t i)
+{
+    return ((const cupi_server_config *)rows)[i].index;
+}
+
+size_t agent_server_position(unsigned index)
+{
+    return lower_bound(by_position, n_servers, model_row_index, index);
 }
 
 agent_server *agent_server_find(unsigned index)
@@ -495,15 +514,9 @@ static void retire_client(agent_server *s)
 
 static bool config_has(const cupi_config *cfg, unsigned index)
 {
-    size_t lo = 0, hi = cfg->n_servers; /* cfg->servers is sorted by index */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cfg->servers[mid].index < index)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < cfg->n_servers && cfg->servers[lo].index == index;
+    /* cfg->servers is sorted by index */
+    size_t pos = lower_bound(cfg->servers, cfg->n_servers, config_row_index, index);
+    return pos < cfg->n_servers && cfg->servers[pos].index == index;
 }
 
 int agent_servers_apply(const cupi_config *cfg)

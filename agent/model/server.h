@@ -9,6 +9,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 #include "loop/timer.h"
 #include "worker/read_check.h"
 #include "worker/worker.h"

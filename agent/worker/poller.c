@@ -233,11 +233,6 @@ static void start_read(slot *sl)
     deadline_heap_set(&p->heap, &sl->place, now + POLLER_PLACE_MS);
 }
 
-static bool transient(cupi_status st)
-{
-    return st == CUPI_E_TRANSPORT || st == CUPI_E_TIMEOUT;
-}
-
 static bool too_old(const poller *p, const slot *sl)
 {
     if (!p->cfg.max_data_age_s)
@@ -261,13 +256,13 @@ static void judge(slot *sl, const cupi_result *result)
 {
     poller *p = sl->owner->p;
     cupi_status st = result->status;
-    if (transient(st) && !sl->retrying) {
+    if (cupi_status_transient(st) && !sl->retrying) {
         sl->retrying = true;
         schedule_retry(sl);
         return;
     }
     sl->retrying = false;
-    if (transient(st)) {
+    if (cupi_status_transient(st)) {
         sl->misses++;
         if (sl->misses < p->cfg.unreachable_after && !too_old(p, sl)) {
             schedule_next(sl);
@@ -312,7 +307,7 @@ void poller_read_done(poller *p, poller_entry *e, cupi_resource r, uint32_t tick
     if (result->status == CUPI_E_CANCELLED)
         return;
     /* Any answer from the server ends its probing; no answer starts it. */
-    e->failing = transient(result->status);
+    e->failing = cupi_status_transient(result->status);
     judge(sl, result);
     release_deferred(e);
 }

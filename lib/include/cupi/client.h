@@ -37,6 +37,8 @@
 #ifndef CUPI_CLIENT_H
 #define CUPI_CLIENT_H
 
+#include <cupi/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,19 +108,19 @@ typedef struct cupi_client_stats {
 } cupi_client_stats;
 
 /* Process-wide setup of libcurl and libxml2; call once before anything else. */
-cupi_status cupi_global_init(void);
-void cupi_global_cleanup(void);
+CUPI_API cupi_status cupi_global_init(void);
+CUPI_API void cupi_global_cleanup(void);
 
-cupi_engine *cupi_engine_new(void);
+CUPI_API cupi_engine *cupi_engine_new(void);
 /* Frees the engine; every client must have been freed first. */
-void cupi_engine_free(cupi_engine *e);
+CUPI_API void cupi_engine_free(cupi_engine *e);
 
 /* Sockets the engine waits on. Writes at most max entries and returns how
  * many there are in total (call again with a bigger array when larger). */
-size_t cupi_engine_fds(const cupi_engine *e, cupi_pollfd *out, size_t max);
+CUPI_API size_t cupi_engine_fds(const cupi_engine *e, cupi_pollfd *out, size_t max);
 /* Milliseconds until cupi_engine_dispatch() must run even if no socket is
  * ready; -1 when nothing is pending. */
-long cupi_engine_timeout_ms(const cupi_engine *e);
+CUPI_API long cupi_engine_timeout_ms(const cupi_engine *e);
 /* Socket changes as they happen, for a caller that keeps its own poll set
  * (epoll) instead of asking cupi_engine_fds() after every call: fn runs
  * inside cupi_engine_dispatch() and the request calls whenever the engine
@@ -126,44 +128,46 @@ long cupi_engine_timeout_ms(const cupi_engine *e);
  * the socket may be closed right after). Set it before the first request;
  * NULL turns it off. */
 typedef void (*cupi_socket_fn)(int fd, bool want_read, bool want_write, bool remove, void *arg);
-void cupi_engine_watch(cupi_engine *e, cupi_socket_fn fn, void *arg);
+CUPI_API void cupi_engine_watch(cupi_engine *e, cupi_socket_fn fn, void *arg);
 /* Processes ready sockets (ready may be NULL when n_ready is 0), due timers
  * and retries, and runs the callbacks of completed requests. */
-void cupi_engine_dispatch(cupi_engine *e, const cupi_pollfd *ready, size_t n_ready);
+CUPI_API void cupi_engine_dispatch(cupi_engine *e, const cupi_pollfd *ready, size_t n_ready);
 /* True while any request is queued, in flight or waiting for a retry. */
-bool cupi_engine_busy(const cupi_engine *e);
+CUPI_API bool cupi_engine_busy(const cupi_engine *e);
 /* Blocking helper: poll()s the engine's sockets for at most max_wait_ms and
  * dispatches once. */
-void cupi_engine_wait(cupi_engine *e, long max_wait_ms);
+CUPI_API void cupi_engine_wait(cupi_engine *e, long max_wait_ms);
 
 /* Creates a client. Returns NULL with err filled on a bad option (URL scheme,
  * missing CA file ...). */
-cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char *err,
-                             size_t errsz);
+CUPI_API cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char *err,
+                                      size_t errsz);
 /* Cancels what is pending (callbacks get CUPI_E_CANCELLED) and frees. */
-void cupi_client_free(cupi_client *c);
+CUPI_API void cupi_client_free(cupi_client *c);
 
 /* Queue a GET of a resource; cb runs once with the result. Returns CUPI_OK
  * or CUPI_E_NOMEM (cb will then not run). */
-cupi_status cupi_client_get(cupi_client *c, cupi_resource r, cupi_callback cb, void *arg);
+CUPI_API cupi_status cupi_client_get(cupi_client *c, cupi_resource r, cupi_callback cb,
+                                     void *arg);
 /* Queue a PUT carrying exactly the present fields of changes. Any 2xx is
  * success; the caller reads back to know a value stuck. A PUT on a kept-alive
  * connection that turns out dead is sent again on a fresh one (libcurl's own
  * retry): deliberate, as the body holds absolute values, so applying it twice
  * is applying it once. CUPI_E_TIMEOUT and CUPI_E_TRANSPORT leave the outcome
  * unknown (CUPI may have applied it, or still apply it): read back. */
-cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes, cupi_callback cb,
-                            void *arg);
-void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out);
+CUPI_API cupi_status cupi_client_put(cupi_client *c, const cupi_snapshot *changes,
+                                     cupi_callback cb, void *arg);
+CUPI_API void cupi_client_stats_get(const cupi_client *c, cupi_client_stats *out);
 /* A run of requests is coming back to back (a SET: read, PUT, read-back):
  * while held (calls nest), a client that closes connections after use keeps
  * them between requests; the first request after the last release closes
  * the connection again. No effect on a client that keeps connections. */
-void cupi_client_hold_connections(cupi_client *c, bool hold);
+CUPI_API void cupi_client_hold_connections(cupi_client *c, bool hold);
 
 /* Blocking GET / PUT: run the engine until this request completes. */
-cupi_status cupi_get_sync(cupi_client *c, cupi_resource r, cupi_result *out);
-cupi_status cupi_put_sync(cupi_client *c, const cupi_snapshot *changes, cupi_result *out);
+CUPI_API cupi_status cupi_get_sync(cupi_client *c, cupi_resource r, cupi_result *out);
+CUPI_API cupi_status cupi_put_sync(cupi_client *c, const cupi_snapshot *changes,
+                                   cupi_result *out);
 
 #ifdef __cplusplus
 }

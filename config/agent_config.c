@@ -1,12 +1,12 @@
-/* cupi_config.c - reads cupi-snmp-agent.conf (doc/interface.md, cupi-snmp-agent.conf(5)).
+/* agent_config.c - reads cupi-snmp-agent.conf (doc/interface.md, cupi-snmp-agent.conf(5)).
  *
  * Net-SNMP style: one directive per line, '#' comments, tokens separated by
  * blanks, a token may be double-quoted (a password with blanks). Directives
  * are described by a table; each handler gets its argument tokens. */
-#include <cupi/config.h>
-#include <cupi/secret.h>
+#include "agent_config.h"
+#include "config_parse.h"
 
-#include "config_internal.h"
+#include <cupi/secret.h>
 
 #include <ctype.h>
 #include <errno.h>
