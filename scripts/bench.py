@@ -678,15 +678,21 @@ def main_fleet(args, build, work, results, t_start):
     if not 2 <= args.servers <= 1000:
         print("bench: --servers must be 2..1000 (ports 24000-24999)", file=sys.stderr)
         return 2
+    report = bench_fleet.report
     try:
-        results["fleet"] = bench_fleet.run(args, build, work)
+        if args.fleet_case:
+            import bench_fleet_cases  # noqa: E402
+            report = bench_fleet_cases.report
+            results["fleet"] = bench_fleet_cases.run(args, build, work)
+        else:
+            results["fleet"] = bench_fleet.run(args, build, work)
     finally:
         if args.keep:
             print("bench: work directory kept: %s" % work, file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
     results["duration_s"] = time.monotonic() - t_start
-    print(bench_fleet.report(results["fleet"]))
+    print(report(results["fleet"]))
     print("\n(bench took %.0f s)" % results["duration_s"])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
@@ -713,6 +719,11 @@ def main():
     ap.add_argument("--set-reps", type=int, default=3, help="fleet: SETs of each kind (3)")
     ap.add_argument("--sim-idle-timeout", type=int, default=30,
                     help="fleet: cupi-sim closes a connection idle this long (30 s)")
+    ap.add_argument("--fleet-case", default="",
+                    help="fleet: instead of the fleet phases, these cases (comma-separated: "
+                    "poll10,partial-outage,whole-outage,stalled-master, or all)")
+    ap.add_argument("--agent-debug", default="",
+                    help="fleet cases: -D tokens for the agent (e.g. cupi; with --keep)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     build = os.environ.get("CUPI_BUILD_DIR") or str(TOP / "build-bench")

@@ -26,6 +26,16 @@
 # heap/RSS per server, USS at 1 server, start-up time and the longest GET
 # stall during start-up and a SIGHUP reload, SET wall time with 200 ms CUPI.
 #
+# Fleet in trouble, instead of the fleet phases (scripts/bench_fleet_cases.py;
+# about 12 minutes for all four, each beside the reference in the same run):
+#   scripts/bench.sh --fleet --fleet-case poll10,partial-outage,whole-outage,stalled-master
+#                    [--servers N] [--fleet-seconds S] [--agent-debug cupi --keep] [--json FILE]
+# poll10: cupiPollInterval 10 (GET p99/max, RSS, CUPI requests/s; RSS at the
+# default poll); partial-outage: 60% answering, 40% behind a listener that
+# accepts TCP and never answers, poll 30; whole-outage: all behind it,
+# cupiTimeout 3000, poll 30 (notifications through snmptrapd); stalled-master:
+# 100 servers, poll 2, snmpd stopped 40 s with SIGSTOP. "all" runs every case.
+#
 # Build tree: $CUPI_BUILD_DIR, default build-bench/ (configured Release,
 # -DCUPI_BUILD_BENCH=ON).
 set -euo pipefail

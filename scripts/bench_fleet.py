@@ -234,13 +234,13 @@ class Fleet:
         self.ref = None
         self.runs = 0
 
-    def start(self):
+    def start(self, trap_port=None):
         self.sim.start(servers=(), timeout=120,
                        extra_args=["--listen", FLEET_ADDR, "--count", str(self.n),
                                    "--base-port", str(BASE_PORT), "--name-prefix", "cuc",
                                    "--idle-timeout", str(self.idle_timeout)])
         self.snmpd = Snmpd(self.work / "snmpd", agentx_timeout=AGENTX_TIMEOUT_S,
-                           agentx_retries=0).start()
+                           agentx_retries=0, trap_port=trap_port).start()
         return self
 
     @property
@@ -252,11 +252,13 @@ class Fleet:
                  for i in range(1, servers + 1)]
         return agent_config(self.snmpd, lines)
 
-    def spawn_agent(self, servers):
+    def spawn_agent(self, servers, conf=None, debug=None):
+        """The agent with the first `servers` of the sim, or with the
+        configuration text conf; debug: -D tokens (its log grows fast)."""
         self.stop_agent()
         self.runs += 1
-        self.agent = Agent(self.work / ("agent-%d" % self.runs), self.agent_conf(servers),
-                           debug=None).start()
+        self.agent = Agent(self.work / ("agent-%d" % self.runs), conf or self.agent_conf(servers),
+                           debug=debug).start(timeout=30)
         return self.agent
 
     def start_ref(self, rows):
@@ -339,7 +341,7 @@ def phase_startup(fl, n):
             "agent_alive": fl.agent.running()}
 
 
-def phase_steady(fl, n, seconds):
+def phase_steady(fl, n, seconds, poll_s=DEFAULT_POLL_S):
     a_oid, r_oid = srv_oid(3, n), ref_oid(3, n)
     pids = {"agent": fl.agent.pid, "ref": fl.ref.pid, "snmpd": fl.snmpd.pid, "sim": fl.sim.pid}
     cpu0 = {k: cpu_s(p) for k, p in pids.items()}
@@ -362,7 +364,7 @@ def phase_steady(fl, n, seconds):
     return {"agent": dict(lat_stats([x for _, x in lat[a_oid]]), errors=errors[a_oid]),
             "ref": dict(lat_stats([x for _, x in lat[r_oid]]), errors=errors[r_oid]),
             "agent_worst": worst, "cpu_ms_per_s": cpu,
-            "cupi": cupi_load(before, after, n, DEFAULT_POLL_S)}
+            "cupi": cupi_load(before, after, n, poll_s)}
 
 
 def walk_s(port, oid):
