@@ -34,8 +34,27 @@ turn, then sleeps 100 ms; each GET waits 2 s, no retry. A GET not answered
 in 2 s is an unanswered probe; the latencies give the agent's GET max beside
 the reference's.
 
-Results on this machine (2 cores shared with other engineers), N = 1,000:
-see the end of this comment; each case was run once.
+Results, 2026-12-07, this build (worker thread), N = 1,000, on 2 cores shared
+with other engineers (load average 3.2-4.7 during the run; agent / reference):
+  poll10          GET p99 3.97 / 3.44 ms (1.15x, target 1.2x), max 165 / 128 ms
+                  (1.28x, target 2x); CUPI 200 requests/s, 0.5 connections
+                  opened a minute; RSS 85.1 MiB (target 48: missed; ~50 KB per
+                  kept TLS connection, mostly OpenSSL's per-connection state
+                  and curl's kept handle); RSS at the default poll 34.4 MiB.
+                  The worker thread used 243 ms of CPU a second with no GET.
+  partial-outage  answering servers' cupiServerDataAge at most 30 s (target
+                  45); all 400 silent ones unreachable 39.4 s after the start
+                  (target 90); 1,443 probes of each kind, none unanswered;
+                  GET max 102 / 54 ms (1.89x, target 2x), p99 13.5 / 6.2 ms.
+  whole-outage    all 1,000 unreachable after 44.3 s (target 90); exactly one
+                  cupiServerStatusChanged per server, unreachable(3) in each;
+                  no probe unanswered; GET max 132 / 34 ms (3.9x, target 2x:
+                  missed, while snmpd's own sysUpTime took up to 103 ms); a
+                  second run at load 1.5-3.0: 42.4 s, one each, 47 / 44 ms (1.07x).
+  stalled-master  (100 servers) cupiServerDataAge 2 s right after a 40 s stall
+                  (target 8); a change made 20 s into the stall recorded with a
+                  cupiChangeTime 0.8 s after it was made (target 4), notified
+                  0.07 s after SIGCONT.
 """
 
 import calendar
@@ -51,7 +70,8 @@ import bench
 from bench import GetClient, fmt, lat_stats
 from bench_fleet import FLEET_ADDR, Fleet, cpu_s, memory, phase_steady, ref_oid
 from snmp_helper import (NOTIFICATIONS, OBJECTS, SERVER_TABLE, SMTP_SERVER_TABLE, SYS_UPTIME,
-                         Snmptrapd, agent_config, col, server_lines, snmpbulkwalk, wait_for)
+                         Snmptrapd, agent_config, col, server_lines, snmpbulkwalk, snmpget,
+                         wait_for)
 
 CASES = ("poll10", "partial-outage", "whole-outage", "stalled-master")
 STATUS_COL, AGE_COL = 4, 5
@@ -186,7 +206,8 @@ class Probes:
         tx.close()
         self.result = None
 
-    def finish(self):
+    def finish(self, t0=None):
+        """Stops the probes; the slowest agent GETs are given as (ms, s after t0)."""
         self.stop_ev.set()
         lat, failures, nosuch = {}, [], 0
         if self.rx.poll(30):
@@ -201,6 +222,9 @@ class Probes:
         for k, o in self.oids.items():
             out[k] = dict(lat_stats([x for _, x in lat.get(o, ())]),
                           unanswered=len([f for f in failures if f[1] == o]))
+            if t0 is not None:
+                out[k]["worst"] = [(x * 1000, t - t0) for t, x in
+                                   sorted(lat.get(o, ()), key=lambda p: -p[1])[:5]]
         self.result = out
         return out
 
@@ -369,7 +393,7 @@ def case_partial(fl, n, seconds, debug):
         try:
             res.update(outage_watch(fl, n, dead, t0, seconds, healthy=range(1, alive + 1)))
         finally:
-            res["probes"] = probes.finish()
+            res["probes"] = probes.finish(t0)
         res["agent_mem"] = memory(fl.agent.pid)
         res["agent_alive"] = fl.agent.running()
     finally:
@@ -380,24 +404,27 @@ def case_partial(fl, n, seconds, debug):
     return res
 
 
-def status_notifications(trapd, n):
-    """{index: [status, ...]} of the cupiServerStatusChanged received."""
+def status_notifications(trapd, skip=0):
+    """{index: [status, ...]} of the cupiServerStatusChanged received after
+    the first `skip` notifications, and how many were received in all."""
     out = {}
     prefix = col(SERVER_TABLE, STATUS_COL, 0)[:-1]
-    for note in trapd.notifications():
+    notes = trapd.notifications()
+    for note in notes[skip:]:
         if note["trap_oid"] != STATUS_CHANGED:
             continue
         for oid, (_, v) in note["varbinds"].items():
             if oid.startswith(prefix):
                 out.setdefault(int(oid[len(prefix):]), []).append(v)
-    return out
+    return out, len(notes)
 
 
 def case_whole(fl, trapd, n, seconds, debug):
     res = {"servers": n, "poll_s": 30, "timeout_ms": 3000}
-    before = sum(len(v) for v in status_notifications(trapd, n).values())
+    _, before = status_notifications(trapd)  # earlier cases' are not counted
     hole = SilentListener(n, seconds + 120)
     try:
+        ticks0 = snmpget(fl.port, SYS_UPTIME)[0].value(SYS_UPTIME)  # snmpd's clock at t0
         t0 = time.monotonic()
         fl.spawn_agent(n, conf=mixed_config(fl, 0, hole.ports,
                                             ["cupiPollInterval 30", "cupiTimeout 3000"]),
@@ -410,9 +437,13 @@ def case_whole(fl, trapd, n, seconds, debug):
         try:
             res.update(outage_watch(fl, n, range(1, n + 1), t0, seconds, every=2.0))
         finally:
-            res["probes"] = probes.finish()
+            res["probes"] = probes.finish(t0)
         time.sleep(3)  # the last notifications through snmpd
-        notes = status_notifications(trapd, n)
+        notes, _ = status_notifications(trapd, before)
+        sent = [nt["uptime"] for nt in trapd.notifications()[before:]
+                if nt["trap_oid"] == STATUS_CHANGED]
+        if sent and ticks0 is not None:
+            res["notes_sent_s"] = ((min(sent) - ticks0) / 100.0, (max(sent) - ticks0) / 100.0)
         counts = [len(notes.get(i, ())) for i in range(1, n + 1)]
         res["notifications"] = sum(counts)
         res["notifications_before"] = before
@@ -570,6 +601,10 @@ def report(r):
         out.append("  %-46s %s / %s / %s" % ("  probes answered (agent/ref/sysUpTime)",
                                              p["agent"].get("n"), p["ref"].get("n"),
                                              p["sysUpTime"].get("n")))
+        out.append("  %-46s %s" % ("  slowest agent GETs (ms @ s from the start)", "; ".join(
+            "%.0f @ %.1f" % w for w in p["agent"].get("worst", ()))))
+        out.append("  %-46s %s" % ("  slowest reference GETs", "; ".join(
+            "%.0f @ %.1f" % w for w in p["ref"].get("worst", ()))))
         for f in p.get("first_failures", ()):
             out.append("      %s" % f)
 
@@ -646,6 +681,9 @@ def report(r):
         out.append(row % ("  servers with one / none / more", "%d/%d/%d" % (
             c["servers_with_one"], c["servers_with_none"], c["servers_with_more"]), "", "",
             "%d/0/0 (unreachable(3) in each: %d)" % (c["servers"], c["notified_unreachable"])))
+        if c.get("notes_sent_s"):
+            out.append("  %-46s %.1f to %.1f s from the start" % (
+                "  notifications sent by snmpd", c["notes_sent_s"][0], c["notes_sent_s"][1]))
         probes(c["probes"])
         out.append("  silent listener: %s connections accepted, %s held at most" % (
             c["silent_accepted"], c["silent_most_held"]))
