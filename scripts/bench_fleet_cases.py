@@ -602,9 +602,9 @@ def report(r):
                                              p["agent"].get("n"), p["ref"].get("n"),
                                              p["sysUpTime"].get("n")))
         out.append("  %-46s %s" % ("  slowest agent GETs (ms @ s from the start)", "; ".join(
-            "%.0f @ %.1f" % w for w in p["agent"].get("worst", ()))))
+            "%.0f @ %.1f" % tuple(w) for w in p["agent"].get("worst", ()))))
         out.append("  %-46s %s" % ("  slowest reference GETs", "; ".join(
-            "%.0f @ %.1f" % w for w in p["ref"].get("worst", ()))))
+            "%.0f @ %.1f" % tuple(w) for w in p["ref"].get("worst", ()))))
         for f in p.get("first_failures", ()):
             out.append("      %s" % f)
 
@@ -667,7 +667,7 @@ def report(r):
         out.append("  silent listener: %s connections accepted, %s held at most" % (
             c["silent_accepted"], c["silent_most_held"]))
         out.append("  max age per sample (s into the run: s): %s" % ", ".join(
-            "%d:%d" % x for x in c["healthy_age_samples"][::3]))
+            "%d:%d" % tuple(x) for x in c["healthy_age_samples"][::3]))
     if "whole-outage" in r:
         c = r["whole-outage"]
         out += ["", "whole-outage: %d servers behind the silent listener, cupiTimeout 3000, "
