@@ -49,8 +49,10 @@ with other engineers (load average 3.2-4.7 during the run; agent / reference):
   whole-outage    all 1,000 unreachable after 44.3 s (target 90); exactly one
                   cupiServerStatusChanged per server, unreachable(3) in each;
                   no probe unanswered; GET max 132 / 34 ms (3.9x, target 2x:
-                  missed, while snmpd's own sysUpTime took up to 103 ms); a
-                  second run at load 1.5-3.0: 42.4 s, one each, 47 / 44 ms (1.07x).
+                  missed, while snmpd's own sysUpTime took up to 103 ms). Two
+                  more runs: 42.4 s and 44.3 s, one each, GET max 47 / 44 ms
+                  (1.07x) and 79 / 38 ms (2.10x; that one 0.8 s after the
+                  agent's start, the next slowest 29 ms).
   stalled-master  (100 servers) cupiServerDataAge 2 s right after a 40 s stall
                   (target 8); a change made 20 s into the stall recorded with a
                   cupiChangeTime 0.8 s after it was made (target 4), notified
