@@ -393,7 +393,9 @@ def case_partial(fl, n, seconds, debug):
         res["registered_s"] = time.monotonic() - t0
         probes = Probes(fl.port, last, ref_oid(3, n))
         try:
-            res.update(outage_watch(fl, n, dead, t0, seconds, healthy=range(1, alive + 1)))
+            watch, res["thread_cpu_ms_per_s"] = thread_rates(fl.agent.pid, lambda: outage_watch(
+                fl, n, dead, t0, seconds, healthy=range(1, alive + 1)))
+            res.update(watch)
         finally:
             res["probes"] = probes.finish(t0)
         res["agent_mem"] = memory(fl.agent.pid)
@@ -437,7 +439,9 @@ def case_whole(fl, trapd, n, seconds, debug):
         res["registered_s"] = time.monotonic() - t0
         probes = Probes(fl.port, last, ref_oid(3, n))
         try:
-            res.update(outage_watch(fl, n, range(1, n + 1), t0, seconds, every=2.0))
+            watch, res["thread_cpu_ms_per_s"] = thread_rates(fl.agent.pid, lambda: outage_watch(
+                fl, n, range(1, n + 1), t0, seconds, every=2.0))
+            res.update(watch)
         finally:
             res["probes"] = probes.finish(t0)
         time.sleep(3)  # the last notifications through snmpd
@@ -592,6 +596,11 @@ def report(r):
             " ".join("%.2f" % x for x in c["load_before"]),
             " ".join("%.2f" % x for x in c["load_after"])))
 
+    def threads(c):
+        if c.get("thread_cpu_ms_per_s"):
+            out.append("  agent CPU per thread meanwhile (ms per s): %s" % ", ".join(
+                "%s %.1f" % kv for kv in sorted(c["thread_cpu_ms_per_s"].items())))
+
     def probes(p):
         out.append(row % ("snmpd probes every 100 ms (2 s, no retry):", "agent", "reference",
                           "ratio", "target"))
@@ -666,6 +675,7 @@ def report(r):
         out.append(row % ("  answering servers not ok(2) at the end", c["healthy_not_ok_at_end"],
                           "", "", "0"))
         probes(c["probes"])
+        threads(c)
         out.append("  silent listener: %s connections accepted, %s held at most" % (
             c["silent_accepted"], c["silent_most_held"]))
         out.append("  max age per sample (s into the run: s): %s" % ", ".join(
@@ -687,6 +697,7 @@ def report(r):
             out.append("  %-46s %.1f to %.1f s from the start" % (
                 "  notifications sent by snmpd", c["notes_sent_s"][0], c["notes_sent_s"][1]))
         probes(c["probes"])
+        threads(c)
         out.append("  silent listener: %s connections accepted, %s held at most" % (
             c["silent_accepted"], c["silent_most_held"]))
     if "stalled-master" in r:
