@@ -27,7 +27,7 @@
 # stall during start-up and a SIGHUP reload, SET wall time with 200 ms CUPI.
 #
 # Fleet in trouble, instead of the fleet phases (scripts/bench_fleet_cases.py;
-# about 12 minutes for all four, each beside the reference in the same run):
+# about 9 minutes for all four, each beside the reference in the same run):
 #   scripts/bench.sh --fleet --fleet-case poll10,partial-outage,whole-outage,stalled-master
 #                    [--servers N] [--fleet-seconds S] [--agent-debug cupi --keep] [--json FILE]
 # poll10: cupiPollInterval 10 (GET p99/max, RSS, CUPI requests/s; RSS at the
