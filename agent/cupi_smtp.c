@@ -107,7 +107,8 @@ int cupi_smtp_start(const cupi_config *cfg)
         agent_state_start() != 0 || agent_refresh_start() != 0 ||
         agent_servers_apply(cfg, engine) != 0)
         goto fail;
-    agent_state_configure(cfg->state_file);
+    if (agent_state_configure(cfg->state_file) != 0)
+        goto fail; /* another agent's state: logged with its pid */
     agent_state_load();
     if (mib_server_table_register() != 0 || mib_config_tables_register() != 0 ||
         mib_change_table_register() != 0) {
@@ -133,7 +134,7 @@ int cupi_smtp_reload(const cupi_config *cfg)
     if (agent_servers_apply(cfg, engine) != 0)
         return -1;
     agent_history_configure(cfg->history_size);
-    agent_state_configure(cfg->state_file);
+    (void)agent_state_configure(cfg->state_file); /* a held state is logged and not used */
     agent_state_mark_dirty(true);
     snmp_log(LOG_INFO, "cupi: configuration reloaded, %zu server(s)\n", cfg->n_servers);
     return 0;

@@ -133,29 +133,22 @@ const agent_change *agent_history_from(const agent_server *s, uint32_t index)
     return h ? history_ring_from(h, index) : NULL;
 }
 
-size_t agent_history_file_budget(void)
+const history_ring *agent_history_ring(const agent_server *s)
 {
-    return history_file_budget(agent_servers_count(), history_size);
+    return s->history;
 }
 
-cJSON *agent_history_to_json(const agent_server *s)
-{
-    history_ring empty;
-    history_ring_init(&empty);
-    const history_ring *h = s->history ? s->history : &empty;
-    return history_ring_to_json(h);
-}
-
-int agent_history_from_json(agent_server *s, const cJSON *obj)
+int agent_history_adopt(agent_server *s, history_ring *saved)
 {
     history_ring *h = ring_of(s);
     if (!h)
         return -1;
-    char why[256];
-    if (history_ring_from_json(h, obj, why, sizeof why) != 0) {
-        snmp_log(LOG_WARNING, "cupi: server %u: saved change history ignored: %s%s\n",
-                 s->cfg.index, why, h->last_index ? " (its last index is kept)" : "");
+    /* The saved ring was read with this capacity; a reload since changes
+     * nothing here (cupiHistorySize is read before the state). */
+    if (history_ring_resize(saved, history_size) != 0)
         return -1;
-    }
+    history_ring_clear(h);
+    *h = *saved;
+    history_ring_init(saved);
     return 0;
 }
