@@ -53,8 +53,8 @@ store_kind store_probe(const char *path, char *err, size_t errsz)
     ssize_t i = 0;
     while (i < n && isspace(head[i]))
         i++;
-    if (i < n && head[i] == '{')
-        return STORE_KIND_JSON;
+    if (i < n && (head[i] == '{' || head[i] == '['))
+        return STORE_KIND_JSON; /* the JSON reader says whether it is ours */
     snprintf(err, errsz, "not a cupi-snmp state file (neither an SQLite database nor JSON)");
     return STORE_KIND_OTHER;
 }

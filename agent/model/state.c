@@ -127,16 +127,17 @@ static void written(void)
     }
 }
 
-static void import_json(void)
+/* A JSON state file of an earlier release becomes the database, once. 0,
+ * or -1 with why. */
+static int import_json(char *why, size_t whysz)
 {
-    char err[320];
-    if (store_import_json(state_path, time(NULL), err, sizeof err) == 0)
-        snmp_log(LOG_NOTICE,
-                 "cupi: state file %s imported into a database; the JSON file is kept as "
-                 "%s.json.bak and no longer written\n",
-                 state_path, state_path);
-    else
-        snmp_log(LOG_WARNING, "cupi: state file %s not imported: %s\n", state_path, err);
+    if (store_import_json(state_path, time(NULL), why, whysz) != 0)
+        return -1;
+    snmp_log(LOG_NOTICE,
+             "cupi: state file %s imported into a database; the JSON file is kept as "
+             "%s.json.bak and no longer written\n",
+             state_path, state_path);
+    return 0;
 }
 
 /* Every configured server, from scratch (a store that is not the one
@@ -157,8 +158,12 @@ static bool ensure_open(void)
     if (db)
         return true;
     char err[320];
-    if (store_probe(state_path, err, sizeof err) == STORE_KIND_JSON)
-        import_json(); /* it failed at start (a full disk ...): once more */
+    /* An import that failed at start (a full disk ...) is tried again. */
+    if (store_probe(state_path, err, sizeof err) == STORE_KIND_JSON &&
+        import_json(err, sizeof err) != 0) {
+        write_failed(err);
+        return false;
+    }
     store_open_opts o = {.checkpoint_thread = true};
     if (store_open(state_path, &o, &db, err, sizeof err) != 0) {
         write_failed(err);
@@ -436,10 +441,10 @@ void agent_state_load(void)
 {
     if (!state_path)
         return;
-    char why[320];
+    char why[320], import_why[320] = "";
     store_kind kind = store_probe(state_path, why, sizeof why);
     if (kind == STORE_KIND_JSON)
-        import_json();
+        import_json(import_why, sizeof import_why);
     else if (kind == STORE_KIND_SQLITE)
         upgrade();
     store_read_opts o = {.now = time(NULL), .history_rows = agent_history_size()};
@@ -450,6 +455,8 @@ void agent_state_load(void)
                  "cupi: state file %s not loaded: %s\n", state_path, why);
         return;
     }
+    if (doc.kind == STORE_KIND_JSON) /* readable, yet not imported: the writer says why */
+        snmp_log(LOG_WARNING, "cupi: state file %s not imported: %s\n", state_path, import_why);
     unsigned loaded = 0, skipped = 0;
     for (size_t i = 0; i < doc.n_servers; i++) {
         store_server *e = &doc.servers[i];
