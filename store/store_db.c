@@ -335,6 +335,10 @@ void store_abandon(store *st)
     if (st->ckpt)
         store_checkpointer_stop(st->ckpt, false);
     st->ckpt = NULL;
+    /* Its WAL is still under the old name, where a store opened at the path
+     * would find it: everything goes into the (moved) database and the WAL
+     * is emptied first. It fails harmlessly when the disk is the trouble. */
+    sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     release(st);
 }
 
@@ -372,7 +376,8 @@ int store_begin(store *st)
     struct stat sb;
     st->reopen = false;
     if (stat(st->path, &sb) != 0) {
-        snprintf(st->err, sizeof st->err, "%s", strerror(errno));
+        snprintf(st->err, sizeof st->err, "the path no longer names the open store (%s)",
+                 strerror(errno));
         st->reopen = true;
         return -1;
     }

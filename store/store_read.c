@@ -313,6 +313,7 @@ static bool json_want(unsigned index, const char *url, void *arg)
 static int load_json(const char *path, const store_read_opts *o, store_doc *doc, char *err,
                      size_t errsz)
 {
+    memset(doc, 0, sizeof *doc);
     size_t len = 0;
     time_t mtime = 0;
     char why[160] = "";
