@@ -161,8 +161,9 @@ bool store_needs_reopen(const store *st);
 
 typedef struct store_lock store_lock;
 /* Takes the exclusive lock on PATH.lock (created 0600), which lives as long
- * as the returned handle, across fork. When another process holds it: -1
- * and err names the holder's pid. */
+ * as the returned handle, across fork. 0; -2 when another process holds it
+ * (err names the holder's pid); -1 when it cannot be taken at all (a
+ * read-only directory ...: err says why). */
 int store_lock_take(const char *path, store_lock **out, char *err, size_t errsz);
 /* Writes the current pid into the lock file (after a fork). */
 void store_lock_refresh(store_lock *l);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define WAL_SIZE_LIMIT (4 * 1024 * 1024) /* a WAL is cut back to this when reset */
@@ -153,21 +154,66 @@ static int read_id(sqlite3 *db, char *id, size_t idsz)
     return id[0] ? 0 : -1;
 }
 
+/* path as an SQLite URI that opens it immutable: for a file on a read-only
+ * file system, where nobody can write it and sqlite cannot make the WAL's
+ * shared memory beside it. */
+static char *immutable_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *uri = malloc(n * 3 + sizeof "file:?immutable=1");
+    if (!uri)
+        return NULL;
+    char *o = uri + sprintf(uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("/._-", *p))
+            *o++ = (char)*p;
+        else
+            o += sprintf(o, "%%%02X", *p);
+    }
+    strcpy(o, "?immutable=1");
+    return uri;
+}
+
+static bool on_read_only_fs(const char *path)
+{
+    struct statvfs vfs;
+    return statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+}
+
+static int open_ro(const char *name, int flags, sqlite3 **db, char *err, size_t errsz)
+{
+    if (sqlite3_open_v2(name, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | flags, NULL) !=
+        SQLITE_OK) {
+        store_describe(*db, "cannot open", err, errsz);
+        sqlite3_close(*db);
+        *db = NULL;
+        return -1;
+    }
+    sqlite3_extended_result_codes(*db, 1);
+    sqlite3_busy_timeout(*db, 2000); /* a reader may wait for the writer's recovery */
+    return 0;
+}
+
 int store_open_readonly(const char *path, sqlite3 **out, char *err, size_t errsz)
 {
     *out = NULL;
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        store_describe(db, "cannot open", err, errsz);
-        sqlite3_close(db);
+    if (open_ro(path, 0, &db, err, errsz) != 0)
         return -1;
-    }
-    sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, 2000); /* a reader may wait for the writer's recovery */
     unsigned version = 0;
     int is_new = 0;
-    if (store_schema_identify(db, &version, &is_new, err, errsz) != 0) {
+    int rc = store_schema_identify(db, &version, &is_new, err, errsz);
+    if (rc != 0 && (sqlite3_errcode(db) & 0xff) == SQLITE_CANTOPEN && on_read_only_fs(path)) {
+        sqlite3_close(db);
+        db = NULL;
+        char *uri = immutable_uri(path);
+        rc = uri ? open_ro(uri, SQLITE_OPEN_URI, &db, err, errsz) : -1;
+        free(uri);
+        if (rc == 0)
+            rc = store_schema_identify(db, &version, &is_new, err, errsz);
+    }
+    if (rc != 0) {
         sqlite3_close(db);
         return -1;
     }

@@ -73,6 +73,7 @@ int store_lock_take(const char *path, store_lock **out, char *err, size_t errsz)
     if (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         long pid = holder_pid(l->fd);
+        int held = e == EWOULDBLOCK;
         if (e == EWOULDBLOCK && pid)
             snprintf(err, errsz,
                      "the state %s is in use by another agent (pid %ld, lock file %s)", path,
@@ -85,7 +86,7 @@ int store_lock_take(const char *path, store_lock **out, char *err, size_t errsz)
         close(l->fd);
         free(name);
         free(l);
-        return -1;
+        return held ? -2 : -1;
     }
     free(name);
     store_lock_refresh(l);

@@ -164,6 +164,10 @@ static bool ensure_open(void)
         write_failed(err);
         return false;
     }
+    if (!lock && store_lock_take(state_path, &lock, err, sizeof err) != 0) {
+        write_failed(err); /* never written without the lock */
+        return false;
+    }
     store_open_opts o = {.checkpoint_thread = true};
     if (store_open(state_path, &o, &db, err, sizeof err) != 0) {
         write_failed(err);
@@ -411,7 +415,8 @@ int agent_state_configure(const char *path)
     n_pending = 0;
     cursor = 1;
     char err[320];
-    if (store_lock_take(path, &lock, err, sizeof err) != 0) {
+    int rc = store_lock_take(path, &lock, err, sizeof err);
+    if (rc == -2) {
         snmp_log(LOG_ERR, "cupi: %s: this agent keeps no state on disk\n", err);
         return -1;
     }
@@ -421,6 +426,10 @@ int agent_state_configure(const char *path)
         lock = NULL;
         return -1;
     }
+    /* Not lockable now (a read-only directory ...): nothing is written
+     * until it is; the writer takes it first. */
+    if (rc != 0)
+        DEBUGMSGTL(("cupi", "state lock not taken yet: %s\n", err));
     synced_size = agent_history_size();
     /* What memory holds goes to this store unless the load finds it there. */
     mark_everything();
@@ -443,7 +452,9 @@ void agent_state_load(void)
         return;
     char why[320], import_why[320] = "";
     store_kind kind = store_probe(state_path, why, sizeof why);
-    if (kind == STORE_KIND_JSON)
+    if (!lock) /* another's state is never changed; it is still read */
+        snprintf(import_why, sizeof import_why, "the state cannot be locked yet");
+    else if (kind == STORE_KIND_JSON)
         import_json(import_why, sizeof import_why);
     else if (kind == STORE_KIND_SQLITE)
         upgrade();

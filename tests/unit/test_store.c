@@ -400,7 +400,7 @@ static void test_lock_names_the_holder(void **state)
     char err[320];
     assert_int_equal(store_lock_take(f->path, &a, err, sizeof err), 0);
     /* flock belongs to the open file: a second open, even here, is refused. */
-    assert_int_equal(store_lock_take(f->path, &b, err, sizeof err), -1);
+    assert_int_equal(store_lock_take(f->path, &b, err, sizeof err), -2);
     char pid[64];
     snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
     assert_non_null(strstr(err, pid));
@@ -414,6 +414,9 @@ static void test_lock_names_the_holder(void **state)
     store_lock_release(a);
     assert_int_equal(store_lock_take(f->path, &b, err, sizeof err), 0);
     store_lock_release(b);
+    /* Where no lock file can be made: -1, not "held". */
+    assert_int_equal(store_lock_take("/nonexistent-dir/state", &b, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot open the lock file"));
 }
 
 int main(void)
