@@ -241,9 +241,21 @@ static int sync_index(unsigned index, uint32_t *newest)
 static bool commit_indexes(const unsigned *list, size_t n)
 {
     uint32_t newest[CHUNK];
-    if (store_begin(db) != 0) {
+    if (store_begin(db) != 0 && !store_needs_reopen(db)) {
         write_failed(store_error(db));
         return false;
+    }
+    if (store_needs_reopen(db)) {
+        /* The path names another file now, or none: what is there decides
+         * (and the error names it), not that the old one went. */
+        store_abandon(db);
+        db = NULL;
+        if (!ensure_open())
+            return false;
+        if (store_begin(db) != 0) {
+            write_failed(store_error(db));
+            return false;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         if (sync_index(list[i], &newest[i]) != 0) {
@@ -266,6 +278,8 @@ static bool commit_indexes(const unsigned *list, size_t n)
         clear(list[i]);
     }
     written();
+    if (n_pending && !agent_timer_armed(&flush_timer)) /* a new store: the rest */
+        agent_timer_set(&flush_timer, agent_now_ms() + SOON_MS);
     return true;
 }
 
