@@ -75,8 +75,10 @@ store_checkpointer *store_checkpointer_start(const char *path, unsigned period_s
     }
     /* Its checkpoint fsyncs the WAL and the database (synchronous NORMAL
      * syncs at checkpoints only). */
-    sqlite3_exec(c->db, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0", NULL,
-                 NULL, NULL);
+    sqlite3_exec(c->db,
+                 "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; "
+                 "PRAGMA cache_size = -128", /* it copies pages, it does not look them up */
+                 NULL, NULL, NULL);
     int rc = pthread_create(&c->thread, NULL, run, c);
     if (rc != 0) {
         snprintf(err, errsz, "cannot start the checkpoint thread: %s", strerror(rc));

@@ -15,6 +15,9 @@
 
 #define WAL_SIZE_LIMIT (4 * 1024 * 1024) /* a WAL is cut back to this when reset */
 #define WRITER_BUSY_MS 2 /* only the agent writes: a lock is never held long */
+/* A change touches a few pages of one server: the interior pages stay
+ * cached, the rest is in the OS's page cache anyway. */
+#define WRITER_CACHE_KIB 1024
 
 enum {
     S_BEGIN,
@@ -276,11 +279,11 @@ static int open_writer(store *st, char *err, size_t errsz)
         store_describe(st->db, "cannot use a WAL journal", err, errsz);
         return -1;
     }
-    char pragmas[160];
+    char pragmas[192];
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; "
-             "PRAGMA journal_size_limit = %d",
-             WAL_SIZE_LIMIT);
+             "PRAGMA journal_size_limit = %d; PRAGMA cache_size = -%d",
+             WAL_SIZE_LIMIT, WRITER_CACHE_KIB);
     if (exec(st->db, pragmas, err, errsz) != 0)
         return -1;
     if (version < store_schema_version()) {
