@@ -55,11 +55,12 @@ static void report(const char *what, double *ms, size_t n)
 
 static void host(char *buf, size_t size, unsigned k)
 {
-    snprintf(buf, size,
-             "relay-%u.l0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.l1xxxxxxxxxxxxxxxxxx"
-             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.l2xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-             "xxxxxxxxx.example",
-             k);
+    snprintf(
+        buf, size,
+        "relay-%u.l0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.l1xxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.l2xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxx.example",
+        k);
 }
 
 static cupi_snapshot values(cupi_resource r, unsigned k)
@@ -147,8 +148,8 @@ int main(int argc, char **argv)
         double cpu0, wait0, cpu1, wait1;
         sched_ms(&cpu0, &wait0);
         double t = now_ms();
-        if (store_begin(st) != 0 || store_put_server(st, s, "https://cuc.example.com:8443",
-                                                     h[s].last_index) != 0 ||
+        if (store_begin(st) != 0 ||
+            store_put_server(st, s, "https://cuc.example.com:8443", h[s].last_index) != 0 ||
             store_put_values(st, s, &sv, time(NULL)) != 0 ||
             store_put_change(st, s, history_ring_at(&h[s], h[s].count - 1)) != 0 ||
             store_trim_changes(st, s, history_ring_at(&h[s], 0)->index) != 0 ||

@@ -71,20 +71,20 @@ typedef struct store_server {
 typedef struct store_doc {
     store_server *servers; /* sorted by index, each index once; owned */
     size_t n_servers;
-    unsigned dropped;    /* entries without a usable index or URL */
-    time_t written_at;   /* the last commit (the JSON file: its mtime) */
-    store_kind kind;     /* where it came from: SQLITE or JSON */
-    char store_id[40];   /* the database's identity ("" for JSON) */
-    unsigned schema;     /* the database's schema version */
+    unsigned dropped;  /* entries without a usable index or URL */
+    time_t written_at; /* the last commit (the JSON file: its mtime) */
+    store_kind kind;   /* where it came from: SQLITE or JSON */
+    char store_id[40]; /* the database's identity ("" for JSON) */
+    unsigned schema;   /* the database's schema version */
 } store_doc;
 
-/* Which servers to read (the agent: its configured ones); NULL: all. */
+/* Which servers to read; NULL: all (the agent reads all, to drop the others). */
 typedef bool (*store_want_fn)(unsigned index, const char *url, void *arg);
 
 typedef struct store_read_opts {
-    time_t now;            /* the wall clock read times are judged against */
-    size_t history_rows;   /* rows kept per server (the newest); 0: none */
-    store_want_fn want;    /* NULL: every server */
+    time_t now;          /* the wall clock read times are judged against */
+    size_t history_rows; /* rows kept per server (the newest); 0: none */
+    store_want_fn want;  /* NULL: every server */
     void *want_arg;
 } store_read_opts;
 

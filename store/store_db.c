@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define WAL_SIZE_LIMIT (4 * 1024 * 1024) /* a WAL is cut back to this when reset */
-#define WRITER_BUSY_MS 2 /* only the agent writes: a lock is never held long */
+#define WRITER_BUSY_MS 2                 /* only the agent writes: a lock is never held long */
 /* A change touches a few pages of one server: the interior pages stay
  * cached, the rest is in the OS's page cache anyway. */
 #define WRITER_CACHE_KIB 1024
@@ -48,8 +48,9 @@ static const char *const sql_of[S_COUNT] = {
     [S_PUT_SERVER] = "INSERT INTO servers (server, url, last_change) VALUES (?1, ?2, ?3) "
                      "ON CONFLICT (server) DO UPDATE SET url = excluded.url, "
                      "last_change = excluded.last_change",
-    [S_PUT_RESOURCE] = "INSERT INTO resources (server, resource, read_at) VALUES (?1, ?2, ?3) "
-                       "ON CONFLICT (server, resource) DO UPDATE SET read_at = excluded.read_at",
+    [S_PUT_RESOURCE] =
+        "INSERT INTO resources (server, resource, read_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (server, resource) DO UPDATE SET read_at = excluded.read_at",
     [S_DEL_VALUES] = "DELETE FROM field_values WHERE server = ?1 AND resource = ?2",
     [S_INS_VALUE] = "INSERT INTO field_values (server, resource, field, value) "
                     "VALUES (?1, ?2, ?3, ?4)",

@@ -79,8 +79,8 @@ int store_lock_take(const char *path, store_lock **out, char *err, size_t errsz)
                      "the state %s is in use by another agent (pid %ld, lock file %s)", path,
                      pid, name);
         else if (e == EWOULDBLOCK)
-            snprintf(err, errsz, "the state %s is in use by another agent (lock file %s)",
-                     path, name);
+            snprintf(err, errsz, "the state %s is in use by another agent (lock file %s)", path,
+                     name);
         else
             snprintf(err, errsz, "cannot lock %s: %s", name, strerror(e));
         close(l->fd);

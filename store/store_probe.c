@@ -48,7 +48,8 @@ store_kind store_probe(const char *path, char *err, size_t errsz)
     }
     if (n == 0)
         return STORE_KIND_EMPTY;
-    if ((size_t)n >= sizeof sqlite_magic && memcmp(head, sqlite_magic, sizeof sqlite_magic) == 0)
+    if ((size_t)n >= sizeof sqlite_magic &&
+        memcmp(head, sqlite_magic, sizeof sqlite_magic) == 0)
         return STORE_KIND_SQLITE;
     ssize_t i = 0;
     while (i < n && isspace(head[i]))
@@ -59,8 +60,8 @@ store_kind store_probe(const char *path, char *err, size_t errsz)
     return STORE_KIND_OTHER;
 }
 
-char *store_read_small_file(const char *path, size_t max, size_t *len, time_t *mtime,
-                            char *err, size_t errsz)
+char *store_read_small_file(const char *path, size_t max, size_t *len, time_t *mtime, char *err,
+                            size_t errsz)
 {
     struct stat st;
     int fd = open_regular(path, &st, err, errsz);

@@ -34,9 +34,8 @@ static int by_index(const void *a, const void *b)
 const store_server *store_doc_find_index(const store_doc *doc, unsigned index)
 {
     store_server key = {.index = index};
-    return doc->n_servers
-               ? bsearch(&key, doc->servers, doc->n_servers, sizeof key, by_index)
-               : NULL;
+    return doc->n_servers ? bsearch(&key, doc->servers, doc->n_servers, sizeof key, by_index)
+                          : NULL;
 }
 
 const store_server *store_doc_find(const store_doc *doc, unsigned index, const char *url)
@@ -223,7 +222,9 @@ static int read_changes(sqlite3 *db, const store_read_opts *o, store_doc *doc)
             continue;
         if (index <= after || index > e->last_change) {
             history_bad(e, "index not growing or beyond the server's last_change",
-                        (uint32_t)(index < 0 ? 0 : index > UINT32_MAX ? UINT32_MAX : index));
+                        (uint32_t)(index < 0            ? 0
+                                   : index > UINT32_MAX ? UINT32_MAX
+                                                        : index));
             continue;
         }
         after = (uint32_t)index;
@@ -317,7 +318,8 @@ static int load_json(const char *path, const store_read_opts *o, store_doc *doc,
     size_t len = 0;
     time_t mtime = 0;
     char why[160] = "";
-    char *text = store_read_small_file(path, AGENT_STATE_MAX_SIZE, &len, &mtime, why, sizeof why);
+    char *text =
+        store_read_small_file(path, AGENT_STATE_MAX_SIZE, &len, &mtime, why, sizeof why);
     if (!text) {
         WHY("%s", why);
         return -1;

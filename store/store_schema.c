@@ -90,8 +90,7 @@ int store_schema_migrate(sqlite3 *db, unsigned from, char *err, size_t errsz)
     return 0;
 }
 
-int store_schema_identify(sqlite3 *db, unsigned *version, int *is_new, char *err,
-                          size_t errsz)
+int store_schema_identify(sqlite3 *db, unsigned *version, int *is_new, char *err, size_t errsz)
 {
     long long app = 0, user = 0, tables = 0;
     /* The first read of the file: a file that is not a database fails here. */

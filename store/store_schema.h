@@ -21,7 +21,6 @@ int store_schema_migrate(sqlite3 *db, unsigned from, char *err, size_t errsz);
 /* Checks that db is one of ours at a version this code reads:
  * application_id ours (or 0 on an empty database: *is_new set),
  * user_version at most the current one (*version set). 0, or -1 with err. */
-int store_schema_identify(sqlite3 *db, unsigned *version, int *is_new, char *err,
-                          size_t errsz);
+int store_schema_identify(sqlite3 *db, unsigned *version, int *is_new, char *err, size_t errsz);
 
 #endif

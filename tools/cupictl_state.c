@@ -158,7 +158,7 @@ int cupictl_state(const cupi_config *cfg, const cupi_server_config *only, bool j
         fprintf(stderr, "cupictl: cannot read state file %s: %s\n", cfg->state_file, why);
         return 1;
     }
-    report r = {cfg,   only, &doc, now, doc.written_at, STORE_REWRITE_S + refresh_period(cfg),
+    report r = {cfg, only, &doc, now, doc.written_at, STORE_REWRITE_S + refresh_period(cfg),
                 out};
     int rc = json ? json_report(&r) : (text_report(&r), 0);
     store_doc_free(&doc);

@@ -18,11 +18,11 @@
 #include <string.h>
 #include <time.h>
 
-#define SOON_MS 200          /* rows added, removed, moved: written together */
-#define READ_TIME_MS 5000    /* read times that only moved: at most this old */
-#define CHUNK 16             /* servers per transaction when many are pending */
-#define RETRY_FIRST_S 1      /* a failed write is retried after this ... */
-#define RETRY_MAX_S 60       /* ... doubling up to this */
+#define SOON_MS 200       /* rows added, removed, moved: written together */
+#define READ_TIME_MS 5000 /* read times that only moved: at most this old */
+#define CHUNK 16          /* servers per transaction when many are pending */
+#define RETRY_FIRST_S 1   /* a failed write is retried after this ... */
+#define RETRY_MAX_S 60    /* ... doubling up to this */
 #define MAX_INDEX 65535
 
 /* What a server still needs written, per index. */
@@ -38,15 +38,15 @@ enum {
 
 static char *state_path;
 static store_lock *lock;
-static store *db;              /* open for writing; NULL until needed or after a failure */
-static char synced_id[40];     /* the store whose content memory matches */
-static uint8_t *pending;       /* [MAX_INDEX + 1] */
-static uint32_t *flushed;      /* [MAX_INDEX + 1]: newest change index in the store */
-static size_t n_pending;       /* indexes with a pending bit */
-static unsigned cursor;        /* where the next chunk starts */
-static unsigned synced_size;   /* cupiHistorySize the store's rows were trimmed to */
+static store *db;            /* open for writing; NULL until needed or after a failure */
+static char synced_id[40];   /* the store whose content memory matches */
+static uint8_t *pending;     /* [MAX_INDEX + 1] */
+static uint32_t *flushed;    /* [MAX_INDEX + 1]: newest change index in the store */
+static size_t n_pending;     /* indexes with a pending bit */
+static unsigned cursor;      /* where the next chunk starts */
+static unsigned synced_size; /* cupiHistorySize the store's rows were trimmed to */
 static agent_timer flush_timer;
-static time_t dirty_since;     /* monotonic: the oldest write not done */
+static time_t dirty_since; /* monotonic: the oldest write not done */
 static bool failing;
 static unsigned retry_s;
 static unsigned failed_attempts;
@@ -490,7 +490,7 @@ void agent_state_load(void)
             mark(e->index, P_DROP); /* not configured, or now another URL */
             continue;
         }
-        pending[e->index] &= (uint8_t)~(P_SERVER | P_ALL_VALUES); /* saved already */
+        pending[e->index] &= (uint8_t) ~(P_SERVER | P_ALL_VALUES); /* saved already */
         flushed[e->index] = e->last_change;
         if (e->history_bad) {
             snmp_log(LOG_WARNING, "cupi: server %u: saved change history ignored: %s%s\n",
@@ -501,8 +501,7 @@ void agent_state_load(void)
             mark(e->index, P_SERVER); /* more rows than cupiHistorySize keeps */
         }
         if (agent_history_adopt(s, &e->history) != 0)
-            snmp_log(LOG_ERR, "cupi: server %u: out of memory loading its history\n",
-                     e->index);
+            snmp_log(LOG_ERR, "cupi: server %u: out of memory loading its history\n", e->index);
         skipped += e->invalid;
         for (int r = 0; r < CUPI_RES_COUNT; r++) {
             const store_resource *res = &e->res[r];

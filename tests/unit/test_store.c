@@ -365,9 +365,8 @@ static void test_json_imported_once(void **state)
     const store_server *a = &after.servers[0], *b = &before.servers[0];
     assert_int_equal(a->index, 3);
     assert_true(a->res[CUPI_RES_SERVER].valid);
-    assert_int_equal(cupi_snapshot_diff(&a->res[CUPI_RES_SERVER].snap,
-                                        &b->res[CUPI_RES_SERVER].snap),
-                     0);
+    assert_int_equal(
+        cupi_snapshot_diff(&a->res[CUPI_RES_SERVER].snap, &b->res[CUPI_RES_SERVER].snap), 0);
     assert_int_equal(a->last_change, 12);
     assert_int_equal(a->history.count, 1);
     assert_int_equal(history_ring_at(&a->history, 0)->index, 11);
