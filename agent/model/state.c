@@ -20,9 +20,13 @@
 
 #define SOON_MS 200       /* rows added, removed, moved: written together */
 #define READ_TIME_MS 5000 /* read times that only moved: at most this old */
-#define CHUNK 16          /* servers per transaction when many are pending */
-#define RETRY_FIRST_S 1   /* a failed write is retried after this ... */
-#define RETRY_MAX_S 60    /* ... doubling up to this */
+/* One transaction when many are pending: at most CHUNK_COST, a server
+ * whose read times only moved costing 1, any other SERVER_COST (its values
+ * and rows): about a millisecond of work either way. */
+#define CHUNK_COST 256
+#define SERVER_COST 16
+#define RETRY_FIRST_S 1 /* a failed write is retried after this ... */
+#define RETRY_MAX_S 60  /* ... doubling up to this */
 #define MAX_INDEX 65535
 
 /* What a server still needs written, per index. */
@@ -240,7 +244,7 @@ static int sync_index(unsigned index, uint32_t *newest)
 /* One transaction for the given indexes; their marks go once it commits. */
 static bool commit_indexes(const unsigned *list, size_t n)
 {
-    uint32_t newest[CHUNK];
+    uint32_t newest[CHUNK_COST];
     if (store_begin(db) != 0 && !store_needs_reopen(db)) {
         write_failed(store_error(db));
         return false;
@@ -283,7 +287,7 @@ static bool commit_indexes(const unsigned *list, size_t n)
     return true;
 }
 
-/* Writes pending servers, CHUNK per transaction: one chunk per turn of the
+/* Writes pending servers, a chunk per transaction: one chunk per turn of the
  * loop (all of them when asked), so that a full rewrite never holds the
  * SNMP thread for long. True when nothing is left. */
 static bool flush(bool all)
@@ -297,13 +301,16 @@ static bool flush(bool all)
     if (!n_pending)
         written();
     do {
-        unsigned list[CHUNK];
-        size_t n = 0;
-        for (unsigned seen = 0; n < CHUNK && n < n_pending && seen <= MAX_INDEX; seen++) {
+        unsigned list[CHUNK_COST];
+        size_t n = 0, cost = 0;
+        for (unsigned seen = 0; cost < CHUNK_COST && n < n_pending && seen <= MAX_INDEX;
+             seen++) {
             unsigned index = cursor;
             cursor = cursor >= MAX_INDEX ? 1 : cursor + 1;
-            if (index >= 1 && pending[index])
-                list[n++] = index;
+            if (index < 1 || !pending[index])
+                continue;
+            list[n++] = index;
+            cost += pending[index] & ~(P_READ(0) | P_READ(1)) ? SERVER_COST : 1;
         }
         if (!n)
             break;
