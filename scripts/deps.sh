@@ -10,8 +10,9 @@ cupi_packages_run="snmpd snmp snmptrapd"
 cupi_packages_test="libcmocka-dev libssl-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
   prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml gdb systemd"
 # scripts/package.sh and its tests: dpkg-shlibdeps (dpkg-dev, file), rpmbuild,
-# lintian.
-cupi_packages_package="dpkg-dev file rpm lintian"
+# lintian; the deployment test (tests/deploy): a Debian root made by
+# debootstrap, booted by systemd-nspawn (systemd-container), cached with zstd.
+cupi_packages_package="dpkg-dev file rpm lintian debootstrap systemd-container zstd"
 
 cupi_install_deps() {
   local want="" missing="" p

@@ -4,8 +4,9 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included).
 # Installs missing Debian packages first. Exit 0 only when everything passed.
 #
-# Then the install layout, the systemd unit (systemd-analyze) and the packages
-# (scripts/package.sh, lintian), once. Last, the libFuzzer targets run for a
+# Then the install layout, the systemd unit (systemd-analyze), the packages
+# (scripts/package.sh, lintian) and their deployment on a Debian 12 booted
+# under systemd-nspawn (tests/deploy), once. Last, the libFuzzer targets run for a
 # bounded time each (scripts/fuzz.sh).
 #
 #   scripts/test.sh [--no-sanitize] [--no-fuzz] [--no-install] [ctest args...]
@@ -52,8 +53,8 @@ run_suite() {
 }
 
 run_suite "$here/build"
-echo "==> install layout, systemd unit and package tests"
-(cd "$here/build" && ctest --output-on-failure --no-tests=error -R '^package\.' "${ctest_args[@]}")
+echo "==> install layout, systemd unit, package and deployment tests"
+(cd "$here/build" && ctest --output-on-failure --no-tests=error -R '^(package|deploy)\.' "${ctest_args[@]}")
 if [ "$sanitize" = 1 ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -289,6 +289,8 @@ static int drop_privileges(const agent_privs *privs, const options *o)
 int main(int argc, char **argv)
 {
     options o = {0};
+    /* The name -Ls (syslog, the journal) logs under, instead of "net-snmp". */
+    snmp_log_syslogname(APP_NAME);
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc;
