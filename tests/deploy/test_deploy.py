@@ -180,7 +180,7 @@ def test_step1_install_the_package(dep):
     assert re.search(r"^agentxRetries 0$", snippet, re.M)
 
 
-def test_step3_configuration_and_password(dep):
+def test_step2_name_the_servers(dep):
     box, sim = dep.box, dep.sim
     shutil.copy(sim.ca_file, box.path("/etc/snmp/cuc-ca.pem"))
     lines = []
@@ -201,11 +201,11 @@ def test_step3_configuration_and_password(dep):
     assert got.stdout.strip(), got.stderr
 
 
-def test_step4_snmpd_access_for_the_nms(dep):
+def test_step3_snmpd_access_for_the_nms(dep):
     dep.box.path("/etc/snmp/snmpd.conf.d/cupi-access.conf").write_text(ACCESS_CONF)
 
 
-def test_step5_start_reports_the_master_it_waits_for(dep):
+def test_step4_a_start_before_snmpd_reread_says_why(dep):
     """Started before snmpd re-read its configuration: "activating", and the
     status line and the journal say why, once."""
     box = dep.box
@@ -220,7 +220,7 @@ def test_step5_start_reports_the_master_it_waits_for(dep):
     assert "agentXPerms" in lines[0] and "_cupi-snmp" in lines[0]
 
 
-def test_step5_start(dep):
+def test_step4_start(dep):
     box = dep.box
     box.run("systemctl", "restart", "snmpd")
     box.run("systemctl", "start", UNIT, timeout=60)  # returns once ready
@@ -235,7 +235,7 @@ def test_step5_start(dep):
     assert "CUPI-SMTP-MIB registered" in dep.journal()
 
 
-def test_step6_check_names_and_rows_over_snmpv3(dep):
+def test_step5_names_and_rows_over_snmpv3(dep):
     box = dep.box
     got = box.run("cupi-snmp-install-mibs", "/root/ietf-mibs")
     assert "CUPI-SMTP-MIB loads" in got.stdout
@@ -244,7 +244,7 @@ def test_step6_check_names_and_rows_over_snmpv3(dep):
     assert "cupiServerName.1 = STRING: cuc1" in walk and "cupiServerName.2 = STRING: cuc2" in walk
 
 
-def test_step6_a_set_reaches_cupi(dep):
+def test_step5_a_set_reaches_cupi(dep):
     before = dep.sim.state(server="cuc1")["server"]["maxNumberConnections"]
     new = "31" if before != "31" else "32"
     got = dep.snmp("snmpset", "CUPI-SMTP-MIB::cupiSmtpServerMaxConnections.1", "i", new)
@@ -252,7 +252,7 @@ def test_step6_a_set_reaches_cupi(dep):
     assert dep.sim.state(server="cuc1")["server"]["maxNumberConnections"] == new
 
 
-def test_step5_reload_good_then_broken(dep):
+def test_step6_reload_good_then_broken(dep):
     box = dep.box
     pid = dep.show("MainPID")
     conf = box.path(CONF)
@@ -273,7 +273,7 @@ def test_step5_reload_good_then_broken(dep):
     conf.write_text(good)
 
 
-def test_step5_a_broken_configuration_does_not_loop(dep):
+def test_step6_a_broken_configuration_does_not_loop(dep):
     box = dep.box
     conf = box.path(CONF)
     good = conf.read_text()
@@ -290,7 +290,7 @@ def test_step5_a_broken_configuration_does_not_loop(dep):
     dep.both_ok()
 
 
-def test_step5_kill_9_and_systemd_restarts_it(dep):
+def test_step7_kill_9_and_systemd_restarts_it(dep):
     box = dep.box
     pid = dep.show("MainPID")
     box.sh("kill -9 %s" % pid)  # the shell's kill: no procps in a minimal system
@@ -300,7 +300,7 @@ def test_step5_kill_9_and_systemd_restarts_it(dep):
     dep.both_ok()
 
 
-def test_unit_security_exposure(dep):
+def test_step7_unit_security_exposure(dep):
     got = dep.box.run("systemd-analyze", "security", UNIT, "--no-pager")
     m = re.search(r"Overall exposure level for %s\.service: (\d+\.\d+) (\S+)" % UNIT, got.stdout)
     assert m, got.stdout
@@ -308,7 +308,7 @@ def test_unit_security_exposure(dep):
     assert float(m.group(1)) <= 2.0
 
 
-def test_purge(dep):
+def test_step8_purge(dep):
     box = dep.box
     got = box.run("apt-get", "purge", "-y", "cupi-snmp", timeout=300)
     out = got.stdout + got.stderr
