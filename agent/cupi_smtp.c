@@ -143,13 +143,25 @@ void cupi_smtp_stop(void)
     started = false;
 }
 
-void init_cupi_smtp(void)
+static void start_in_snmpd(unsigned clientreg, void *arg)
 {
+    (void)clientreg;
+    (void)arg;
     const char *file = getenv("CUPI_SNMP_CONFIG");
     cupi_config cfg;
     if (cupi_smtp_load_config(&cfg, file, file != NULL) == 0)
         cupi_smtp_start(&cfg);
     cupi_config_free(&cfg);
+}
+
+/* snmpd loads its modules before it forks into the background and drops
+ * root: a thread started now would not follow it into the child. The
+ * module starts at the first turn of snmpd's loop instead. */
+void init_cupi_smtp(void)
+{
+    struct timeval soon = {.tv_sec = 0, .tv_usec = 1000};
+    if (!snmp_alarm_register_hr(soon, 0, start_in_snmpd, NULL))
+        snmp_log(LOG_ERR, "cupi: cannot schedule the CUPI-SMTP-MIB module's start\n");
 }
 
 void deinit_cupi_smtp(void)
