@@ -653,11 +653,16 @@ void worker_client_free(worker_client *c)
     /* Out of memory: the worker keeps the client until it stops. */
 }
 
+/* A command about a live client, or NULL (dead client, out of memory: the
+ * command is dropped; every one of them is repeated or moot later). */
+static msg *command_for(worker_client *c, msg_kind kind)
+{
+    return c && !c->dead ? msg_new(kind, c) : NULL;
+}
+
 static void post_simple(worker_client *c, msg_kind kind, cupi_resource r)
 {
-    if (!c || c->dead)
-        return;
-    msg *m = msg_new(kind, c);
+    msg *m = command_for(c, kind);
     if (!m)
         return;
     m->resource = r;
@@ -666,9 +671,7 @@ static void post_simple(worker_client *c, msg_kind kind, cupi_resource r)
 
 void worker_client_poll(worker_client *c, const time_t last_ok[CUPI_RES_COUNT])
 {
-    if (!c || c->dead)
-        return;
-    msg *m = msg_new(TO_POLL, c);
+    msg *m = command_for(c, TO_POLL);
     if (!m)
         return;
     for (int r = 0; r < CUPI_RES_COUNT; r++)
@@ -729,9 +732,7 @@ cupi_status worker_client_put(worker_client *c, const cupi_snapshot *changes, cu
 
 void worker_client_hold(worker_client *c, bool hold)
 {
-    if (!c || c->dead)
-        return;
-    msg *m = msg_new(TO_HOLD, c);
+    msg *m = command_for(c, TO_HOLD);
     if (!m)
         return;
     m->flag = hold;

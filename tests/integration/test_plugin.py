@@ -32,16 +32,22 @@ def sanitizer_preload(monkeypatch):
     monkeypatch.setenv("ASAN_OPTIONS", "detect_leaks=0")
 
 
-@pytest.fixture
-def lab(tmp_path, monkeypatch):
+def plugin_lab(tmp_path, monkeypatch, name):
+    """A cupi-sim and the configuration the module reads; returns the sim and
+    a (not started) snmpd that loads the module."""
     sim = CupiSim(tmp_path / "sim")
     sim.start(servers=["cuc1"])
     conf = tmp_path / "cupi-snmp-agent.conf"
-    conf.write_text(server_lines(1, "cuc-plugin", sim) + "cupiCacheTtl 1\ncupiPollInterval 1\n")
+    conf.write_text(server_lines(1, name, sim) + "cupiCacheTtl 1\ncupiPollInterval 1\n")
     conf.chmod(0o600)
     monkeypatch.setenv("CUPI_SNMP_CONFIG", str(conf))
     sanitizer_preload(monkeypatch)
-    snmpd = Snmpd(tmp_path / "snmpd", extra=["dlmod cupi_smtp %s" % plugin_path()])
+    return sim, Snmpd(tmp_path / "snmpd", extra=["dlmod cupi_smtp %s" % plugin_path()])
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch):
+    sim, snmpd = plugin_lab(tmp_path, monkeypatch, "cuc-plugin")
     snmpd.start()
     yield sim, snmpd
     snmpd.stop()
@@ -91,15 +97,8 @@ def test_plugin_adds_its_sysortable_row(lab):
 def test_plugin_in_a_snmpd_that_forks(tmp_path, monkeypatch):
     """snmpd loads its modules, then forks into the background: the module's
     CUPI worker must run in the daemon, not in the parent that exits."""
-    sim = CupiSim(tmp_path / "sim")
-    sim.start(servers=["cuc1"])
-    conf = tmp_path / "cupi-snmp-agent.conf"
-    conf.write_text(server_lines(1, "cuc-forked", sim) + "cupiPollInterval 1\ncupiCacheTtl 1\n")
-    conf.chmod(0o600)
-    monkeypatch.setenv("CUPI_SNMP_CONFIG", str(conf))
-    sanitizer_preload(monkeypatch)
-    # The helper's snmpd only for its configuration, port and paths.
-    template = Snmpd(tmp_path / "snmpd", extra=["dlmod cupi_smtp %s" % plugin_path()])
+    # The helper's snmpd only for its configuration and paths.
+    sim, template = plugin_lab(tmp_path, monkeypatch, "cuc-forked")
     template.conf_file.write_text(template.config_text())
     port = free_udp_port()
     pid_file = template.pid_file
