@@ -9,6 +9,7 @@
 #include "agent_refresh.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define RETRY_MIN_MS 1000     /* a transient failure is tried again after 1 s ... */
@@ -187,6 +188,11 @@ static void judge(slot *sl, const cupi_result *result)
     agent_server *s = sl->owner->server;
     char why[256];
     cupi_status st = agent_server_check_read(result, why, sizeof why);
+    /* cupiServerLastError keeps a fixed text per fault; libcurl's own words
+     * (address, measured time) go to the log, once per new fault text. */
+    if (st != CUPI_OK && result->detail[0] && strcmp(why, s->last_error) != 0)
+        snmp_log(LOG_INFO, "cupi: server %u (%s): %s read: %s (%s)\n", s->cfg.index,
+                 s->cfg.name, cupi_resource_name(sl->resource), why, result->detail);
     if (transient(st) && !sl->retrying) {
         DEBUGMSGTL(("cupi", "server %u: %s read failed (%s), trying again\n", s->cfg.index,
                     cupi_resource_name(sl->resource), why));
