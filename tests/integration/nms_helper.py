@@ -107,7 +107,7 @@ class Stack:
         self.snmpd = None
         self.agent = None
 
-    def start(self, states=None, poll=1, ttl=1, extra_servers=""):
+    def start(self, states=None, poll=1, ttl=1, extra_servers="", timeout_ms=None):
         """states: {server name: sim state changes}; extra_servers: more
         server_lines() text (rows not served by the sim, not waited for).
         Waits until every sim row has been read and its status is ok."""
@@ -120,7 +120,7 @@ class Stack:
         self.snmpd.start()
         conf = agent_config(self.snmpd, [server_lines(i + 1, n, self.sim, sim_server=n)
                                          for i, n in enumerate(self.servers)] + [extra_servers],
-                            poll=poll, ttl=ttl)
+                            poll=poll, ttl=ttl, timeout_ms=timeout_ms)
         self.agent = Agent(self.dir / "agent", conf).start()
         for i in range(len(self.servers)):
             wait_for(lambda: row_ready(self.snmpd.port, i + 1), 20, what="row %d read" % (i + 1))
