@@ -60,14 +60,16 @@ def fetch_ietf(dest):
     return Path(dest)
 
 
-def mib_dir(tmp_path):
-    """A directory holding exactly CUPI-SMTP-MIB and what it imports, so a
-    MIB parser has nothing else to complain about. Regular files, not links:
+def mib_dir(tmp_path, extra=()):
+    """A directory holding exactly CUPI-SMTP-MIB and what it imports (and the
+    IETF modules named in extra, e.g. SNMPv2-MIB for sysUpTime), so a MIB
+    parser has nothing else to complain about. Regular files, not links:
     some tools skip links."""
     ietf = fetch_ietf(Path(tmp_path) / "ietf-all")
     d = Path(tmp_path) / "mibs"
     d.mkdir(exist_ok=True)
-    for m in IETF_REQUIRED:
+    for m in IETF_REQUIRED + tuple(extra):
+        assert (ietf / (m + ".txt")).exists(), "%s not fetched by %s" % (m, FETCH_MIBS)
         shutil.copyfile(ietf / (m + ".txt"), d / (m + ".txt"))
     shutil.copyfile(NET_SNMP_MIB, d / NET_SNMP_MIB.name)
     shutil.copyfile(MIB_FILE, d / MIB_FILE.name)
