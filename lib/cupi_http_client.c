@@ -260,8 +260,9 @@ static cupi_transfer_facts transfer_facts(const cupi_client *c, const cupi_trans
         .answer_started = t->header_bytes > 0,
         .headers_done = t->headers_done,
     };
-    curl_off_t connect_us = 0, tls_us = 0;
+    curl_off_t lookup_us = 0, connect_us = 0, tls_us = 0;
     long sent = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup_us);
     curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
     curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
     curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &sent);
@@ -270,6 +271,7 @@ static cupi_transfer_facts transfer_facts(const cupi_client *c, const cupi_trans
     f.request_sent = sent > 0 || f.answer_started;
     f.tls_done = tls_us > 0 || f.request_sent;
     f.connected = connect_us > 0 || f.tls_done;
+    f.resolved = lookup_us > 0 || f.connected;
     return f;
 }
 

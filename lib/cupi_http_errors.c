@@ -97,6 +97,8 @@ static cupi_status timeout_text(const cupi_transfer_facts *f, const char **text)
         *text = "timeout while receiving the answer";
     else if (f->request_sent)
         *text = "timeout waiting for the answer";
+    else if (!f->resolved)
+        *text = "timeout resolving the host name (DNS)";
     else if (!f->connected)
         *text = "timeout while connecting";
     else if (f->https && !f->tls_done)

@@ -145,6 +145,7 @@ typedef struct cupi_transfer_facts {
     bool body_too_large;   /* the body cap (CUPI_MAX_BODY) aborted it */
     bool header_too_large; /* the header cap (CUPI_MAX_HEADER_BYTES) aborted it */
     bool https;
+    bool resolved;       /* the host name was resolved (or is an address) */
     bool connected;      /* a TCP connection was made (or reused) */
     bool tls_done;       /* the TLS handshake finished */
     bool request_sent;   /* the request went out */

@@ -33,6 +33,8 @@ static void test_stages_of_a_timeout(void **state)
 {
     (void)state;
     cupi_transfer_facts f = {.rc = CURLE_OPERATION_TIMEDOUT, .https = true};
+    expect(&f, CUPI_E_TIMEOUT, "timeout resolving the host name (DNS)");
+    f.resolved = true;
     expect(&f, CUPI_E_TIMEOUT, "timeout while connecting");
     f.connected = true;
     expect(&f, CUPI_E_TIMEOUT, "timeout in the TLS handshake");
@@ -43,7 +45,8 @@ static void test_stages_of_a_timeout(void **state)
     f.answer_started = true;
     expect(&f, CUPI_E_TIMEOUT, "timeout while receiving the answer");
     /* Plain http has no handshake to wait for. */
-    cupi_transfer_facts plain = {.rc = CURLE_OPERATION_TIMEDOUT, .connected = true};
+    cupi_transfer_facts plain = {
+        .rc = CURLE_OPERATION_TIMEDOUT, .resolved = true, .connected = true};
     expect(&plain, CUPI_E_TIMEOUT, "timeout while sending the request");
 }
 
