@@ -15,6 +15,7 @@
 #include "cupi_scrub.h"
 
 #define DEFAULT_TIMEOUT_MS 5000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 3000L
 #define DEFAULT_MAX_CONCURRENT 2u
 #define DEFAULT_MAX_RETRIES 3u
 #define DEFAULT_BACKOFF_BASE_MS 200L
@@ -411,8 +412,8 @@ static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
         cupi_set_error(err, errsz, "unknown wire format");
         return false;
     }
-    if (o->timeout_ms < 0 || o->backoff_base_ms < 0 || o->backoff_max_ms < 0 ||
-        o->session_idle_ms < 0 || o->expected_idle_ms < 0) {
+    if (o->timeout_ms < 0 || o->connect_timeout_ms < 0 || o->backoff_base_ms < 0 ||
+        o->backoff_max_ms < 0 || o->session_idle_ms < 0 || o->expected_idle_ms < 0) {
         cupi_set_error(err, errsz, "time options must not be negative");
         return false;
     }
@@ -435,6 +436,13 @@ static void apply_defaults(cupi_client *c, const cupi_client_options *o)
     c->insecure = o->insecure;
     c->format = o->format;
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+    /* A peer that accepts and never completes the handshake (a cut link
+     * behind a firewall, an overloaded server) is told apart from one that
+     * is slow to answer, sooner than the whole request's timeout. */
+    c->connect_timeout_ms =
+        o->connect_timeout_ms ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    if (c->connect_timeout_ms > c->timeout_ms)
+        c->connect_timeout_ms = c->timeout_ms;
     c->max_concurrent = o->max_concurrent ? o->max_concurrent : DEFAULT_MAX_CONCURRENT;
     c->max_retries = o->max_retries ? o->max_retries : DEFAULT_MAX_RETRIES;
     c->backoff_base_ms = o->backoff_base_ms ? o->backoff_base_ms : DEFAULT_BACKOFF_BASE_MS;
@@ -512,7 +520,9 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
         cupi_set_error(err, errsz, "out of memory");
         return NULL;
     }
-    cupi_engine_reserve_connections(e, (long)c->max_concurrent);
+    /* One kept connection per server: the concurrent requests of a SET open
+     * more, and those are closed once done rather than kept idle. */
+    cupi_engine_reserve_connections(e, 1);
     c->rng = (uint64_t)cupi_now_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^ 0x5DEECE66Du;
     cupi_engine_link_client(e, c);
     return c;
@@ -553,7 +563,7 @@ void cupi_client_free(cupi_client *c)
     while ((r = cupi_req_pop(&c->queue)))
         cupi_req_push(&gone, r);
     cancel_all(c, &gone);
-    cupi_engine_reserve_connections(c->engine, -(long)c->max_concurrent);
+    cupi_engine_reserve_connections(c->engine, -1);
     cupi_engine_unlink_client(c->engine, c);
     client_destroy(c);
 }

@@ -5,6 +5,8 @@
  * did not stick), 2 usage errors. */
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 #include "cupictl_history.h"
 #include "cupictl_state.h"
 
