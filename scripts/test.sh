@@ -6,8 +6,9 @@
 # under ThreadSanitizer.
 # Installs missing Debian packages first. Exit 0 only when everything passed.
 #
-# Then the install layout, the systemd unit (systemd-analyze) and the packages
-# (scripts/package.sh, lintian), once. Last, the libFuzzer targets run for a
+# Then, once: the real-NMS tests (once.*: a real Prometheus ...), the install
+# layout, the systemd unit (systemd-analyze) and the packages
+# (scripts/package.sh, lintian). Last, the libFuzzer targets run for a
 # bounded time each (scripts/fuzz.sh).
 #
 #   scripts/test.sh [--no-sanitize] [--no-tsan] [--no-fuzz] [--no-install] [ctest args...]
@@ -56,6 +57,10 @@ run_suite() {
 }
 
 run_suite "$here/build"
+# Real-NMS runs (a Prometheus scraping snmp_exporter ...): they judge the
+# contrib/ files, not the agent's memory, so they run once.
+echo "==> real NMS tests (once)"
+(cd "$here/build" && ctest --output-on-failure --no-tests=error -R '^once\.' "${ctest_args[@]}")
 echo "==> install layout, systemd unit and package tests"
 (cd "$here/build" && ctest --output-on-failure --no-tests=error -R '^package\.' "${ctest_args[@]}")
 if [ "$sanitize" = 1 ]; then

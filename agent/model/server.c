@@ -409,6 +409,11 @@ void agent_server_take_read(agent_server *s, const worker_read *r)
     } else {
         DEBUGMSGTL(("cupi", "server %u: %s read failed: %s\n", s->cfg.index,
                     cupi_resource_name(r->resource), r->why));
+        /* cupiServerLastError keeps a fixed text per fault; libcurl's own
+         * words (address, measured time) go to the log, once per new text. */
+        if (r->detail[0] && strcmp(r->why, s->last_error) != 0)
+            snmp_log(LOG_INFO, "cupi: server %u (%s): %s read: %s (%s)\n", s->cfg.index,
+                     s->cfg.name, cupi_resource_name(r->resource), r->why, r->detail);
     }
     agent_server_take_status(s, st, r->why);
 }

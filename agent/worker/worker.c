@@ -219,6 +219,7 @@ static void io_report(void *arg, void *client, const poller_verdict *v)
                       .started_ms = v->started_ms,
                       .read_at = time(NULL)};
     snprintf(rd.why, sizeof rd.why, "%s", v->result->message);
+    snprintf(rd.detail, sizeof rd.detail, "%s", v->result->detail);
     if (v->status == CUPI_OK)
         rd.snapshot = v->result->snapshot;
     replace_ctx c = {.wc = wc, .read = &rd};
