@@ -4,7 +4,7 @@
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
 #include "model/history.h"
-#include "loop/io.h"
+#include "worker/worker.h"
 #include "mib/notify.h"
 #include "model/refresh.h"
 #include "model/server.h"
@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cupi_engine *engine;
 static bool started;
 
 /* Messages of the configuration reader, as the module logs them. */
@@ -140,15 +139,11 @@ static void teardown(void)
     mib_config_tables_unregister();
     mib_server_table_unregister();
     agent_notify_shutdown();
-    agent_refresh_stop();
     agent_history_shutdown();
     agent_servers_clear();
+    worker_stop(); /* after the clients: it hands back the last of them */
     agent_server_unsubscribe_all();
     agent_timer_shutdown();
-    agent_io_stop();
-    if (engine)
-        cupi_engine_free(engine);
-    engine = NULL;
 }
 
 int cupi_smtp_start(const cupi_config *cfg)
@@ -159,14 +154,16 @@ int cupi_smtp_start(const cupi_config *cfg)
         snmp_log(LOG_ERR, "cupi: cannot initialise libcurl\n");
         return -1;
     }
-    engine = cupi_engine_new();
+    if (worker_start(agent_refresh_take) != 0) {
+        snmp_log(LOG_ERR, "cupi: cannot start the CUPI worker thread\n");
+        goto fail;
+    }
     /* History after notifications: a notification closed by a change of
      * another source is built before that change is numbered, so it names
      * the newest row of the changes it carries. */
     agent_history_configure(cfg->history_size);
-    if (!engine || agent_notify_start() != 0 || agent_history_start() != 0 ||
-        agent_state_start() != 0 || agent_refresh_start() != 0 ||
-        agent_servers_apply(cfg, engine) != 0)
+    if (agent_notify_start() != 0 || agent_history_start() != 0 || agent_state_start() != 0 ||
+        agent_refresh_start() != 0 || agent_servers_apply(cfg) != 0)
         goto fail;
     agent_state_configure(cfg->state_file);
     agent_state_load();
@@ -176,8 +173,6 @@ int cupi_smtp_start(const cupi_config *cfg)
         goto fail;
     }
     if (mib_sysor_register() != 0)
-        goto fail;
-    if (agent_io_start(engine) != 0)
         goto fail;
     started = true;
     snmp_log(LOG_INFO, "cupi: CUPI-SMTP-MIB module started with %zu server(s)\n",
@@ -191,7 +186,7 @@ fail:
 
 int cupi_smtp_reload(const cupi_config *cfg)
 {
-    if (agent_servers_apply(cfg, engine) != 0)
+    if (agent_servers_apply(cfg) != 0)
         return -1;
     agent_history_configure(cfg->history_size);
     agent_state_configure(cfg->state_file);
@@ -209,13 +204,25 @@ void cupi_smtp_stop(void)
     started = false;
 }
 
-void init_cupi_smtp(void)
+static void start_in_snmpd(unsigned clientreg, void *arg)
 {
+    (void)clientreg;
+    (void)arg;
     const char *file = getenv("CUPI_SNMP_CONFIG");
     cupi_config cfg;
     if (cupi_smtp_load_config(&cfg, file, file != NULL) == 0)
         cupi_smtp_start(&cfg);
     cupi_config_free(&cfg);
+}
+
+/* snmpd loads its modules before it forks into the background and drops
+ * root: a thread started now would not follow it into the child. The
+ * module starts at the first turn of snmpd's loop instead. */
+void init_cupi_smtp(void)
+{
+    struct timeval soon = {.tv_sec = 0, .tv_usec = 1000};
+    if (!snmp_alarm_register_hr(soon, 0, start_in_snmpd, NULL))
+        snmp_log(LOG_ERR, "cupi: cannot schedule the CUPI-SMTP-MIB module's start\n");
 }
 
 void deinit_cupi_smtp(void)

@@ -6,6 +6,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 /* Registers the MIB, starts the background refresh with cfg's servers and
  * loads the state file. The module copies what it keeps. 0 or -1 (logged). */
 int cupi_smtp_start(const cupi_config *cfg);
