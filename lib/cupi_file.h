@@ -21,6 +21,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+/* The largest CA bundle taken (Debian's whole bundle is about 220 KiB). */
+#define CUPI_CA_FILE_MAX (1024u * 1024)
+
 /* Not part of libcupi's ABI. */
 #define CUPI_FILE_HIDDEN __attribute__((visibility("hidden")))
 

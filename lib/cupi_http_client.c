@@ -11,6 +11,7 @@
 
 #include "codec_internal.h"
 #include "cupi_error.h"
+#include "cupi_file.h"
 #include "cupi_http_internal.h"
 #include "cupi_scrub.h"
 
@@ -381,16 +382,25 @@ static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
         cupi_set_error(err, errsz, "time options must not be negative");
         return false;
     }
-    if (o->ca_file && !o->insecure) {
-        FILE *f = fopen(o->ca_file, "r");
-        if (!f) {
-            char why[512];
-            snprintf(why, sizeof why, "CA file %.300s is not readable: %s", o->ca_file,
-                     strerror(errno));
-            cupi_set_error(err, errsz, "%s", why);
-            return false;
-        }
-        fclose(f);
+    return true;
+}
+
+/* The CA file is read once, here, into memory that every connection of
+ * the client verifies against: libcurl would open its path again at TLS
+ * handshakes, inside the caller's event loop, and a file swapped for a
+ * FIFO there would stop the whole process. Read without blocking, a
+ * regular file within bounds, like every file the configuration names. */
+static bool load_ca(cupi_client *c, char *err, size_t errsz)
+{
+    char why[128];
+    c->ca_pem = cupi_file_read(c->ca_file, CUPI_CA_FILE_MAX, &c->ca_len, NULL, why, sizeof why);
+    if (c->ca_pem && c->ca_len == 0)
+        snprintf(why, sizeof why, "is empty");
+    if (!c->ca_pem || c->ca_len == 0) {
+        char shown[320];
+        cupi_text_printable(c->ca_file, strlen(c->ca_file), shown, sizeof shown);
+        cupi_set_error(err, errsz, "cannot read CA file %s: %s", shown, why);
+        return false;
     }
     return true;
 }
@@ -427,6 +437,7 @@ static void client_destroy(cupi_client *c)
     free(c->password);
     free(c->user);
     free(c->ca_file);
+    free(c->ca_pem);
     free(c->base_url);
     free(c);
 }
@@ -463,6 +474,10 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     c->auth_header =
         c->password ? cupi_http_basic_auth(c->user ? c->user : "", c->password) : NULL;
     c->ca_file = o->ca_file && !o->insecure ? strdup(o->ca_file) : NULL;
+    if (c->ca_file && !load_ca(c, err, errsz)) {
+        client_destroy(c);
+        return NULL;
+    }
     c->basic_credential =
         c->user && c->password ? cupi_scrub_basic_credential(c->user, c->password) : NULL;
     if (!c->user || !c->password || !c->auth_header || !c->basic_credential ||

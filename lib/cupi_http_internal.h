@@ -72,6 +72,8 @@ struct cupi_client {
     char *auth_header;      /* "Authorization: Basic ..."; wiped on free */
     char *basic_credential; /* base64 of user:password, for scrubbing; wiped */
     char *ca_file;
+    char *ca_pem; /* the CA file's content, read once by cupi_client_new */
+    size_t ca_len;
     bool insecure;
     bool keep_connections; /* the "keep" policy of cupi/client.h */
     unsigned holds;        /* cupi_client_hold_connections nesting */

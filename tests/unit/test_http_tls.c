@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -385,6 +386,46 @@ static void test_verification_kept(void **state)
     cupi_client_free(c);
 }
 
+/* The CA file is read once, when the client is made: swapped for a FIFO
+ * afterwards (a rename, as an attacker with the directory would), new
+ * connections still verify against what was read, and nothing waits on the
+ * FIFO. Without keeping connections, each GET is a new TLS handshake. */
+static void test_ca_read_once(void **state)
+{
+    fixture *f = *state;
+    start(f, 0);
+    char dir[] = "/tmp/test_http_tls_ca_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ca[64], fifo[64];
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    char pem[16384];
+    FILE *in = fopen(f->crt.pem_path, "rb");
+    assert_non_null(in);
+    size_t len = fread(pem, 1, sizeof pem, in);
+    fclose(in);
+    FILE *out = fopen(ca, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(pem, 1, len, out), len);
+    assert_int_equal(fclose(out), 0);
+    cupi_client *c = client(f, 600000, ca); /* idle long: connections closed after use */
+    get_ok(c);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(rename(fifo, ca), 0);
+    get_ok(c);
+    get_ok(c);
+    cupi_client_free(c);
+    /* A new client refuses the FIFO at once, naming the file. */
+    cupi_client_options o = {.url = f->url, .user = "admin", .password = PASSWORD,
+                             .ca_file = ca, .format = CUPI_FORMAT_XML};
+    char err[256];
+    assert_null(cupi_client_new(f->engine, &o, err, sizeof err));
+    assert_non_null(strstr(err, ca));
+    assert_non_null(strstr(err, "is a FIFO, not a regular file"));
+    unlink(ca);
+    rmdir(dir);
+}
+
 int main(void)
 {
     if (cupi_global_init() != CUPI_OK)
@@ -395,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sessions_per_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_one_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verification_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ca_read_once, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     cupi_global_cleanup();
