@@ -237,7 +237,8 @@ static cupi_status d_server(parse_ctx *p, cupi_server_config *s, char **arg)
     if (strlen(arg[2]) > 255)
         return fail(p, "cupiServer: URL is longer than 255 characters");
     if (strncasecmp(arg[2], "https://", 8) != 0 && strncasecmp(arg[2], "http://", 7) != 0)
-        return fail(p, "cupiServer: URL must start with https:// (or http:// with cupiInsecure)");
+        return fail(p,
+                    "cupiServer: URL must start with https:// (or http:// with cupiInsecure)");
     for (size_t i = 0; i < p->cfg->n_servers; i++) {
         const cupi_server_config *o = &p->cfg->servers[i];
         if (o != s && o->name && strcmp(o->name, arg[1]) == 0)
@@ -347,7 +348,7 @@ static const directive directives[] = {
      d_password,
      {0},
      0},
-    {{"cupiPasswordFile", "INDEX PATH", "or: the password is the first line of PATH"},
+    {{"cupiPasswordFile", "INDEX PATH", "or: the password is the one line of PATH"},
      2,
      d_password_file,
      {0},
@@ -598,9 +599,10 @@ void cupi_config_free(cupi_config *c)
     cupi_config_init(c);
 }
 
-cupi_status cupi_config_parse(cupi_config *c, FILE *f, const char *name, const struct stat *file,
-                              const cupi_config_files *files, cupi_config_warn_fn warn_fn,
-                              void *warn_arg, char *err, size_t errsz)
+cupi_status cupi_config_parse(cupi_config *c, FILE *f, const char *name,
+                              const struct stat *file, const cupi_config_files *files,
+                              cupi_config_warn_fn warn_fn, void *warn_arg, char *err,
+                              size_t errsz)
 {
     parse_ctx p = {c, name, files ? files : &real_files, 0, warn_fn, warn_arg, err, errsz};
     char line[MAX_LINE];

@@ -19,9 +19,8 @@ const char *cupi_file_kind(const struct stat *st)
         mode_t type;
         const char *name;
     } kinds[] = {
-        {S_IFREG, "a regular file"},    {S_IFDIR, "a directory"},
-        {S_IFIFO, "a FIFO"},            {S_IFCHR, "a character device"},
-        {S_IFBLK, "a block device"},    {S_IFSOCK, "a socket"},
+        {S_IFREG, "a regular file"},     {S_IFDIR, "a directory"},    {S_IFIFO, "a FIFO"},
+        {S_IFCHR, "a character device"}, {S_IFBLK, "a block device"}, {S_IFSOCK, "a socket"},
         {S_IFLNK, "a symbolic link"},
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)

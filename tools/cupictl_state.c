@@ -156,8 +156,8 @@ int cupictl_state(const cupi_config *cfg, const cupi_server_config *only, bool j
     size_t len = 0;
     char why[128];
     /* As every file cupictl reads: not blocking, a regular file, bounded. */
-    char *text = cupi_file_read(cfg->state_file, AGENT_STATE_MAX_SIZE, &len, &st, why,
-                                sizeof why);
+    char *text =
+        cupi_file_read(cfg->state_file, AGENT_STATE_MAX_SIZE, &len, &st, why, sizeof why);
     if (!text) {
         fprintf(stderr, "cupictl: cannot read state file %s: %s\n", cfg->state_file, why);
         return 1;

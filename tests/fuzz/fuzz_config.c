@@ -159,8 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     said warnings = {.len = 0};
     warnings.text[0] = '\0';
     char err[512] = "";
-    cupi_status st =
-        cupi_config_parse(&cfg, f, "fuzz.conf", NULL, &hooks, collect, &warnings, err, sizeof err);
+    cupi_status st = cupi_config_parse(&cfg, f, "fuzz.conf", NULL, &hooks, collect, &warnings,
+                                       err, sizeof err);
     fclose(f);
     if (st == CUPI_OK)
         st = cupi_config_finish(&cfg, err, sizeof err);

@@ -214,7 +214,7 @@ static void test_all_directives(void **state)
     assert_string_equal(s2->name, "cuc-lyon");
     assert_string_equal(s2->url, "http://cuc2.example.com:8080");
     assert_string_equal(s2->user, "admin2");
-    assert_string_equal(s2->password, "from-file"); /* first line only */
+    assert_string_equal(s2->password, "from-file"); /* without its newline */
     assert_true(s2->insecure);
     assert_int_equal(s2->format, CUPI_FORMAT_JSON);
     snprintf(origin, sizeof origin, "%s:2", fx->path);
@@ -685,8 +685,7 @@ static void test_lines_never_echoed(void **state)
     /* A word of letters with arguments: shown, at most 32 characters. */
     snprintf(text, sizeof text, "%scupiPolInterval 60\n", header);
     expect_error_at(fx, text, 3, "unknown directive \"cupiPolInterval\"");
-    snprintf(text, sizeof text, "%s%s 60\n", header,
-             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL");
+    snprintf(text, sizeof text, "%s%s 60\n", header, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL");
     expect_error_at(fx, text, 3, "unknown directive \"abcdefghijklmnopqrstuvwxyzABCDEF...\"");
     assert_null(strstr(fx->err, "GHI"));
 }

@@ -66,7 +66,8 @@ static void regular_files_within_the_bound(void **state)
     char why[128] = "";
     size_t len = 0;
     struct stat st;
-    char *buf = cupi_file_read(put(fx, "ten", "0123456789", 10), 10, &len, &st, why, sizeof why);
+    char *buf =
+        cupi_file_read(put(fx, "ten", "0123456789", 10), 10, &len, &st, why, sizeof why);
     assert_non_null(buf);
     assert_int_equal(len, 10);
     assert_memory_equal(buf, "0123456789", 10);

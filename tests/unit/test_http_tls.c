@@ -416,8 +416,11 @@ static void test_ca_read_once(void **state)
     get_ok(c);
     cupi_client_free(c);
     /* A new client refuses the FIFO at once, naming the file. */
-    cupi_client_options o = {.url = f->url, .user = "admin", .password = PASSWORD,
-                             .ca_file = ca, .format = CUPI_FORMAT_XML};
+    cupi_client_options o = {.url = f->url,
+                             .user = "admin",
+                             .password = PASSWORD,
+                             .ca_file = ca,
+                             .format = CUPI_FORMAT_XML};
     char err[256];
     assert_null(cupi_client_new(f->engine, &o, err, sizeof err));
     assert_non_null(strstr(err, ca));
