@@ -22,6 +22,9 @@ typedef struct cupi_config_files {
                   size_t whysz, void *arg);
     /* Whether a CA file could be read within max bytes; why as above. */
     bool (*check)(const char *path, size_t max, char *why, size_t whysz, void *arg);
+    /* Whether path is a regular file or does not exist (the state file);
+     * why as above. */
+    bool (*regular_or_absent)(const char *path, char *why, size_t whysz, void *arg);
     void *arg;
 } cupi_config_files;
 

@@ -130,7 +130,18 @@ static bool check_real(const char *path, size_t max, char *why, size_t whysz, vo
     return cupi_file_check(path, max, why, whysz);
 }
 
-static const cupi_config_files real_files = {read_real, check_real, NULL};
+static bool regular_or_absent_real(const char *path, char *why, size_t whysz, void *arg)
+{
+    (void)arg;
+    struct stat st; /* stat, not open: nothing is read, nothing waits */
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return true; /* absent, or unreachable: its reader says why */
+    snprintf(why, whysz, "is %s, not a regular file", cupi_file_kind(&st));
+    return false;
+}
+
+static const cupi_config_files real_files = {read_real, check_real, regular_or_absent_real,
+                                             NULL};
 
 /* A file a directive names is shown in messages, as printable text. Only
  * an absolute path is taken at all: a relative one would be another file
@@ -321,6 +332,34 @@ static cupi_status d_number(parse_ctx *p, const number_directive *nd, const char
     return CUPI_OK;
 }
 
+/* The state file need not exist yet (the agent writes it), but where it
+ * does it must be a regular file: whoever reads it would wait on a FIFO. */
+static cupi_status check_state_file(parse_ctx *p, const char *path)
+{
+    char why[128];
+    if (!p->files->regular_or_absent(path, why, sizeof why, p->files->arg)) {
+        char shown[256];
+        return fail(p, "cupiStateFile %s %s", shown_path(path, shown, sizeof shown), why);
+    }
+    return CUPI_OK;
+}
+
+/* The string globals whose value is checked before it is taken. */
+static const struct {
+    size_t offset;
+    cupi_status (*check)(parse_ctx *, const char *);
+} string_checks[] = {
+    {offsetof(cupi_config, state_file), check_state_file},
+};
+
+static cupi_status check_global_string(parse_ctx *p, size_t offset, const char *value)
+{
+    for (size_t i = 0; i < sizeof string_checks / sizeof string_checks[0]; i++)
+        if (string_checks[i].offset == offset)
+            return string_checks[i].check(p, value);
+    return CUPI_OK;
+}
+
 typedef cupi_status (*server_handler)(parse_ctx *, cupi_server_config *, char **);
 
 typedef struct directive {
@@ -493,6 +532,8 @@ static cupi_status apply_directive(parse_ctx *p, char **tok, int n)
         }
         if (d->number.max > 0)
             return d_number(p, &d->number, d->doc.name, tok[1]);
+        if (d->string_offset && check_global_string(p, d->string_offset, tok[1]) != CUPI_OK)
+            return CUPI_E_CONFIG;
         if (d->string_offset) {
             char **slot = (char **)(void *)((char *)p->cfg + d->string_offset);
             return replace_string(slot, tok[1]) ? CUPI_OK : fail(p, "out of memory");

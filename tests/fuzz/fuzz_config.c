@@ -88,6 +88,16 @@ static bool fake_check(const char *path, size_t max, char *why, size_t whysz, vo
     return true;
 }
 
+static bool fake_regular(const char *path, char *why, size_t whysz, void *arg)
+{
+    (void)arg;
+    if (strchr(path, '|')) {
+        snprintf(why, whysz, "is a FIFO, not a regular file");
+        return false;
+    }
+    return true;
+}
+
 typedef struct said {
     char text[4096];
     size_t len;
@@ -153,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *f = fmemopen((void *)data, size, "r");
     if (!f)
         return 0;
-    cupi_config_files hooks = {fake_read, fake_check, NULL};
+    cupi_config_files hooks = {fake_read, fake_check, fake_regular, NULL};
     cupi_config cfg;
     cupi_config_init(&cfg);
     said warnings = {.len = 0};

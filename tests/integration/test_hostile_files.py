@@ -163,13 +163,30 @@ def test_cupictl_refuses_blocking_files_promptly(lab, role, kind):
     assert "%s:" % conf in err  # the line that names it
 
 
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_cupictl_state_refuses_blocking_state_file(lab, kind):
+    target = make_hostile(lab.files / ("state-" + kind), kind)
+    conf = private(lab.files / ("state-%s.conf" % kind),
+                   lab.config_text() + "cupiStateFile %s\n" % target)
+    for args in (["state"], ["history"]):
+        proc, took = run_cupictl(conf, *args)
+        err = proc.stderr.decode()
+        assert proc.returncode == 1, err
+        assert took < PROMPT_S
+        assert "cupiStateFile %s %s" % (target, KIND_TEXT[kind]) in err, err
+
+
 # --- the agent ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role, kind", CASES)
+@pytest.mark.parametrize("role, kind", CASES + [("state", "fifo")])
 def test_agent_refuses_blocking_files_at_start(lab, tmp_path, role, kind):
     target = make_hostile(tmp_path / ("%s-%s" % (role, kind)), kind)
-    agent = Agent(tmp_path / "agent", lab.config_text(**{role: target}))
+    if role == "state":
+        text = lab.config_text() + "cupiStateFile %s\n" % target
+    else:
+        text = lab.config_text(**{role: target})
+    agent = Agent(tmp_path / "agent", text)
     agent.start()
     try:
         code = agent.proc.wait(timeout=PROMPT_S)
@@ -177,7 +194,10 @@ def test_agent_refuses_blocking_files_at_start(lab, tmp_path, role, kind):
         agent.stop()
     log = agent.log_text()
     assert code == 1, log
-    assert "%s %s: %s" % (ROLE_TEXT[role], target, KIND_TEXT[kind]) in log, log
+    if role == "state":
+        assert "cupiStateFile %s %s" % (target, KIND_TEXT[kind]) in log, log
+    else:
+        assert "%s %s: %s" % (ROLE_TEXT[role], target, KIND_TEXT[kind]) in log, log
     # The master and the lab's agent answer all along.
     assert_answering(lab, 1)
 

@@ -311,6 +311,8 @@ static void test_errors_with_line(void **state)
     AT3("cupiCaFile 1 /dev/zero", "CA file /dev/zero: is a character device");
     AT3("cupiPasswordFile 1 /dev/zero", "password file /dev/zero: is a character device");
     AT3("cupiPasswordFile 1 /tmp", "is a directory");
+    AT3("cupiStateFile /dev/zero", "cupiStateFile /dev/zero is a character device");
+    AT3("cupiStateFile /tmp", "cupiStateFile /tmp is a directory");
 #undef AT3
     /* An error on line 1 and one further down. */
     expect_error_at(fx, "bogus\n", 1, "not a directive");
