@@ -367,7 +367,11 @@ def test_cupictl_turns_core_dumps_off(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == -11
+    # Under AddressSanitizer its own SIGSEGV handler ends the process instead.
+    if os.environ.get("CUPI_SANITIZE") == "1":
+        assert proc.returncode != 0
+    else:
+        assert proc.returncode == -11
     assert list(cwd.iterdir()) == []
 
 
