@@ -11,7 +11,6 @@
 
 #include "codec_internal.h"
 #include "cupi_error.h"
-#include "cupi_file.h"
 #include "cupi_http_internal.h"
 #include "cupi_scrub.h"
 
@@ -385,18 +384,12 @@ static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
     return true;
 }
 
-/* The CA file is read once, here, into memory that every connection of
- * the client verifies against: libcurl would open its path again at TLS
- * handshakes, inside the caller's event loop, and a file swapped for a
- * FIFO there would stop the whole process. Read without blocking, a
- * regular file within bounds, like every file the configuration names. */
+/* The CA file is read once, here (cupi_http_ca.c says why). */
 static bool load_ca(cupi_client *c, char *err, size_t errsz)
 {
     char why[128];
-    c->ca_pem = cupi_file_read(c->ca_file, CUPI_CA_FILE_MAX, &c->ca_len, NULL, why, sizeof why);
-    if (c->ca_pem && c->ca_len == 0)
-        snprintf(why, sizeof why, "is empty");
-    if (!c->ca_pem || c->ca_len == 0) {
+    c->ca = cupi_ca_get(c->engine, c->ca_file, why, sizeof why);
+    if (!c->ca) {
         char shown[320];
         cupi_text_printable(c->ca_file, strlen(c->ca_file), shown, sizeof shown);
         cupi_set_error(err, errsz, "cannot read CA file %s: %s", shown, why);
@@ -436,8 +429,8 @@ static void client_destroy(cupi_client *c)
     free(c->basic_credential);
     free(c->password);
     free(c->user);
+    cupi_ca_put(c->engine, c->ca);
     free(c->ca_file);
-    free(c->ca_pem);
     free(c->base_url);
     free(c);
 }

@@ -1,13 +1,13 @@
 /* cupi_http_conn.c - how a client's connections live and what they share,
  * so that a process can watch a fleet of servers: connections kept or closed
  * after use (cupi/client.h), TLS sessions resumed from a per-client cache,
- * one trusted-certificate store per engine (the system's; a client's own CA
- * file is in its memory), small receive buffers.
+ * one trusted-certificate store per engine and CA file, small receive
+ * buffers.
  *
  * An idle kept TLS connection already gives back OpenSSL's record buffers:
  * libcurl's OpenSSL backend sets SSL_MODE_RELEASE_BUFFERS on every SSL_CTX
  * it makes (seen in libcurl 7.88), so no SSL_CTX callback of ours is needed
- * for it, and libcupi does not link OpenSSL itself. */
+ * for it. */
 #include <stdbool.h>
 #include <string.h>
 
@@ -50,14 +50,14 @@ void cupi_conn_share_free(cupi_client *c)
  * file alone: a CA directory, as Debian's libcurl sets by default, turns the
  * cache off and every connection parses the whole bundle again. Without our
  * own CA file the built-in bundle stands alone when curl has one. A client's
- * own CA file is in memory (read once, see load_ca), which curl never
- * caches: each new connection parses it, and a CA directory beside it would
- * trust more than that file. */
+ * own CA file is parsed once per engine (cupi_http_ca.c) and replaces
+ * curl's store at each connection; a CA directory beside it would trust
+ * more than that file. */
 static bool ca_file_only(const cupi_client *c)
 {
     if (c->insecure)
         return false;
-    if (c->ca_pem)
+    if (c->ca)
         return true;
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     return v && v->cainfo && v->cainfo[0];

@@ -20,6 +20,7 @@
 
 typedef struct cupi_request cupi_request;
 typedef struct cupi_transfer cupi_transfer;
+typedef struct cupi_ca cupi_ca;
 
 /* One GET or PUT from cupi_client_get/put until its callback has run. */
 struct cupi_request {
@@ -72,8 +73,7 @@ struct cupi_client {
     char *auth_header;      /* "Authorization: Basic ..."; wiped on free */
     char *basic_credential; /* base64 of user:password, for scrubbing; wiped */
     char *ca_file;
-    char *ca_pem; /* the CA file's content, read once by cupi_client_new */
-    size_t ca_len;
+    cupi_ca *ca; /* its CA file's certificates (cupi_http_ca.c), or NULL */
     bool insecure;
     bool keep_connections; /* the "keep" policy of cupi/client.h */
     unsigned holds;        /* cupi_client_hold_connections nesting */
@@ -113,6 +113,7 @@ struct cupi_engine {
     cupi_client *clients;
     cupi_req_list done;   /* finished, callback not run yet */
     long connection_room; /* connections all clients may hold at once */
+    cupi_ca *cas;         /* the CA files of its clients, one per content */
 };
 
 /* --- cupi_http_util.c: pure helpers ------------------------------------ */
@@ -173,6 +174,19 @@ CUPI_INTERNAL void cupi_conn_share_free(cupi_client *c);
 /* The options of an easy handle that follow from c's connection policy and
  * trust settings. */
 CUPI_INTERNAL CURLcode cupi_conn_setup(const cupi_client *c, CURL *h);
+
+/* --- cupi_http_ca.c: a client's own CA file --------------------------------- */
+
+/* The CAs of the file at path (read now, bounded, without blocking), shared
+ * with the engine's other clients trusting the same bytes; NULL with why
+ * set (never the path) when it cannot be read or holds no certificate. */
+CUPI_INTERNAL cupi_ca *cupi_ca_get(cupi_engine *e, const char *path, char *why, size_t whysz);
+/* Gives back what cupi_ca_get returned (NULL is fine). */
+CUPI_INTERNAL void cupi_ca_put(cupi_engine *e, cupi_ca *ca);
+/* How many distinct CA files e's clients hold (each parsed once). */
+CUPI_INTERNAL size_t cupi_ca_count(const cupi_engine *e);
+/* Makes an easy handle trust exactly ca, without curl opening any file. */
+CUPI_INTERNAL CURLcode cupi_ca_setup(const cupi_ca *ca, CURL *h);
 
 /* --- cupi_http_client.c: requests ---------------------------------------- */
 

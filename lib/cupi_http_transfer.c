@@ -120,12 +120,8 @@ static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
     SET(CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
     SET(CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
     SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    if (c->ca_pem) {
-        /* Not copied into each handle: the client outlives its transfers.
-         * (A connection keeps a copy of its own.) */
-        struct curl_blob ca = {c->ca_pem, c->ca_len, CURL_BLOB_NOCOPY};
-        SET(CURLOPT_CAINFO_BLOB, &ca);
-    }
+    if (c->ca && rc == CURLE_OK)
+        rc = cupi_ca_setup(c->ca, h);
     SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
     SET(CURLOPT_WRITEFUNCTION, on_body);

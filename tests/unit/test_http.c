@@ -1001,12 +1001,16 @@ static void test_url_validation(void **state)
     o = base_options("https://cuc.example.com");
     o.insecure = false;
     o.ca_file = ca;
-    /* Empty: refused (it would trust nothing, and fail far from here). */
-    expect_refused(f, &o, "is empty");
+    /* Empty, or no certificate in it: refused (it would trust nothing, and
+     * fail far from here, at each handshake). */
+    expect_refused(f, &o, "holds no PEM certificate");
     assert_int_equal(write(fd, "-----BEGIN CERTIFICATE-----\n", 28), 28);
     close(fd);
-    cupi_client_free(client_for(f, &o));
+    expect_refused(f, &o, "holds no PEM certificate");
     unlink(ca);
+    o.ca_file = CUPI_TEST_DATA "/test-ca.pem";
+    cupi_client_free(client_for(f, &o));
+    o.ca_file = ca;
     /* What cannot be read at once or whole is refused at once, naming the
      * file: a FIFO with no writer, an endless device, a directory. */
     assert_int_equal(mkfifo(ca, 0600), 0);

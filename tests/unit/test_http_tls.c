@@ -410,11 +410,26 @@ static void test_ca_read_once(void **state)
     assert_int_equal(fclose(out), 0);
     cupi_client *c = client(f, 600000, ca); /* idle long: connections closed after use */
     get_ok(c);
+    /* Parsed once per engine: another client of the same bytes (another
+     * path) shares it, one of other bytes does not. */
+    cupi_client *same = client(f, 600000, f->crt.pem_path);
+    assert_int_equal(cupi_ca_count(f->engine), 1);
+    cert other;
+    cert_make(&other);
+    cupi_client *another = client(f, 600000, other.pem_path);
+    assert_int_equal(cupi_ca_count(f->engine), 2);
+    cupi_client_free(another);
+    cert_free(&other);
+    assert_int_equal(cupi_ca_count(f->engine), 1);
+    get_ok(same);
+    cupi_client_free(same);
+    assert_int_equal(cupi_ca_count(f->engine), 1);
     assert_int_equal(mkfifo(fifo, 0600), 0);
     assert_int_equal(rename(fifo, ca), 0);
     get_ok(c);
     get_ok(c);
     cupi_client_free(c);
+    assert_int_equal(cupi_ca_count(f->engine), 0); /* the last client gave it back */
     /* A new client refuses the FIFO at once, naming the file. */
     cupi_client_options o = {.url = f->url,
                              .user = "admin",
