@@ -10,7 +10,13 @@
  * blob option would parse it again at each connection: tens of
  * milliseconds for a bundle of a hundred CAs, at every background read of
  * a fleet). With a libcurl whose TLS library is not OpenSSL, the bytes are
- * handed over as a CA blob instead. */
+ * handed over as a CA blob instead.
+ *
+ * As curl did with the file, a client reads it again every few minutes
+ * (with the same rules), before a request: a CA an operator replaces is
+ * trusted within that time, without a reload. A file that cannot be read
+ * then leaves the CAs read before in place; the next configuration reload
+ * reports it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +26,9 @@
 
 #include "cupi_file.h"
 #include "cupi_http_internal.h"
+
+/* How often a client reads its CA file again (ms). */
+#define CA_RECHECK_MS (300L * 1000L)
 
 struct cupi_ca {
     cupi_ca *next; /* in engine->cas */
@@ -60,12 +69,9 @@ static X509_STORE *parse_store(const char *pem, size_t len)
     return store;
 }
 
-cupi_ca *cupi_ca_get(cupi_engine *e, const char *path, char *why, size_t whysz)
+/* The engine's entry for these bytes (taking pem), or a new one. */
+static cupi_ca *ca_for(cupi_engine *e, char *pem, size_t len, char *why, size_t whysz)
 {
-    size_t len = 0;
-    char *pem = cupi_file_read(path, CUPI_CA_FILE_MAX, &len, NULL, why, whysz);
-    if (!pem)
-        return NULL;
     for (cupi_ca *ca = e->cas; ca; ca = ca->next) {
         if (ca->len == len && memcmp(ca->pem, pem, len) == 0) {
             free(pem);
@@ -101,6 +107,35 @@ cupi_ca *cupi_ca_get(cupi_engine *e, const char *path, char *why, size_t whysz)
     return ca;
 }
 
+cupi_ca *cupi_ca_get(cupi_engine *e, const char *path, char *why, size_t whysz)
+{
+    size_t len = 0;
+    char *pem = cupi_file_read(path, CUPI_CA_FILE_MAX, &len, NULL, why, whysz);
+    return pem ? ca_for(e, pem, len, why, whysz) : NULL;
+}
+
+void cupi_ca_refresh(cupi_client *c, int64_t now)
+{
+    /* The blob is handed to curl once per transfer handle: it stays. */
+    if (!c->ca || !c->ca->store || now - c->ca_read_ms < CA_RECHECK_MS)
+        return;
+    c->ca_read_ms = now;
+    char why[128];
+    size_t len = 0;
+    char *pem = cupi_file_read(c->ca_file, CUPI_CA_FILE_MAX, &len, NULL, why, sizeof why);
+    if (!pem)
+        return;
+    if (len == c->ca->len && memcmp(pem, c->ca->pem, len) == 0) {
+        free(pem);
+        return;
+    }
+    cupi_ca *fresh = ca_for(c->engine, pem, len, why, sizeof why);
+    if (!fresh)
+        return;
+    cupi_ca_put(c->engine, c->ca);
+    c->ca = fresh;
+}
+
 void cupi_ca_put(cupi_engine *e, cupi_ca *ca)
 {
     if (!ca || --ca->refs > 0)
@@ -125,18 +160,22 @@ size_t cupi_ca_count(const cupi_engine *e)
     return n;
 }
 
-/* Called by curl for each new connection, after its own trust setup: the
- * context trusts exactly the client's CAs. */
+/* Called by curl for each new connection: the context trusts exactly the
+ * client's CAs, as they are now. libcurl 7.88 completes its own trust
+ * setup after this callback, on the store it finds in the context: with no
+ * CA file, directory or blob, and its CA cache off (cupi_conn_setup), that
+ * only sets the verification flags it sets on every store. */
 static CURLcode use_store(CURL *h, void *ssl_ctx, void *arg)
 {
     (void)h;
-    const cupi_ca *ca = arg;
-    SSL_CTX_set1_cert_store(ssl_ctx, ca->store);
+    const cupi_client *c = arg;
+    SSL_CTX_set1_cert_store(ssl_ctx, c->ca->store);
     return CURLE_OK;
 }
 
-CURLcode cupi_ca_setup(const cupi_ca *ca, CURL *h)
+CURLcode cupi_ca_setup(const cupi_client *c, CURL *h)
 {
+    const cupi_ca *ca = c->ca;
     CURLcode rc;
     if (ca->store) {
         /* Nothing of curl's own: no CA file or directory is opened. */
@@ -146,11 +185,12 @@ CURLcode cupi_ca_setup(const cupi_ca *ca, CURL *h)
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, use_store);
         if (rc == CURLE_OK)
-            rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, (void *)ca);
+            rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, (void *)c);
         return rc;
     }
-    /* Not copied into each handle: the client (and so ca) outlives its
-     * transfers; a connection keeps a copy of its own. */
+    /* Not copied into each handle: the client (and ca, which it never
+     * replaces in this case) outlives its transfers; a connection keeps a
+     * copy of its own. */
     struct curl_blob blob = {ca->pem, ca->len, CURL_BLOB_NOCOPY};
     rc = curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
     if (rc == CURLE_OK)

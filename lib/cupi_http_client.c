@@ -175,6 +175,7 @@ static bool prepare_attempt(cupi_client *c, cupi_transfer *t, cupi_request *r, i
 
 static void start_attempt(cupi_client *c, cupi_request *r, int64_t now)
 {
+    cupi_ca_refresh(c, now);
     cupi_transfer *t = cupi_transfer_take(c);
     if (!t) {
         request_set_message(c, r, "out of memory");
@@ -389,6 +390,7 @@ static bool load_ca(cupi_client *c, char *err, size_t errsz)
 {
     char why[128];
     c->ca = cupi_ca_get(c->engine, c->ca_file, why, sizeof why);
+    c->ca_read_ms = cupi_now_ms();
     if (!c->ca) {
         char shown[320];
         cupi_text_printable(c->ca_file, strlen(c->ca_file), shown, sizeof shown);

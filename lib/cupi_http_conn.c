@@ -79,7 +79,11 @@ CURLcode cupi_conn_setup(const cupi_client *c, CURL *h)
         SET(CURLOPT_FORBID_REUSE, 1L);
     if (ca_file_only(c)) {
         SET(CURLOPT_CAPATH, NULL);
-        SET(CURLOPT_CA_CACHE_TIMEOUT, CA_CACHE_SECONDS);
+        /* Never curl's cache with our own store: libcurl 7.88 sets up its
+         * store after the SSL_CTX callback, so a cached store would take
+         * the place of the client's CAs, and the client's store would be
+         * cached for other clients. */
+        SET(CURLOPT_CA_CACHE_TIMEOUT, c->ca ? 0L : CA_CACHE_SECONDS);
     }
 #undef SET
     return rc;

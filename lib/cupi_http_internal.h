@@ -73,7 +73,8 @@ struct cupi_client {
     char *auth_header;      /* "Authorization: Basic ..."; wiped on free */
     char *basic_credential; /* base64 of user:password, for scrubbing; wiped */
     char *ca_file;
-    cupi_ca *ca; /* its CA file's certificates (cupi_http_ca.c), or NULL */
+    cupi_ca *ca;        /* its CA file's certificates (cupi_http_ca.c), or NULL */
+    int64_t ca_read_ms; /* when the CA file was last read */
     bool insecure;
     bool keep_connections; /* the "keep" policy of cupi/client.h */
     unsigned holds;        /* cupi_client_hold_connections nesting */
@@ -185,8 +186,11 @@ CUPI_INTERNAL cupi_ca *cupi_ca_get(cupi_engine *e, const char *path, char *why, 
 CUPI_INTERNAL void cupi_ca_put(cupi_engine *e, cupi_ca *ca);
 /* How many distinct CA files e's clients hold (each parsed once). */
 CUPI_INTERNAL size_t cupi_ca_count(const cupi_engine *e);
-/* Makes an easy handle trust exactly ca, without curl opening any file. */
-CUPI_INTERNAL CURLcode cupi_ca_setup(const cupi_ca *ca, CURL *h);
+/* Reads c's CA file again when it was last read minutes ago, and trusts
+ * what it holds now if it can be read (else what it held before). */
+CUPI_INTERNAL void cupi_ca_refresh(cupi_client *c, int64_t now);
+/* Makes an easy handle trust exactly c's CAs, without curl opening any file. */
+CUPI_INTERNAL CURLcode cupi_ca_setup(const cupi_client *c, CURL *h);
 
 /* --- cupi_http_client.c: requests ---------------------------------------- */
 
