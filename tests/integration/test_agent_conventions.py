@@ -308,7 +308,7 @@ def proc_owner(pid):
 
 def test_runs_as_user_and_group_after_start(tmp_path, sim, snmpd, world_dir):
     assert os.geteuid() == 0, "this test needs root (-u/-g)"
-    # The CA file is read again on SIGHUP, then as nobody.
+    # The CA file is read again as nobody (on SIGHUP, and every few minutes).
     ca = shutil.copy(sim.ca_file, world_dir / "ca.pem")
     os.chmod(ca, 0o644)
     conf = agent_config(snmpd, [server_lines(1, "cuc1", sim, ca_file=ca)], poll=1, ttl=1)
