@@ -12,7 +12,8 @@
  * Messages (why) never hold the path nor any of the file's content: the
  * caller names the file in its own words. errno is set on every failure
  * (EFBIG: too large; EINVAL: not a regular file), so that a caller may
- * tell a missing file (ENOENT) from the rest. */
+ * tell a missing file (ENOENT) from the rest. Not part of libcupi's ABI
+ * (no CUPI_API): for the programs of this tree, through cupi_internal. */
 #ifndef CUPI_FILE_H
 #define CUPI_FILE_H
 
@@ -24,38 +25,34 @@
 /* The largest CA bundle taken (Debian's whole bundle is about 220 KiB). */
 #define CUPI_CA_FILE_MAX (1024u * 1024)
 
-/* Not part of libcupi's ABI. */
-#define CUPI_FILE_HIDDEN __attribute__((visibility("hidden")))
-
 /* Opens path read-only, non-blocking, without becoming its controlling
  * terminal and closed on exec, and checks it is a regular file of at most
  * max bytes. Returns the descriptor (st filled, may be NULL), or -1 with
  * errno and why set. */
-CUPI_FILE_HIDDEN int cupi_file_open(const char *path, size_t max, struct stat *st, char *why,
-                                    size_t whysz);
+int cupi_file_open(const char *path, size_t max, struct stat *st, char *why, size_t whysz);
 
 /* cupi_file_open, then the whole file into a malloc'ed buffer with a NUL
  * after its *len bytes. A file that grows past max while it is read is
  * refused too. Returns NULL with errno and why set; whatever was read of a
  * refused file is wiped first (it may be a password). The caller wipes and
  * frees the buffer. st (may be NULL) gets the file's status. */
-CUPI_FILE_HIDDEN char *cupi_file_read(const char *path, size_t max, size_t *len,
-                                      struct stat *st, char *why, size_t whysz);
+char *cupi_file_read(const char *path, size_t max, size_t *len, struct stat *st, char *why,
+                     size_t whysz);
 
 /* Whether path could be read by cupi_file_read with this bound, without
  * reading it (for a file another library reads from its path, such as a CA
  * bundle). */
-CUPI_FILE_HIDDEN bool cupi_file_check(const char *path, size_t max, char *why, size_t whysz);
+bool cupi_file_check(const char *path, size_t max, char *why, size_t whysz);
 
 /* Reads from an open descriptor that need not be a regular file (standard
  * input: a pipe or a terminal) until end of file, or until a newline when
  * stop_at_newline, at most max bytes into buf. Returns the number of bytes
  * read, or -1 with why set: more than max bytes (errno EFBIG), or a read
  * error. buf is wiped on failure. */
-CUPI_FILE_HIDDEN long cupi_file_read_fd(int fd, char *buf, size_t max, bool stop_at_newline,
-                                        char *why, size_t whysz);
+long cupi_file_read_fd(int fd, char *buf, size_t max, bool stop_at_newline, char *why,
+                       size_t whysz);
 
 /* What kind of file st is, for a message: "a FIFO", "a directory"... */
-CUPI_FILE_HIDDEN const char *cupi_file_kind(const struct stat *st);
+const char *cupi_file_kind(const struct stat *st);
 
 #endif

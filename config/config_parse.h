@@ -1,16 +1,15 @@
-/* config_internal.h - the configuration parser on an open stream, with the
- * files it reaches (password files, CA files) behind hooks. Not installed:
- * cupi_config_read is the public entry; this is for the fuzz target, which
+/* config_parse.h - the configuration parser on an open stream, with the
+ * files it reaches (password files, CA files) behind hooks. The agent and
+ * cupictl call cupi_config_read; this is for the fuzz target, which
  * must never open a path taken from its input. */
-#ifndef CUPI_CONFIG_INTERNAL_H
-#define CUPI_CONFIG_INTERNAL_H
+#ifndef CUPI_CONFIG_PARSE_H
+#define CUPI_CONFIG_PARSE_H
 
-#include <cupi/config.h>
-
-#include <stdio.h>
+#include "agent_config.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 typedef struct cupi_config_files {
@@ -31,9 +30,8 @@ typedef struct cupi_config_files {
 /* cupi_config_read on an open stream; name stands for the file in
  * messages, st (may be NULL) is its status (its mode is checked when it
  * holds a password). files NULL: the real file system. Does not close f. */
-__attribute__((visibility("hidden"))) cupi_status
-cupi_config_parse(cupi_config *c, FILE *f, const char *name, const struct stat *st,
-                  const cupi_config_files *files, cupi_config_warn_fn warn, void *warn_arg,
-                  char *err, size_t errsz);
+cupi_status cupi_config_parse(cupi_config *c, FILE *f, const char *name, const struct stat *st,
+                              const cupi_config_files *files, cupi_config_warn_fn warn,
+                              void *warn_arg, char *err, size_t errsz);
 
 #endif

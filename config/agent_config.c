@@ -1,13 +1,14 @@
-/* cupi_config.c - reads cupi-snmp-agent.conf (doc/interface.md, cupi-snmp-agent.conf(5)).
+/* agent_config.c - reads cupi-snmp-agent.conf (doc/interface.md, cupi-snmp-agent.conf(5)).
  *
  * Net-SNMP style: one directive per line, '#' comments, tokens separated by
  * blanks, a token may be double-quoted (a password with blanks). Directives
  * are described by a table; each handler gets its argument tokens. */
-#include <cupi/config.h>
+#include "agent_config.h"
+#include "config_parse.h"
+
 #include <cupi/secret.h>
 #include <cupi/text.h>
 
-#include "config_internal.h"
 #include "cupi_file.h"
 
 #include <ctype.h>
@@ -423,6 +424,12 @@ static const directive directives[] = {
      NULL,
      NUM(timeout_ms, 100, 600000, false),
      0},
+    {{"cupiConnectTimeout", "MILLISECONDS",
+      "TCP and TLS set-up of a connection, 100..600000, at most cupiTimeout (default 3000)"},
+     1,
+     NULL,
+     NUM(connect_timeout_ms, 100, 600000, false),
+     0},
     {{"cupiMaxConcurrent", "N", "HTTP requests in flight per server, 1..5 (default 2)"},
      1,
      NULL,
@@ -592,6 +599,7 @@ void cupi_config_init(cupi_config *c)
     c->max_data_age_s = 0;
     c->history_size = 100;
     c->timeout_ms = 5000;
+    c->connect_timeout_ms = 3000;
     c->max_concurrent = 2;
     c->notifications = true;
     c->agentx_ping_interval_s = -1;
@@ -761,6 +769,7 @@ void cupi_config_client_options(const cupi_config *c, const cupi_server_config *
         .insecure = s->insecure,
         .format = s->format,
         .timeout_ms = c->timeout_ms,
+        .connect_timeout_ms = c->connect_timeout_ms,
         .max_concurrent = c->max_concurrent,
         /* Each resource is read once per poll interval at its own phase, so
          * a server can go a whole interval without a request. */
