@@ -1,6 +1,7 @@
 /* store/history_ring.c - a server's change history as a ring of compact
  * rows, and its JSON form. */
 #include "history_ring.h"
+#include "json_number.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,16 +204,6 @@ cJSON *history_ring_to_json(const history_ring *h)
     return o;
 }
 
-/* A whole number in [min, max]; JSON numbers are doubles. */
-static bool whole(const cJSON *n, double min, double max, double *out)
-{
-    if (!cJSON_IsNumber(n) || !(n->valuedouble >= min) || !(n->valuedouble <= max) ||
-        n->valuedouble != (double)(int64_t)n->valuedouble)
-        return false;
-    *out = n->valuedouble;
-    return true;
-}
-
 /* A saved value must be what the field could hold: the agent only ever
  * recorded values it had validated. */
 static bool value_ok(const cupi_field *f, const cJSON *v)
@@ -276,12 +267,13 @@ static bool row_from_json(const cJSON *o, uint32_t after, uint32_t last, uint32_
     const cupi_field *f = r >= 0 && cJSON_IsString(name)
                               ? cupi_field_find((cupi_resource)r, name->valuestring)
                               : NULL;
-    if (!whole(cJSON_GetObjectItemCaseSensitive(o, "index"), (double)after + 1, last, &idx)) {
+    if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(o, "index"), (double)after + 1, last,
+                          &idx)) {
         snprintf(why, whysz, "row index not growing or beyond lastIndex");
         return false;
     }
-    if (!whole(cJSON_GetObjectItemCaseSensitive(o, "time"), 0,
-               (double)time(NULL) + WHEN_MAX_AHEAD_S, &t)) {
+    if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(o, "time"), 0,
+                          (double)time(NULL) + WHEN_MAX_AHEAD_S, &t)) {
         snprintf(why, whysz, "row %.0f: bad time", idx);
         return false;
     }
@@ -325,7 +317,8 @@ int history_ring_from_json(history_ring *h, const cJSON *obj, char *why, size_t 
                  HISTORY_JSON_VERSION);
         return -1;
     }
-    if (!whole(cJSON_GetObjectItemCaseSensitive(obj, "lastIndex"), 0, UINT32_MAX, &last)) {
+    if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(obj, "lastIndex"), 0, UINT32_MAX,
+                          &last)) {
         snprintf(why, whysz, "bad lastIndex");
         return -1;
     }

@@ -1,9 +1,9 @@
 /* store/state_json.c - parsing and rendering the state file's JSON. */
 #include "state_json.h"
+#include "json_number.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +30,6 @@ static bool has_nul(const char *text, size_t len)
     return false;
 }
 
-/* A JSON number that is a whole number within [min, max]. */
-static bool whole_number(const cJSON *item, double min, double max, double *out)
-{
-    if (!cJSON_IsNumber(item))
-        return false;
-    double d = item->valuedouble;
-    if (!isfinite(d) || d != floor(d) || d < min || d > max)
-        return false;
-    *out = d;
-    return true;
-}
-
 static bool parse_resource(const cJSON *obj, cupi_resource r, time_t now,
                            agent_state_resource *out)
 {
@@ -50,7 +38,7 @@ static bool parse_resource(const cJSON *obj, cupi_resource r, time_t now,
     double read_at;
     /* A time this agent wrote: not before the epoch, not far in the future. */
     if (!cJSON_IsObject(values) ||
-        !whole_number(when, 0, (double)now + AGENT_STATE_READ_AT_AHEAD_S, &read_at))
+        !store_json_whole(when, 0, (double)now + AGENT_STATE_READ_AT_AHEAD_S, &read_at))
         return false;
     cupi_snapshot snap;
     cupi_snapshot_init(&snap, r);
@@ -79,7 +67,7 @@ static bool parse_server(const cJSON *entry, time_t now, agent_state_server *out
 {
     const cJSON *url = cJSON_GetObjectItemCaseSensitive(entry, "url");
     double index;
-    if (!whole_number(cJSON_GetObjectItemCaseSensitive(entry, "index"), 1, 65535, &index) ||
+    if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(entry, "index"), 1, 65535, &index) ||
         !cJSON_IsString(url) || strlen(url->valuestring) > AGENT_STATE_URL_MAX)
         return false;
     memset(out, 0, sizeof *out);

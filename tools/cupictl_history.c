@@ -3,6 +3,7 @@
  * safe while the agent runs, so it shows exactly what the agent would load,
  * and never talks to CUPI. */
 #include "cupictl_history.h"
+#include "cupictl_time.h"
 #include "store.h"
 
 #include <cjson/cJSON.h>
@@ -27,15 +28,6 @@ int cupictl_history_args(int argc, char **argv, bool *json, const char **server)
     return 0;
 }
 
-static const char *iso_time(int64_t when, char *buf, size_t size)
-{
-    time_t t = (time_t)when;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(buf, size, "%lld", (long long)when);
-    return buf;
-}
-
 /* cupiSmtpServerMaxConnections.1: the changed column's instance. */
 static const char *object_name(const agent_change *c, unsigned index, char *buf, size_t size)
 {
@@ -55,7 +47,7 @@ static void print_table_rows(const history_ring *h, unsigned index)
     for (size_t i = 0; i < h->count; i++) {
         const agent_change *c = history_ring_at(h, i);
         printf("%-6u %-10u %-20s %-8s %-40s \"%s\" -> \"%s\"\n", index, c->index,
-               iso_time(c->when, when, sizeof when), source_name(c->source),
+               cupictl_utc(c->when, when, sizeof when), source_name(c->source),
                object_name(c, index, object, sizeof object), agent_change_old(c),
                agent_change_new(c));
     }
@@ -71,7 +63,7 @@ static cJSON *rows_json(const history_ring *h, unsigned index)
         cJSON *o = cJSON_CreateObject();
         if (!o || !cJSON_AddItemToArray(rows, o) ||
             !cJSON_AddNumberToObject(o, "index", c->index) ||
-            !cJSON_AddStringToObject(o, "time", iso_time(c->when, when, sizeof when)) ||
+            !cJSON_AddStringToObject(o, "time", cupictl_utc(c->when, when, sizeof when)) ||
             !cJSON_AddStringToObject(o, "object",
                                      object_name(c, index, object, sizeof object)) ||
             !cJSON_AddStringToObject(o, "resource", cupi_resource_name(f->resource)) ||

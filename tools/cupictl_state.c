@@ -10,6 +10,7 @@
  * the store lacks a value the agent holds in memory right now cannot be
  * known from here. */
 #include "cupictl_state.h"
+#include "cupictl_time.h"
 
 #include "store.h"
 
@@ -26,14 +27,6 @@ typedef struct report {
     FILE *out;
 } report;
 
-static const char *utc(time_t t, char *buf, size_t bufsz)
-{
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(buf, bufsz, "%lld", (long long)t);
-    return buf;
-}
-
 /* How often the agent reads each resource in the background. */
 static long refresh_period(const cupi_config *cfg)
 {
@@ -48,7 +41,7 @@ static void text_resource(const report *r, const store_server *e, cupi_resource 
     const store_resource *res = &e->res[which];
     if (res->valid)
         fprintf(r->out, "  %s: values read from CUPI %s (%lld s ago)\n",
-                cupi_resource_name(which), utc(res->read_at, when, sizeof when),
+                cupi_resource_name(which), cupictl_utc(res->read_at, when, sizeof when),
                 (long long)(r->now - res->read_at));
     else
         fprintf(r->out, "  %s: no values saved\n", cupi_resource_name(which));
@@ -58,7 +51,7 @@ static void text_report(const report *r)
 {
     char when[32];
     fprintf(r->out, "state file %s\n  written %s (%lld s ago)\n", r->cfg->state_file,
-            utc(r->written, when, sizeof when), (long long)(r->now - r->written));
+            cupictl_utc(r->written, when, sizeof when), (long long)(r->now - r->written));
     for (size_t i = 0; i < r->cfg->n_servers; i++) {
         const cupi_server_config *s = &r->cfg->servers[i];
         if (r->only && r->only != s)

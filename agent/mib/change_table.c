@@ -1,6 +1,6 @@
 /* mib/change_table.c - cupiChangeTable, the change history of each server
  * (rows {cupiServerIndex, cupiChangeIndex}), and cupiChangeHistorySize.
- * Read-only, answered from agent_history's rings by mib/register.c. */
+ * Read-only, answered from agent_history's rings by mib/request.c. */
 #include "mib/tables.h"
 #include "model/history.h"
 #include "mib/varbind.h"

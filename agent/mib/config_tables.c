@@ -1,7 +1,7 @@
 /* mib/config_tables.c - cupiSmtpServerTable and cupiSmtpClientTable: the
  * CUPI fields of each resource as columns (AUGMENTS cupiServerEntry). A row
  * exists once the resource's values are known; columns, types and access
- * come from the libcupi field table, answers from mib/register.c. */
+ * come from the libcupi field table, answers from mib/request.c. */
 #include "mib/tables.h"
 
 const mib_table mib_smtp_server_table = {

@@ -332,6 +332,22 @@ static bool opened_for(const notice *n, const void *server)
     return !n->vars && n->server == server;
 }
 
+static void close_open(agent_server *s)
+{
+    for (notice *n = head; n; n = n->next) {
+        if (!opened_for(n, s))
+            continue;
+        n->vars = config_vars(n);
+        if (n->vars) {
+            n_built++;
+            n->server = NULL;
+        } else {
+            count_lost();
+        }
+    }
+    remove_if(opened_for, s); /* those that could not be built */
+}
+
 static void on_event(const agent_event *ev, void *arg)
 {
     (void)arg;
@@ -346,6 +362,10 @@ static void on_event(const agent_event *ev, void *arg)
             queue_status(ev->server);
         break;
     case AGENT_EVENT_REMOVED:
+        /* Changes already made (a SET that a reload let finish) are still
+         * news: built now, while the row's values are there. */
+        close_open(ev->server);
+        break;
     case AGENT_EVENT_MOVED:
         /* Open changes would be built from values that are no longer the
          * server's. */

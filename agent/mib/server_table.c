@@ -1,6 +1,6 @@
 /* mib/server_table.c - cupiServerTable: one row per configured server with
  * its status and counters; read-only, answered from memory. Only its
- * descriptor lives here: mib/register.c answers for it. */
+ * descriptor lives here: mib/request.c answers for it. */
 #include "mib/tables.h"
 #include "model/history.h"
 

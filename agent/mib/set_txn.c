@@ -19,7 +19,6 @@
  * delegated requests when the transaction has nothing in flight. */
 #include "mib/set_txn.h"
 
-#include "loop/io.h"
 #include "loop/timer.h"
 #include "mib/varbind.h"
 
@@ -31,7 +30,7 @@
  * FREE. While it lives, its servers' refreshes are dropped (pending_sets),
  * so one left behind would freeze their rows until the next SET. No master
  * lets this much time pass between two phases of one SET. */
-#define TXN_ABANDONED_TICKS (120u * 100u)
+#define TXN_ABANDONED_MS (120 * 1000)
 
 /* The oldest model values a SET takes instead of a fresh read (seconds; at
  * most cupiCacheTtl). */
@@ -43,10 +42,7 @@ static cupi_status client_get(agent_server *s, cupi_resource r, cupi_callback cb
 {
     if (!s->client)
         return CUPI_E_CONFIG;
-    cupi_status st = cupi_client_get(s->client, r, cb, arg);
-    if (st == CUPI_OK)
-        agent_io_sync();
-    return st;
+    return worker_client_get(s->client, r, cb, arg);
 }
 
 static cupi_status client_put(agent_server *s, const cupi_snapshot *changes, cupi_callback cb,
@@ -54,13 +50,10 @@ static cupi_status client_put(agent_server *s, const cupi_snapshot *changes, cup
 {
     if (!s->client)
         return CUPI_E_CONFIG;
-    cupi_status st = cupi_client_put(s->client, changes, cb, arg);
-    if (st == CUPI_OK)
-        agent_io_sync();
-    return st;
+    return worker_client_put(s->client, changes, cb, arg);
 }
 
-static const set_txn_io default_io = {client_get, client_put, agent_uptime_ticks};
+static const set_txn_io default_io = {client_get, client_put, agent_now_ms};
 static const set_txn_io *io = &default_io;
 
 void set_txn_use_io(const set_txn_io *replacement)
@@ -92,7 +85,7 @@ typedef enum item_state {
 #define ON_CUPI (IN(ITEM_APPLIED) | IN(ITEM_DONE) | IN(ITEM_FAILED_APPLIED))
 
 typedef enum txn_request {
-    REQ_NONE,        /* decided without asking CUPI */
+    REQ_NONE,        /* fails without asking CUPI */
     REQ_GET,         /* GET of the item's resource */
     REQ_PUT_CHANGES, /* PUT of the fields the PDU sets */
     REQ_PUT_OLD,     /* PUT of those fields' values before the SET */
@@ -106,9 +99,13 @@ typedef struct set_txn set_txn;
 typedef struct txn_step {
     const char *name; /* for the log */
     txn_request request;
-    uint32_t from;         /* IN() mask of the states that take this step */
-    item_state in_flight;  /* while the request is outstanding */
-    item_state next[3];    /* by txn_outcome; [OUT_UNKNOWN] only after a PUT */
+    uint32_t from;        /* IN() mask of the states that take this step */
+    item_state in_flight; /* while the request is outstanding */
+    /* A time-out or a lost connection leaves CUPI's state unknown (a PUT
+     * may have been applied, now or later) rather than failed: the item
+     * goes to next[OUT_UNKNOWN], which only such a step has. */
+    bool can_end_unknown;
+    item_state next[3];    /* by txn_outcome */
     int error;             /* SNMP error when the request fails */
     int start_error;       /* SNMP error when it cannot be sent */
     bool rolls_back;       /* a failure puts back what the SET applied */
@@ -128,7 +125,7 @@ typedef enum step_id {
     STEP_READ,
     STEP_PUT,
     STEP_READBACK,
-    STEP_READBACK_UNKNOWN,
+    STEP_READBACK_UNANSWERED,
     STEP_GIVE_UP,
     STEP_RESTORE,
 } step_id;
@@ -163,7 +160,7 @@ struct set_txn {
     bool orphaned;      /* replaced while requests were in flight: freed by the last */
     txn_batch *queue;
     txn_item *rollback_for; /* item whose failure started the put-back */
-    uint32_t active_at;     /* sysUpTime of the last phase or CUPI answer */
+    int64_t active_at;      /* io->now_ms() of the last phase or CUPI answer */
     bool past_reserve1;     /* a later phase has started */
 };
 
@@ -266,7 +263,7 @@ static const txn_step steps[] = {
             .request = REQ_GET,
             .from = IN(ITEM_RESERVED),
             .in_flight = ITEM_READING,
-            .next = {ITEM_READ, ITEM_FAILED, ITEM_FAILED},
+            .next = {[OUT_OK] = ITEM_READ, [OUT_FAILED] = ITEM_FAILED},
             .error = SNMP_ERR_RESOURCEUNAVAILABLE,
             .start_error = SNMP_ERR_RESOURCEUNAVAILABLE,
             .judge = judge_read, /* the rules: inconsistentValue */
@@ -278,30 +275,33 @@ static const txn_step steps[] = {
             .request = REQ_PUT_CHANGES,
             .from = IN(ITEM_READ),
             .in_flight = ITEM_PUTTING,
-            .next = {ITEM_APPLIED, ITEM_UNKNOWN, ITEM_FAILED},
+            .can_end_unknown = true,
+            .next = {[OUT_OK] = ITEM_APPLIED,
+                     [OUT_UNKNOWN] = ITEM_UNKNOWN,
+                     [OUT_FAILED] = ITEM_FAILED},
             .error = SNMP_ERR_COMMITFAILED,
             .start_error = SNMP_ERR_RESOURCEUNAVAILABLE,
             .rolls_back = true,
         },
     [STEP_READBACK] =
         {
-            .name = "read-back",
+            .name = "reading back the PUT",
             .request = REQ_GET,
             .from = IN(ITEM_APPLIED),
             .in_flight = ITEM_CHECKING,
-            .next = {ITEM_DONE, ITEM_FAILED_APPLIED, ITEM_FAILED_APPLIED},
+            .next = {[OUT_OK] = ITEM_DONE, [OUT_FAILED] = ITEM_FAILED_APPLIED},
             .error = SNMP_ERR_COMMITFAILED,
             .start_error = SNMP_ERR_RESOURCEUNAVAILABLE,
             .rolls_back = true,
             .judge = judge_readback, /* a value that did not stick: commitFailed */
         },
-    [STEP_READBACK_UNKNOWN] =
+    [STEP_READBACK_UNANSWERED] =
         {
-            .name = "read-back",
+            .name = "reading back the PUT without answer",
             .request = REQ_GET,
             .from = IN(ITEM_UNKNOWN),
             .in_flight = ITEM_CHECKING_UNKNOWN,
-            .next = {ITEM_DONE, ITEM_FAILED, ITEM_FAILED},
+            .next = {[OUT_OK] = ITEM_DONE, [OUT_FAILED] = ITEM_FAILED},
             .error = SNMP_ERR_COMMITFAILED,
             .start_error = SNMP_ERR_RESOURCEUNAVAILABLE,
             .rolls_back = true,
@@ -312,13 +312,13 @@ static const txn_step steps[] = {
         },
     [STEP_GIVE_UP] =
         {
-            /* another item failed before this one's PUT could be read back */
-            .name = "waiting for a PUT without answer",
+            /* another item failed before this one's PUT could be read back:
+             * the PUT may still land, so it is expected rather than put back */
+            .name = "giving up on a PUT without answer",
             .request = REQ_NONE,
             .from = IN(ITEM_UNKNOWN),
-            .next = {ITEM_FAILED, ITEM_FAILED, ITEM_FAILED},
+            .next = {[OUT_FAILED] = ITEM_FAILED},
             .error = SNMP_ERR_COMMITFAILED,
-            .start_error = SNMP_ERR_COMMITFAILED,
             .on_failure = expect_late_put,
         },
     [STEP_RESTORE] =
@@ -327,7 +327,7 @@ static const txn_step steps[] = {
             .request = REQ_PUT_OLD,
             .from = ON_CUPI,
             .in_flight = ITEM_RESTORING,
-            .next = {ITEM_RESTORED, ITEM_RESTORE_FAILED, ITEM_RESTORE_FAILED},
+            .next = {[OUT_OK] = ITEM_RESTORED, [OUT_FAILED] = ITEM_RESTORE_FAILED},
             .error = SNMP_ERR_UNDOFAILED,
             .start_error = SNMP_ERR_UNDOFAILED,
             .blames_trigger = true,
@@ -348,12 +348,13 @@ typedef struct txn_phase {
 
 static const txn_phase phases[] = {
     {MODE_SET_RESERVE2, false, true, 1, {STEP_READ}},
-    {MODE_SET_ACTION, false, true, 3, {STEP_PUT, STEP_READBACK, STEP_READBACK_UNKNOWN}},
+    {MODE_SET_ACTION, false, true, 3, {STEP_PUT, STEP_READBACK, STEP_READBACK_UNANSWERED}},
     {MODE_SET_ACTION, true, true, 2, {STEP_GIVE_UP, STEP_RESTORE}},
     {MODE_SET_UNDO, false, false, 1, {STEP_RESTORE}},
 };
 
-static const txn_phase *phase_of(const set_txn *t, const txn_batch *b)
+/* The phase a batch runs now: its mode, and whether a put-back is under way. */
+static const txn_phase *batch_phase(const set_txn *t, const txn_batch *b)
 {
     bool rolling_back = t->rollback_for != NULL;
     if (b->mode == MODE_SET_ACTION && t->failed && !rolling_back)
@@ -509,15 +510,23 @@ static int reserve1(set_txn *t, cupi_resource r, netsnmp_agent_request_info *req
     return SNMP_ERR_NOERROR;
 }
 
+/* What an item read back becomes what GET serves, when it got that far and
+ * its row still exists; the write-only columns it set are marked as set. */
+static void commit_item(const txn_item *it)
+{
+    agent_server *s = agent_server_find(it->index);
+    if (s && !it->released && it->state == ITEM_DONE)
+        agent_server_set_commit(s, &it->after,
+                                it->changes.present & write_only_mask(it->resource));
+}
+
 static void commit(set_txn *t, cupi_resource r)
 {
     for (size_t i = 0; i < t->n_items; i++) {
         txn_item *it = t->items[i];
-        if (it->resource != r || it->released)
+        if (it->resource != r)
             continue;
-        agent_server *s = agent_server_find(it->index);
-        if (s && it->state == ITEM_DONE)
-            agent_server_set_commit(s, &it->after, it->changes.present & write_only_mask(r));
+        commit_item(it);
         release_item(it);
     }
 }
@@ -567,13 +576,6 @@ static void settle(set_txn *t, txn_item *it, const txn_step *st, txn_outcome o, 
     }
 }
 
-/* A PUT that timed out or lost its connection may have been applied, now or
- * later: it is read back like a successful one before the SET is judged. */
-static bool outcome_unknown(cupi_status st)
-{
-    return st == CUPI_E_TIMEOUT || st == CUPI_E_TRANSPORT;
-}
-
 static void step_done(const cupi_result *res, void *arg)
 {
     txn_item *it = arg;
@@ -590,7 +592,7 @@ static void step_done(const cupi_result *res, void *arg)
     /* Judged like a refresh: a read lacking a field is a bad answer, never
      * values to compare, cache or notify. */
     char message[256];
-    cupi_status status = agent_server_check_read(res, message, sizeof message);
+    cupi_status status = agent_read_check(res, message, sizeof message);
     /* A PUT CUPI refused (HTTP 400) says the values were wrong, not that the
      * server is unwell: it fails the SET without touching cupiServerStatus. */
     bool refused = status == CUPI_E_REJECTED && res->is_put;
@@ -603,9 +605,10 @@ static void step_done(const cupi_result *res, void *arg)
         snmp_log(LOG_WARNING, "cupi: SET on server %u %s: %s failed: %s\n", it->index,
                  cupi_resource_name(it->resource), st->name,
                  message[0] ? message : cupi_status_text(status));
-        /* only a step whose table entry tells unknown from failed (the PUT) */
-        bool unknown = outcome_unknown(status) && st->next[OUT_UNKNOWN] != st->next[OUT_FAILED];
-        o = unknown ? OUT_UNKNOWN : OUT_FAILED;
+        /* A PUT that timed out or lost its connection may have been applied,
+         * now or later: it is read back like a successful one before the SET
+         * is judged. */
+        o = st->can_end_unknown && cupi_status_transient(status) ? OUT_UNKNOWN : OUT_FAILED;
         error = st->error;
     } else if (st->judge && (error = st->judge(it, s, res)) != SNMP_ERR_NOERROR) {
         o = OUT_FAILED;
@@ -622,8 +625,7 @@ static bool start_step(set_txn *t, txn_item *it, step_id id)
     const txn_step *st = &steps[id];
     cupi_snapshot old;
     if (st->request == REQ_NONE) {
-        settle(t, it, st, st->error ? OUT_FAILED : OUT_OK, st->error,
-               agent_server_find(it->index));
+        settle(t, it, st, OUT_FAILED, st->error, agent_server_find(it->index));
         return false;
     }
     if (st->request == REQ_PUT_OLD && !restore_changes(it, &old)) {
@@ -671,7 +673,7 @@ static bool start_round(set_txn *t, txn_batch *b, const txn_phase *ph)
             round = true;
             /* An item that failed at once may end the phase (no PUT after a
              * failed one): the rest waits for the next round. */
-            if (!start_step(t, it, ph->steps[k]) && phase_of(t, b) != ph)
+            if (!start_step(t, it, ph->steps[k]) && batch_phase(t, b) != ph)
                 return true;
         }
     }
@@ -683,7 +685,7 @@ static bool start_round(set_txn *t, txn_batch *b, const txn_phase *ph)
 static bool advance(set_txn *t, txn_batch *b)
 {
     while (!t->in_flight)
-        if (!start_round(t, b, phase_of(t, b)))
+        if (!start_round(t, b, batch_phase(t, b)))
             return false;
     return true;
 }
@@ -803,11 +805,12 @@ int set_txn_handle(cupi_resource r, netsnmp_mib_handler *handler,
 }
 
 /* The transaction moved on: it is abandoned only after another full
- * TXN_ABANDONED_TICKS without a phase or an answer. */
+ * TXN_ABANDONED_MS without a phase or an answer. The timer runs on the event
+ * loop's clock (the same as io's but for a test's fake). */
 static void keep_alive(set_txn *t)
 {
-    t->active_at = io->ticks();
-    agent_timer_set(&expiry, agent_now_ms() + (int64_t)TXN_ABANDONED_TICKS * 10);
+    t->active_at = io->now_ms();
+    agent_timer_set(&expiry, agent_now_ms() + TXN_ABANDONED_MS);
 }
 
 static void expiry_due(agent_timer *timer)
@@ -815,13 +818,13 @@ static void expiry_due(agent_timer *timer)
     (void)timer;
     set_txn_expire();
     if (current)
-        agent_timer_set(&expiry, agent_now_ms() + (int64_t)TXN_ABANDONED_TICKS * 10);
+        agent_timer_set(&expiry, agent_now_ms() + TXN_ABANDONED_MS);
 }
 
 void set_txn_expire(void)
 {
     set_txn *t = current;
-    if (!t || t->in_flight || t->queue || io->ticks() - t->active_at < TXN_ABANDONED_TICKS)
+    if (!t || t->in_flight || t->queue || io->now_ms() - t->active_at < TXN_ABANDONED_MS)
         return;
     snmp_log(LOG_WARNING,
              "cupi: SET transaction %ld abandoned by the master; what it applied stays on "
@@ -838,12 +841,7 @@ void set_txn_shutdown(void)
      * CUPI holds what was read back either way, so the model (and the state
      * file saved after this) takes it now. */
     set_txn *t = current;
-    for (size_t i = 0; t && i < t->n_items; i++) {
-        txn_item *it = t->items[i];
-        agent_server *s = it->released ? NULL : agent_server_find(it->index);
-        if (s && it->state == ITEM_DONE)
-            agent_server_set_commit(s, &it->after,
-                                    it->changes.present & write_only_mask(it->resource));
-    }
+    for (size_t i = 0; t && i < t->n_items; i++)
+        commit_item(t->items[i]);
     txn_discard();
 }

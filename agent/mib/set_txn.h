@@ -31,16 +31,17 @@
  * get and put queue a request on the server's client and return CUPI_OK,
  * after which cb runs exactly once, later, from the event loop (never from
  * inside get or put); any other return means nothing was queued and cb never
- * runs. ticks is sysUpTime in centiseconds. */
+ * runs. now_ms is a monotonic clock in milliseconds, the unit of the event
+ * loop's timers. */
 typedef struct set_txn_io {
     cupi_status (*get)(agent_server *s, cupi_resource r, cupi_callback cb, void *arg);
     cupi_status (*put)(agent_server *s, const cupi_snapshot *changes, cupi_callback cb,
                        void *arg);
-    uint32_t (*ticks)(void);
+    int64_t (*now_ms)(void);
 } set_txn_io;
 
 /* Replaces the I/O (tests inject a fake CUPI); NULL restores the default,
- * the server's cupi_client and agent_uptime_ticks. The table is not copied:
+ * the server's cupi_client and agent_now_ms. The table is not copied:
  * it must outlive its use. Call only while no transaction exists. */
 void set_txn_use_io(const set_txn_io *io);
 
@@ -51,7 +52,7 @@ int set_txn_handle(cupi_resource r, netsnmp_mib_handler *handler,
 
 /* Drops the current transaction when the master has left it waiting for
  * its next phase far longer than any master would. A timer of the
- * transaction's own calls it; tests call it with their own ticks. */
+ * transaction's own calls it; tests call it with their own clock. */
 void set_txn_expire(void);
 
 /* Drops the current transaction (shutdown). */

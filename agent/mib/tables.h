@@ -70,6 +70,9 @@ unsigned mib_config_table_of(cupi_resource r);
 /* The table's last column. */
 unsigned mib_table_max_column(const mib_table *t);
 
+/* Whether a SET may write column of t (read-write or write-only). */
+bool mib_table_column_writable(const mib_table *t, unsigned column);
+
 /* Whether server s has a row in t. */
 bool mib_table_row_exists(const mib_table *t, const agent_server *s);
 

@@ -46,7 +46,9 @@ static void record(const agent_event *ev)
         snmp_log(LOG_ERR, "cupi: server %u: out of memory recording a change\n", cs->cfg.index);
         return;
     }
-    int64_t now = (int64_t)time(NULL);
+    /* When the change was seen: the time CUPI returned the new values, which
+     * a stalled SNMP thread may take in a while later. */
+    int64_t now = (int64_t)cs->res[ev->resource].read_at;
     const cupi_snapshot *after = &cs->res[ev->resource].snap;
     size_t n = cupi_field_count(ev->resource);
     for (unsigned col = 1; col <= n; col++) {

@@ -26,7 +26,6 @@ static size_t n_subscribers;
 static agent_server *servers;      /* sorted by index, linked through next */
 static agent_server **by_position; /* the same rows as an array, for O(log n) lookups */
 static size_t n_servers;
-static cupi_engine *engine;
 
 static const char *const status_names[] = {
     [AGENT_STATUS_UNKNOWN] = "unknown",
@@ -38,6 +37,12 @@ static const char *const status_names[] = {
     [AGENT_STATUS_BUSY] = "busy",
     [AGENT_STATUS_BAD_RESPONSE] = "badResponse",
 };
+
+const char *agent_status_name(agent_status st)
+{
+    return st >= AGENT_STATUS_UNKNOWN && st <= AGENT_STATUS_BAD_RESPONSE ? status_names[st]
+                                                                         : "unknown";
+}
 
 static const agent_status status_of_cupi[] = {
     [CUPI_OK] = AGENT_STATUS_OK,
@@ -103,17 +108,36 @@ agent_server *agent_server_at(size_t pos)
     return pos < n_servers ? by_position[pos] : NULL;
 }
 
-size_t agent_server_position(unsigned index)
+/* The first of n rows sorted by index whose index is not below index (n
+ * when none); index_at(rows, i) is row i's. The one search of both the
+ * model's rows and a configuration's. */
+static size_t lower_bound(const void *rows, size_t n,
+                          unsigned (*index_at)(const void *, size_t), unsigned index)
 {
-    size_t lo = 0, hi = n_servers;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (by_position[mid]->cfg.index < index)
+        if (index_at(rows, mid) < index)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+static unsigned model_row_index(const void *rows, size_t i)
+{
+    return ((agent_server *const *)rows)[i]->cfg.index;
+}
+
+static unsigned config_row_index(const void *rows, size_t i)
+{
+    return ((const cupi_server_config *)rows)[i].index;
+}
+
+size_t agent_server_position(unsigned index)
+{
+    return lower_bound(by_position, n_servers, model_row_index, index);
 }
 
 agent_server *agent_server_find(unsigned index)
@@ -165,12 +189,12 @@ void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *
 {
     *requests = s->requests_base;
     *failures = s->failures_base;
-    const cupi_client *live[] = {s->client, s->retired};
+    const worker_client *live[] = {s->client, s->retired};
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++) {
         cupi_client_stats st;
         if (!live[i])
             continue;
-        cupi_client_stats_get(live[i], &st);
+        worker_client_stats(live[i], &st);
         *requests += st.requests;
         *failures += st.failures;
     }
@@ -191,12 +215,12 @@ static void strip_write_only(cupi_snapshot *snap)
 }
 
 /* A SET's requests come back to back: its client keeps the connection
- * between them (see cupi_client_hold_connections). */
+ * between them (see cupi_client_hold_connections in cupi/client.h). */
 void agent_server_set_begin(agent_server *s)
 {
     if (!s->pending_sets++ && s->client) {
         s->held = s->client;
-        cupi_client_hold_connections(s->held, true);
+        worker_client_hold(s->held, true);
     }
 }
 
@@ -207,15 +231,15 @@ void agent_server_set_end(agent_server *s)
     if (s->pending_sets)
         return;
     if (s->held && (s->held == s->client || s->held == s->retired))
-        cupi_client_hold_connections(s->held, false);
+        worker_client_hold(s->held, false);
     s->held = NULL;
-    if (s->retired)
+    if (s->retired || s->leaving)
         agent_timer_set(&s->retire_timer, agent_now_ms());
 }
 
 void agent_server_set_commit(agent_server *s, const cupi_snapshot *after, uint32_t also_changed)
 {
-    s->res[after->resource].generation++;
+    s->res[after->resource].committed_ms = agent_now_ms();
     agent_server_take_values(s, after, AGENT_SOURCE_SNMP, also_changed);
 }
 
@@ -296,6 +320,13 @@ void agent_server_restore(agent_server *s, const cupi_snapshot *snap, time_t rea
 uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
                                   agent_change_source source, uint32_t also_changed)
 {
+    return agent_server_take_values_at(s, snap, source, also_changed, time(NULL));
+}
+
+uint32_t agent_server_take_values_at(agent_server *s, const cupi_snapshot *snap,
+                                     agent_change_source source, uint32_t also_changed,
+                                     time_t read_at)
+{
     agent_resource *res = &s->res[snap->resource];
     cupi_snapshot clean = *snap;
     strip_write_only(&clean);
@@ -308,7 +339,7 @@ uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
         source = AGENT_SOURCE_SNMP;
     }
     res->snap = clean;
-    res->read_at = time(NULL);
+    res->read_at = read_at;
     res->valid = true;
     if (changed) {
         s->config_changes++;
@@ -359,100 +390,65 @@ void agent_server_take_status(agent_server *s, cupi_status st, const char *messa
     s->status = now;
     snmp_log(now == AGENT_STATUS_OK ? LOG_NOTICE : LOG_WARNING,
              "cupi: server %u (%s): status %s -> %s%s%s\n", s->cfg.index, s->cfg.name,
-             status_names[before], status_names[now], s->last_error[0] ? ": " : "",
+             agent_status_name(before), agent_status_name(now), s->last_error[0] ? ": " : "",
              s->last_error);
     agent_event ev = {.type = AGENT_EVENT_STATUS, .server = s, .old_status = before};
     publish(&ev);
 }
 
-/* A partial answer would leave holes in a row (or hide a value CUPI stopped
- * sending); net-snmp would truncate an integer beyond 32 bits to its low
- * bits and serve a different number. A value a SET could not write (out of
- * range, not an enum value, bad syntax, control characters, not UTF-8) is
- * not served either: libcupi's decoder refuses it already, and values that
- * come from elsewhere (the state file) pass here too. */
-bool agent_snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz)
+void agent_server_take_read(agent_server *s, const worker_read *r)
 {
-    size_t n;
-    const cupi_field *f = cupi_fields(snap->resource, &n);
-    for (size_t i = 0; i < n; i++) {
-        if (f[i].write_only)
-            continue;
-        if (!cupi_snapshot_has(snap, f[i].column)) {
-            snprintf(why, whysz, "CUPI answer lacks field %s", f[i].name);
-            return false;
-        }
-        int64_t v = snap->v[i].i;
-        if (f[i].type == CUPI_TYPE_INT && (v < INT32_MIN || v > INT32_MAX)) {
-            snprintf(why, whysz, "CUPI answer: %s %" PRId64 " does not fit an Integer32",
-                     f[i].name, v);
-            return false;
-        }
-        char rule[160];
-        if (cupi_value_check(&f[i], &snap->v[i], rule, sizeof rule) != CUPI_VALID) {
-            snprintf(why, whysz, "CUPI answer refused: %s", rule);
-            return false;
-        }
-    }
-    return true;
-}
-
-cupi_status agent_server_check_read(const cupi_result *result, char *why, size_t whysz)
-{
-    snprintf(why, whysz, "%s", result->message);
-    if (result->status == CUPI_OK && !result->is_put &&
-        !agent_snapshot_servable(&result->snapshot, why, whysz))
-        return CUPI_E_PARSE;
-    return result->status;
-}
-
-void agent_server_take_read(agent_server *s, cupi_resource r, cupi_status st, const char *why,
-                            const cupi_snapshot *snap, unsigned generation)
-{
-    agent_resource *res = &s->res[r];
+    agent_resource *res = &s->res[r->resource];
+    cupi_status st = r->status;
     res->failing = st != CUPI_OK;
     if (res->failing) {
         res->fail_status = st;
-        snprintf(res->fail_message, sizeof res->fail_message, "%s", why ? why : "");
+        snprintf(res->fail_message, sizeof res->fail_message, "%s", r->why);
     }
-    if (st == CUPI_OK && (res->generation != generation || s->pending_sets)) {
+    if (st == CUPI_OK && (r->started_ms <= res->committed_ms || s->pending_sets)) {
         /* A SET committed (or is committing) since this read started: its
          * read-back is newer than what this GET saw. */
         DEBUGMSGTL(("cupi", "server %u: stale %s read dropped\n", s->cfg.index,
-                    cupi_resource_name(r)));
+                    cupi_resource_name(r->resource)));
     } else if (st == CUPI_OK) {
-        agent_server_take_values(s, snap, AGENT_SOURCE_EXTERNAL, 0);
+        agent_server_take_values_at(s, &r->snapshot, AGENT_SOURCE_EXTERNAL, 0, r->read_at);
     } else {
         DEBUGMSGTL(("cupi", "server %u: %s read failed: %s\n", s->cfg.index,
-                    cupi_resource_name(r), why ? why : ""));
+                    cupi_resource_name(r->resource), r->why));
+        /* cupiServerLastError keeps a fixed text per fault; libcurl's own
+         * words (address, measured time) go to the log, once per new text. */
+        if (r->detail[0] && strcmp(r->why, s->last_error) != 0)
+            snmp_log(LOG_INFO, "cupi: server %u (%s): %s read: %s (%s)\n", s->cfg.index,
+                     s->cfg.name, cupi_resource_name(r->resource), r->why, r->detail);
     }
-    agent_server_take_status(s, st, why);
-}
-
-unsigned agent_server_generation(const agent_server *s, cupi_resource r)
-{
-    return s->res[r].generation;
+    agent_server_take_status(s, st, r->why);
 }
 
 /* Frees a client, keeping its counters in the row's totals. */
-static void drop_client(agent_server *s, cupi_client *c)
+static void drop_client(agent_server *s, worker_client *c)
 {
     cupi_client_stats st;
-    cupi_client_stats_get(c, &st);
+    worker_client_stats(c, &st);
     s->requests_base += st.requests;
     s->failures_base += st.failures;
-    cupi_client_free(c); /* pending callbacks run with CUPI_E_CANCELLED */
+    worker_client_free(c); /* pending callbacks run with CUPI_E_CANCELLED */
 }
 
 /* A client a reload replaced while a SET used it, freed once the SET is
  * over (from a timer: the SET may end inside one of its callbacks). */
+static void remove_leaving(agent_server *s);
+
 static void drop_retired(agent_timer *t)
 {
     agent_server *s = (agent_server *)((char *)t - offsetof(agent_server, retire_timer));
-    if (s->retired && !s->pending_sets) {
+    if (s->pending_sets)
+        return;
+    if (s->retired) {
         drop_client(s, s->retired);
         s->retired = NULL;
     }
+    if (s->leaving)
+        remove_leaving(s);
 }
 
 /* --- configuration ------------------------------------------------------- */
@@ -470,12 +466,12 @@ static bool connection_changed(const cupi_server_config *a, const cupi_server_co
            a->insecure != b->insecure || a->format != b->format;
 }
 
-static cupi_client *make_client(const cupi_server_config *c, const cupi_config *cfg)
+static worker_client *make_client(const cupi_server_config *c, const cupi_config *cfg)
 {
     char err[256];
     cupi_client_options o;
     cupi_config_client_options(cfg, c, &o);
-    cupi_client *client = cupi_client_new(engine, &o, err, sizeof err);
+    worker_client *client = worker_client_new(&o, c->index, NULL, err, sizeof err);
     if (!client)
         snmp_log(LOG_ERR, "cupi: %s: server %u: %s\n", c->origin ? c->origin : "config",
                  c->index, err);
@@ -488,9 +484,9 @@ static void server_free(agent_server *s)
         forget_late_put(&s->res[r]);
     agent_timer_cancel(&s->retire_timer);
     if (s->retired)
-        cupi_client_free(s->retired);
+        worker_client_free(s->retired);
     if (s->client)
-        cupi_client_free(s->client); /* runs refresh_done with CANCELLED */
+        worker_client_free(s->client);
     cupi_server_config_free(&s->cfg);
     free(s);
 }
@@ -529,28 +525,22 @@ static void retire_client(agent_server *s)
 
 static bool config_has(const cupi_config *cfg, unsigned index)
 {
-    size_t lo = 0, hi = cfg->n_servers; /* cfg->servers is sorted by index */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cfg->servers[mid].index < index)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < cfg->n_servers && cfg->servers[lo].index == index;
+    /* cfg->servers is sorted by index */
+    size_t pos = lower_bound(cfg->servers, cfg->n_servers, config_row_index, index);
+    return pos < cfg->n_servers && cfg->servers[pos].index == index;
 }
 
-int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
+int agent_servers_apply(const cupi_config *cfg)
 {
-    engine = e;
     /* Settings every client carries (the poll interval decides whether its
      * connections are kept between reads): a change rebuilds them all, and
      * their first reads are spread again. */
     bool settings_changed = cfg->timeout_ms != agent_cfg.timeout_ms ||
+                            cfg->connect_timeout_ms != agent_cfg.connect_timeout_ms ||
                             cfg->max_concurrent != agent_cfg.max_concurrent ||
                             cfg->poll_interval_s != agent_cfg.poll_interval_s;
     /* Build every client first, so that a bad configuration changes nothing. */
-    cupi_client **fresh = calloc(cfg->n_servers ? cfg->n_servers : 1, sizeof *fresh);
+    worker_client **fresh = calloc(cfg->n_servers ? cfg->n_servers : 1, sizeof *fresh);
     if (!fresh)
         return -1;
     for (size_t i = 0; i < cfg->n_servers; i++) {
@@ -562,7 +552,7 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
         if (!fresh[i]) {
             for (size_t j = 0; j < i; j++)
                 if (fresh[j])
-                    cupi_client_free(fresh[j]);
+                    worker_client_free(fresh[j]);
             free(fresh);
             return -1;
         }
@@ -571,11 +561,17 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
     agent_cfg.poll_interval_s = cfg->poll_interval_s;
     agent_cfg.cache_ttl_s = cfg->cache_ttl_s;
     agent_cfg.timeout_ms = cfg->timeout_ms;
+    agent_cfg.connect_timeout_ms = cfg->connect_timeout_ms;
     agent_cfg.max_concurrent = cfg->max_concurrent;
     agent_cfg.max_refreshes = cfg->max_refreshes;
     agent_cfg.unreachable_after = cfg->unreachable_after;
     agent_cfg.max_data_age_s = cfg->max_data_age_s;
     agent_cfg.notifications = cfg->notifications;
+    worker_configure(&(worker_settings){.poll_interval_s = cfg->poll_interval_s,
+                                        .cache_ttl_s = cfg->cache_ttl_s,
+                                        .max_refreshes = cfg->max_refreshes,
+                                        .unreachable_after = cfg->unreachable_after,
+                                        .max_data_age_s = cfg->max_data_age_s});
 
     /* Remove servers that are gone: unlinked and out of the lookups before
      * they are freed, as freeing cancels requests whose callbacks look rows
@@ -584,6 +580,18 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
     for (agent_server **link = &servers; *link;) {
         agent_server *s = *link;
         if (config_has(cfg, s->cfg.index)) {
+            link = &s->next;
+            continue;
+        }
+        if (s->pending_sets) {
+            /* Its SET's requests may already have reached CUPI: cancelling
+             * them would report a failure for a change that was made, and
+             * record none. The row goes when the SET ends. */
+            if (!s->leaving)
+                snmp_log(LOG_NOTICE,
+                         "cupi: server %u (%s) removed; it stays until its SET ends\n",
+                         s->cfg.index, s->cfg.name);
+            s->leaving = true;
             link = &s->next;
             continue;
         }
@@ -608,11 +616,16 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
         while (*tail && (*tail)->cfg.index < c->index)
             tail = &(*tail)->next;
         agent_server *s = (*tail && (*tail)->cfg.index == c->index) ? *tail : NULL;
+        if (s && s->leaving) {
+            snmp_log(LOG_INFO, "cupi: server %u (%s) configured again before it went\n",
+                     c->index, c->name);
+            s->leaving = false;
+        }
         if (!s) {
             s = server_new(c);
             if (!s) {
                 if (fresh[i])
-                    cupi_client_free(fresh[i]);
+                    worker_client_free(fresh[i]);
                 snmp_log(LOG_ERR, "cupi: out of memory adding server %u\n", c->index);
                 continue;
             }
@@ -646,6 +659,7 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
         }
         if (fresh[i]) {
             s->client = fresh[i];
+            worker_client_set_owner(s->client, s);
             publish_simple(AGENT_EVENT_CLIENT, s);
         }
     }
@@ -655,6 +669,22 @@ int agent_servers_apply(const cupi_config *cfg, cupi_engine *e)
         return -1;
     }
     return 0;
+}
+
+/* A row removed by a reload while a SET held it, once the SET is over. */
+static void remove_leaving(agent_server *s)
+{
+    for (agent_server **link = &servers; *link; link = &(*link)->next) {
+        if (*link != s)
+            continue;
+        snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
+        publish_simple(AGENT_EVENT_REMOVED, s);
+        *link = s->next;
+        if (!reindex())
+            snmp_log(LOG_ERR, "cupi: out of memory indexing the servers\n");
+        server_free(s);
+        return;
+    }
 }
 
 void agent_servers_clear(void)

@@ -2,14 +2,18 @@
  * client, the last values read of both resources, status and counters.
  *
  * Everything here runs on the SNMP thread. MIB handlers only read this
- * memory; CUPI I/O is started here and completes in callbacks from the
- * cupi_engine, which loop/io.c drives from net-snmp's loop. */
+ * memory; CUPI I/O runs on the worker thread (worker/worker.h), whose
+ * outcomes this model takes when the SNMP loop drains them. */
 #ifndef CUPI_AGENT_SERVER_H
 #define CUPI_AGENT_SERVER_H
 
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 #include "loop/timer.h"
+#include "worker/read_check.h"
+#include "worker/worker.h"
 
 #include <stdint.h>
 #include <time.h>
@@ -38,11 +42,12 @@ struct agent_server;
 typedef struct agent_resource {
     struct agent_server *owner;
     cupi_resource which;
-    bool valid;          /* values known: read from CUPI or the state file */
-    cupi_snapshot snap;  /* never holds a write-only value */
-    time_t read_at;      /* wall-clock time CUPI returned these values */
-    unsigned generation; /* bumped by every SET commit: older reads are stale */
-    bool failing;        /* its last refresh failed (until one succeeds) */
+    bool valid;           /* values known: read from CUPI or the state file */
+    cupi_snapshot snap;   /* never holds a write-only value */
+    time_t read_at;       /* wall-clock time CUPI returned these values */
+    int64_t committed_ms; /* monotonic time of the last SET commit: reads
+                             started before it are stale */
+    bool failing;         /* its last refresh failed (until one succeeds) */
     /* A SET's PUT whose outcome was unknown and that had not applied when
      * read back: a later read showing exactly these values is that SET's
      * change (source snmp), not someone else's, until late_put_until. */
@@ -54,9 +59,9 @@ typedef struct agent_resource {
 
 typedef struct agent_server {
     cupi_server_config cfg; /* owned copy */
-    cupi_client *client;
-    cupi_client *retired; /* replaced by a reload while a SET used it: kept
-                             until the SET ends so its PUT is not cut off */
+    worker_client *client;
+    worker_client *retired; /* replaced by a reload while a SET used it: kept
+                               until the SET ends so its PUT is not cut off */
     agent_resource res[CUPI_RES_COUNT];
     agent_status status;
     char last_error[256];
@@ -66,9 +71,11 @@ typedef struct agent_server {
     uint32_t last_change_ticks; /* sysUpTime (centiseconds) of the last change */
     agent_change_source last_change_source;
     unsigned pending_sets;     /* SET transactions holding this row */
-    agent_timer retire_timer;  /* frees retired once no SET holds the row */
-    cupi_client *held;         /* the client a SET holds connections of, or NULL */
-    void *refresh;             /* the background reads' own state (model/refresh.c) */
+    agent_timer retire_timer;  /* frees retired once no SET holds the row,
+                                  and the row itself when it is leaving */
+    bool leaving;              /* removed by a reload while a SET held it: goes when the
+                                  SET ends, so that what the SET did at CUPI is recorded */
+    worker_client *held;       /* the client a SET holds connections of, or NULL */
     void *history;             /* its change history (model/history.c) */
     struct agent_server *next; /* sorted by cfg.index */
 } agent_server;
@@ -112,6 +119,7 @@ typedef struct agent_settings {
     unsigned poll_interval_s; /* background read period of each resource */
     unsigned cache_ttl_s;     /* an SNMP read of older values starts a read */
     long timeout_ms;
+    long connect_timeout_ms;
     unsigned max_concurrent;    /* per server */
     unsigned max_refreshes;     /* background reads in flight, all servers */
     unsigned unreachable_after; /* consecutive failed reads before unreachable */
@@ -135,7 +143,7 @@ size_t agent_server_position(unsigned index);
 /* Applies a configuration: servers added, removed or changed (a changed
  * server keeps its values and counters, gets a new client). Takes nothing
  * from cfg; copies what it needs. Returns 0 or -1 (logged). */
-int agent_servers_apply(const cupi_config *cfg, cupi_engine *engine);
+int agent_servers_apply(const cupi_config *cfg);
 void agent_servers_clear(void);
 
 /* Seconds since the oldest of the values served were read, UINT32_MAX when
@@ -147,19 +155,21 @@ void agent_server_counters(const agent_server *s, uint32_t *requests, uint32_t *
  * clock); ignored when the resource already has values (CUPI answered
  * first, and is fresher). Publishes AGENT_EVENT_VALUES with source NONE. */
 void agent_server_restore(agent_server *s, const cupi_snapshot *snap, time_t read_at);
-/* The outcome of a background read of resource r that started when the
- * resource's generation was `generation`: values (st == CUPI_OK, taken with
- * source external unless a SET made them stale meanwhile) or a failure that
- * the server's status reflects until a read of r succeeds. */
-void agent_server_take_read(agent_server *s, cupi_resource r, cupi_status st, const char *why,
-                            const cupi_snapshot *snap, unsigned generation);
-unsigned agent_server_generation(const agent_server *s, cupi_resource r);
+/* The outcome of a background read (worker/worker.h): values (taken with
+ * source external, as read at r->read_at, unless a SET committed after the
+ * read started) or a failure that the server's status reflects until a
+ * read of that resource succeeds. */
+void agent_server_take_read(agent_server *s, const worker_read *r);
 /* Takes a successful read of a resource into the model: diff, counters,
  * event with the given source. Used by refreshes and SETs; a SET
  * passes in also_changed the write-only columns it wrote, which no read can
  * see. Returns the mask of changed columns. */
 uint32_t agent_server_take_values(agent_server *s, const cupi_snapshot *snap,
                                   agent_change_source source, uint32_t also_changed);
+/* The same, for values CUPI returned at read_at (wall clock), not now. */
+uint32_t agent_server_take_values_at(agent_server *s, const cupi_snapshot *snap,
+                                     agent_change_source source, uint32_t also_changed,
+                                     time_t read_at);
 /* A SET transaction holds the row from its first varbind to its end: while
  * held, background reads of the row are not taken (the SET's own reads are
  * newer). Every begin is matched by one end. */
@@ -185,17 +195,9 @@ void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
  * resources failed: the status stays that failure (no flapping, no
  * notification per refresh, when only one resource fails). */
 void agent_server_take_status(agent_server *s, cupi_status st, const char *message);
-/* True when snap can be served as a row: every readable field present,
- * every integer within Integer32 (the syntax of every integer column).
- * Otherwise why names the first field that is not. */
-bool agent_snapshot_servable(const cupi_snapshot *snap, char *why, size_t whysz);
-/* The status of a finished request as the agent judges it: a GET that CUPI
- * answered without every readable field, or with an integer no Integer32
- * column can carry, is CUPI_E_PARSE, so that no caller serves or compares
- * such values. why gets the reason (CUPI's message, or the bad field). */
-cupi_status agent_server_check_read(const cupi_result *result, char *why, size_t whysz);
-
 agent_status agent_status_from_cupi(cupi_status st);
+/* cupiServerStatus's label in CUPI-SMTP-MIB ("ok", "unreachable" ...). */
+const char *agent_status_name(agent_status st);
 uint32_t agent_uptime_ticks(void);
 
 #endif

@@ -1,8 +1,8 @@
-/* cupi_config_path.c - where the default configuration is looked for: the
+/* search_path.c - where the default configuration is looked for: the
  * directories net-snmp searches for its own files, so that one
  * SNMPCONFPATH moves snmpd.conf and cupi-snmp-agent.conf together, and the
  * agent and cupictl always read the same files. */
-#include <cupi/config.h>
+#include "agent_config.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,20 +1,22 @@
-/* cupi/config.h - the cupi-snmp-agent.conf file, shared by the agent and
+/* agent_config.h - the cupi-snmp-agent.conf file, shared by the agent and
  * cupictl. Directives are those of doc/interface.md plus the AgentX
  * ones the agent applies (agentXSocket, agentxPingInterval, agentxTimeout,
- * agentxRetries). Errors name file and line. */
-#ifndef CUPI_CONFIG_H
-#define CUPI_CONFIG_H
+ * agentxRetries). Errors name file and line.
+ *
+ * Not part of libcupi: the file is the agent's (its AgentX directives, its
+ * poll and history settings, net-snmp's search path for it), and libcupi is
+ * a CUPI client that knows nothing of SNMP. Publishing it from libcupi would
+ * make every change of an agent directive a change of the library's ABI.
+ * The agent and cupictl link this internal library (cupi_agent_config,
+ * never installed); libcupi's public API gives a program built on it what
+ * a server row here holds, as cupi_client_options. */
+#ifndef CUPI_AGENT_CONFIG_H
+#define CUPI_AGENT_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <cupi/client.h>
-#include <cupi/codec.h>
-#include <cupi/status.h>
-
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include <cupi/cupi.h>
 
 /* The default configuration: in every directory of the search path, this
  * file and then the local one (as snmpd reads snmpd.conf, then
@@ -40,6 +42,7 @@ typedef struct cupi_config {
     unsigned poll_interval_s;    /* default 60, min 1 */
     unsigned cache_ttl_s;        /* default 30 */
     long timeout_ms;             /* default 5000 */
+    long connect_timeout_ms;     /* TCP + TLS set-up; default 3000, at most timeout_ms */
     unsigned max_concurrent;     /* default 2 */
     unsigned max_refreshes;      /* background reads in flight, all servers; default 64 */
     unsigned unreachable_after;  /* consecutive failed reads; default 2 */
@@ -106,7 +109,4 @@ void cupi_config_client_options(const cupi_config *c, const cupi_server_config *
 /* The server whose INDEX or NAME is key; NULL when none. */
 const cupi_server_config *cupi_config_find_server(const cupi_config *c, const char *key);
 
-#ifdef __cplusplus
-}
-#endif
 #endif
