@@ -4,7 +4,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included).
 # Installs missing Debian packages first. Exit 0 only when everything passed.
 #
-# Then the install layout, the systemd unit (systemd-analyze) and the packages
+# Then, once each: the real NMS server tests (tests/nms: a Zabbix server
+# with PostgreSQL and its API), the install layout, the systemd unit (systemd-analyze) and the packages
 # (scripts/package.sh, lintian), once. Last, the libFuzzer targets run for a
 # bounded time each (scripts/fuzz.sh).
 #
@@ -52,6 +53,10 @@ run_suite() {
 }
 
 run_suite "$here/build"
+# Real NMS servers (Zabbix with PostgreSQL, php-fpm, nginx): once, not in
+# the sanitizer pass below.
+echo "==> real NMS server tests (once; not repeated under the sanitizers)"
+(cd "$here/build" && ctest --output-on-failure --no-tests=error -R '^nms\.' "${ctest_args[@]}")
 echo "==> install layout, systemd unit and package tests"
 (cd "$here/build" && ctest --output-on-failure --no-tests=error -R '^package\.' "${ctest_args[@]}")
 if [ "$sanitize" = 1 ]; then
