@@ -9,6 +9,14 @@ cupi_packages_run="snmpd snmp snmptrapd"
 # systemd: systemd-analyze checks the unit.
 cupi_packages_test="libcmocka-dev libssl-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
   prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml gdb systemd"
+# tests/nms: a real Zabbix 6.0 server with its PostgreSQL database and its
+# JSON-RPC API (the PHP frontend under php-fpm and nginx); the test runs its
+# own instances on 127.0.0.1, never the packages' services.
+cupi_packages_nms="zabbix-server-pgsql zabbix-frontend-php php-fpm php-pgsql nginx postgresql"
+# Packages whose service (package:service) the tests never use: stopped and
+# disabled right after installing them.
+cupi_package_services="prometheus-snmp-exporter:prometheus-snmp-exporter
+  zabbix-server-pgsql:zabbix-server nginx:nginx php-fpm:php8.2-fpm postgresql:postgresql"
 # scripts/package.sh and its tests: dpkg-shlibdeps (dpkg-dev, file), rpmbuild,
 # lintian.
 cupi_packages_package="dpkg-dev file rpm lintian"
@@ -18,7 +26,8 @@ cupi_install_deps() {
   for set in "$@"; do
     case "$set" in
       build) want="$want $cupi_packages_build $cupi_packages_run" ;;
-      test) want="$want $cupi_packages_test $cupi_packages_package" ;;
+      test) want="$want $cupi_packages_test $cupi_packages_package $cupi_packages_nms" ;;
+      nms) want="$want $cupi_packages_nms" ;;
       package) want="$want $cupi_packages_package" ;;
       run) want="$want $cupi_packages_run" ;;
     esac
@@ -44,12 +53,16 @@ cupi_install_deps() {
   $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $missing >/dev/null
   # The tests run their own snmp_exporter on 127.0.0.1; the package's
   # service would listen on every address (:9116) from now and every boot.
-  case " $missing " in
-    *" prometheus-snmp-exporter "*)
-      if [ -d /run/systemd/system ]; then
-        $sudo systemctl disable --now prometheus-snmp-exporter.service >/dev/null 2>&1 || true
-      elif [ -x /etc/init.d/prometheus-snmp-exporter ]; then
-        $sudo /etc/init.d/prometheus-snmp-exporter stop >/dev/null 2>&1 || true
-      fi ;;
-  esac
+  # Likewise the Zabbix test's packages: a system PostgreSQL cluster, nginx
+  # on :80, php-fpm and a zabbix_server without a database are not wanted.
+  local pair pkg svc
+  for pair in $cupi_package_services; do
+    pkg=${pair%%:*} svc=${pair#*:}
+    case " $missing " in *" $pkg "*) ;; *) continue ;; esac
+    if [ -d /run/systemd/system ]; then
+      $sudo systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+    elif [ -x "/etc/init.d/$svc" ]; then
+      $sudo "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+    fi
+  done
 }

@@ -91,8 +91,6 @@ RATES = {"cupiServerRequests": "CUPI requests per second",
 TABLE_POLL = {SERVER_TABLE: ("1m", "cupi-server", False)}
 CONFIG_POLL = ("5m", None, True)
 
-SEVERITY_NAMES = {}
-
 
 def uid(*parts):
     """A stable UUIDv4-shaped id (Zabbix 6.0 wants 32 hex digits, version 4)."""
