@@ -68,6 +68,9 @@ MACROS = [
     ("{$CUPI.NODATA.TIMEOUT}", "5m",
      "How long the agent may stay silent (snmpd answers, the agent's objects do not) "
      "before a problem is raised."),
+    ("{$CUPI.AGENT.INTERVAL}", "1m",
+     "How often the agent's own object (%s) is polled; keep {$CUPI.NODATA.TIMEOUT} "
+     "a few times longer." % "cupiChangeHistorySize"),
     ("{$SNMP.TIMEOUT}", "5m",
      "How long snmpd may not answer before a problem is raised."),
     ("{$CUPI.SERVER.NAME.MATCHES}", ".*",
@@ -356,7 +359,7 @@ def host_items(mib):
             "type": "SNMP_AGENT",
             "snmp_oid": "%s.0" % node.oid,
             "key": HEARTBEAT_SCALAR,
-            "delay": "1m",
+            "delay": "{$CUPI.AGENT.INTERVAL}",
             "history": "7d",
             "description": "MIB: CUPI-SMTP-MIB::%s\n%s\nServed by the agent itself: while "
                            "it has no value the agent is not answering." % (

@@ -51,6 +51,9 @@ SCHEMA_FILES = ("schema.sql.gz", "images.sql.gz", "data.sql.gz")
 # class): the test's private copy of the frontend reads its own instead.
 CONFIG_CLASS = "include/classes/core/CConfigFile.php"
 API_USER, API_PASSWORD = "Admin", "zabbix"
+# Part of the cache's key: changes when Postgres.init makes another kind of
+# data directory.
+CACHE_FORMAT = "walseg1"
 
 
 class ZabbixError(AssertionError):
@@ -205,7 +208,9 @@ class Postgres:
         self.data.mkdir(mode=0o700)
         _chown_tree(self.data, PG_USER)
         p = _run(_as_postgres([self.bin / "initdb", "-D", self.data, "-U", "postgres",
-                               "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]))
+                               "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
+                               # small WAL segments: a small cached copy
+                               "--wal-segsize=1"]))
         if p.returncode != 0:
             raise ZabbixError("initdb failed:\n%s%s" % (p.stdout, p.stderr))
 
@@ -218,7 +223,8 @@ class Postgres:
                 self.bin / "postgres", "-D", self.data, "-p", self.port, "-k", self.sock,
                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                "-c", "max_connections=60", "-c", "shared_buffers=32MB"]), self.log)
+                "-c", "max_connections=60", "-c", "shared_buffers=32MB",
+                "-c", "wal_level=minimal", "-c", "max_wal_senders=0"]), self.log)
             try:
                 _wait(self.ready, 60, "PostgreSQL on 127.0.0.1:%d" % self.port, self.proc)
                 return self
@@ -259,7 +265,7 @@ def cached_database(cache_dir, base):
     """base/pgdata: a copy of the cached data directory holding Zabbix's
     schema, built on the first run (under a lock). Returns (Postgres,
     seconds spent building the cache or 0)."""
-    key = "zabbix-%s-pg%s" % (zabbix_version(), pg_bin().parent.name)
+    key = "zabbix-%s-pg%s-%s" % (zabbix_version(), pg_bin().parent.name, CACHE_FORMAT)
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     cached = cache / key / "pgdata"

@@ -58,6 +58,7 @@ ITEM_SNMP, ITEM_INTERNAL, ITEM_TRAP = 20, 5, 17
 ST_OK = 2
 # Host macros: periods short enough for a test.
 HOST_MACROS = {"{$SNMP_COMMUNITY}": "public", "{$CUPI.NODATA.TIMEOUT}": "30s",
+               "{$CUPI.AGENT.INTERVAL}": "5s",
                "{$SNMP.TIMEOUT}": "30s", "{$CUPI.DATA_AGE.MAX}": "3"}
 AGENT_TIMEOUT_MS = 12000
 
@@ -95,8 +96,9 @@ class ZabbixTrapd(Snmptrapd):
 
 
 class Lab:
-    def __init__(self, tmp):
+    def __init__(self, tmp, report):
         self.tmp = tmp
+        self.report = report
         self.t0 = time.monotonic()
         cache = os.environ.get("CUPI_ZABBIX_CACHE") or str(build_dir() / "zabbix-cache")
         self.zbx = ZabbixStack(cache)
@@ -106,7 +108,7 @@ class Lab:
 
     def start(self):
         self.zbx.start()
-        print("zabbix stack up in %.1f s (schema cache built: %.1f s)" % (
+        self.report("zabbix stack up in %.1f s (schema cache built in this run: %.1f s)" % (
             time.monotonic() - self.t0, self.zbx.cache_build_s))
         self.api = self.zbx.api
         traps = self.zbx.traps_file
@@ -185,13 +187,13 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    lab = Lab(tmp_path_factory.mktemp("zbx"))
+def lab(tmp_path_factory, report):
+    lab = Lab(tmp_path_factory.mktemp("zbx"), report)
     try:
         lab.start()
         yield lab
     finally:
-        print("zabbix module took %.1f s" % (time.monotonic() - lab.t0))
+        report("zabbix module took %.1f s" % (time.monotonic() - lab.t0))
         lab.stop()
 
 
@@ -248,7 +250,7 @@ def test_discovery_finds_the_server(lab):
     wait_for(lambda: want <= {g["name"] for g in lab.api.call(
         "graph.get", {"hostids": [lab.hostid], "output": ["name"]})}, 30,
         what="the graphs %s" % want)
-    print("discovered %d items" % len(discovered))
+    lab.report("discovery: %d items" % len(discovered))
 
 
 def test_every_item_gets_a_value_and_none_is_unsupported(lab):
@@ -260,10 +262,12 @@ def test_every_item_gets_a_value_and_none_is_unsupported(lab):
                     timeout=120, what="a value for every item", every=4)
     bad = {k: i["error"] for k, i in got.items() if i["state"] != "0"}
     assert not bad, "unsupported items: %s" % bad
+    # All well: no problem at all (none of the triggers fires without its cause).
+    assert lab.problems() == []
     protos = yaml.safe_load(TEMPLATE_FILE.read_text())["zabbix_export"]["templates"][0][
         "discovery_rules"][0]["item_prototypes"]
     assert len(got) == len(protos) + 2  # + SNMP availability, cupiChangeHistorySize
-    print("%d polled items, all with a value, none unsupported" % len(got))
+    lab.report("%d polled items, all with a value, none unsupported" % len(got))
     # Values as snmpd serves them.
     assert got["cupiServerName[1]"]["lastvalue"] == "cuc1"
     assert got["cupiServerStatus[1]"]["lastvalue"] == str(ST_OK)
@@ -448,7 +452,11 @@ def test_every_form_of_the_trap_oid_matches(lab):
 
 def test_agent_stopped_raises_silent_agent_problem(lab):
     rid = lab.api.call("discoveryrule.get", {"hostids": [lab.hostid]})[0]["itemid"]
+    # Polled every {$CUPI.AGENT.INTERVAL} (5 s): no silence so far.
+    time.sleep(6)
+    assert not lab.problem_named("cupi-snmp-agent is not answering")
     lab.stack.agent.stop()
+    stopped = time.monotonic()
     try:
         wait_for(lambda: snmp_value(lab, col(SERVER_TABLE, 4, 1)) is None, 30,
                  what="the agent's objects gone from snmpd")
@@ -465,6 +473,8 @@ def test_agent_stopped_raises_silent_agent_problem(lab):
         assert not lost, "marked not discovered: %s" % lost
         wait_for(lambda: lab.problem_named("cupi-snmp-agent is not answering"), 150,
                  interval=2, what="the silent-agent problem")
+        # nodata over {$CUPI.NODATA.TIMEOUT} (30 s): not before.
+        assert time.monotonic() - stopped >= 25
         assert lab.item("zabbix[host,snmp,available]")["lastvalue"] == "1"
         assert not lab.problem_named("no SNMP data collection")
     finally:
@@ -493,7 +503,7 @@ def test_change_problem_was_open_for_minutes_and_closes_by_hand(lab):
     assert [p["eventid"] for p in lab.problem_named("cuc1: SMTP configuration changed")] == \
         [prob["eventid"]], "the change problem closed by itself"
     held = time.monotonic() - lab.change_opened
-    print("change problem held open for %.0f s" % held)
+    lab.report("change problem held open for %.0f s, then closed through the API" % held)
     assert held >= 60
     lab.api.call("event.acknowledge", {"eventids": [prob["eventid"]], "action": 1 | 4,
                                        "message": "closed by the test"})
