@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 from nms_helper import CONTRIB, Stack, mib_dir  # noqa: E402
 from snmp_helper import (  # noqa: E402
-    SERVER_TABLE, SMTP_SERVER_TABLE, SNMPTRAPD, Snmptrapd, col, snmpget, snmpset, tool_env,
-    wait_for)
+    SERVER_TABLE, SMTP_SERVER_TABLE, SNMPTRAPD, Snmptrapd, col, free_udp_port, snmpget, snmpset,
+    tool_env, wait_for)
 from zabbix_helper import ZabbixStack  # noqa: E402
 
 import yaml  # noqa: E402
@@ -85,7 +85,7 @@ class ZabbixTrapd(Snmptrapd):
         env = tool_env(self.state_dir)
         env.pop("MIBS", None)  # snmp.conf decides, as on a real host
         for _ in range(1 if self.port else 5):
-            port = self.port or __import__("snmp_helper").free_udp_port()
+            port = self.port or free_udp_port()
             self._spawn([SNMPTRAPD, "-f", "-Lf", str(self.log_file), "-p", str(self.pid_file)] +
                         self.args + ["udp:127.0.0.1:%d" % port], env=env)
             if self._wait_bound(port, timeout):
@@ -268,7 +268,27 @@ def test_every_item_gets_a_value_and_none_is_unsupported(lab):
         "discovery_rules"][0]["item_prototypes"]
     assert len(got) == len(protos) + 2  # + SNMP availability, cupiChangeHistorySize
     lab.report("%d polled items, all with a value, none unsupported" % len(got))
-    # Values as snmpd serves them.
+    # Values as snmpd serves them: every item whose value is the object's own
+    # (times a multiplier), not a rate or an age.
+    details = {i["key_"]: i for i in lab.api.call("item.get", {
+        "hostids": [lab.hostid], "output": ["key_", "snmp_oid", "lastvalue"],
+        "selectPreprocessing": ["type", "params"]})}
+    volatile = ("cupiServerDataAge[1]", "cupiServerRequests[1]", "cupiServerFailures[1]",
+                "cupiServerLastChange[1]")
+    compared = 0
+    for key, it in details.items():
+        if not it["snmp_oid"] or key in volatile:
+            continue
+        value = snmp_value(lab, it["snmp_oid"])
+        factor = [float(p["params"]) for p in it["preprocessing"] if p["type"] == "1"]
+        if isinstance(value, int):
+            want = value * (factor[0] if factor else 1)
+            assert float(it["lastvalue"]) == want, (key, it["lastvalue"], value)
+        else:
+            assert it["lastvalue"] == value, (key, it["lastvalue"], value)
+        compared += 1
+    assert compared == len(got) - 1 - len(volatile)  # all but SNMP availability
+    lab.report("%d item values equal to snmpget's" % compared)
     assert got["cupiServerName[1]"]["lastvalue"] == "cuc1"
     assert got["cupiServerStatus[1]"]["lastvalue"] == str(ST_OK)
     assert got["cupiServerUrl[1]"]["lastvalue"] == lab.stack.sim.url_of("cuc1")
@@ -391,9 +411,10 @@ def test_agent_notifications_reach_the_trap_items(lab):
         text = lab.history(key, 2)[-1]["value"]
         assert "iso." + oid[len("1."):] in text, text  # as the stock snmptrapd writes it
         assert "cuc1" in text
-    # The change notification opens its own problem, to be closed by hand.
-    wait_for(lambda: lab.problem_named("SMTP server configuration changed (notification)"), 30,
-             what="the notification's problem")
+    # The change notifications open their own problems, to be closed by hand.
+    for which in ("SMTP server", "SMTP client"):
+        wait_for(lambda: lab.problem_named("%s configuration changed (notification)" % which),
+                 30, what="the %s notification's problem" % which)
     assert lab.item("snmptrap.fallback")["lastclock"] == "0"
 
 
