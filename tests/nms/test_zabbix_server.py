@@ -315,13 +315,16 @@ def test_status_fault_raises_status_problem_and_holds_data_age(lab):
                  what="cupiServerStatus not ok")
         # Old data meanwhile: above {$CUPI.DATA_AGE.MAX}.
         wait_for(lambda: snmp_value(lab, col(SERVER_TABLE, 5, 1)) > 6, 30, what="data age > 6")
-        lab.force(["cupiServerStatus[1]", "cupiServerDataAge[1]"],
-                  lambda by: by["cupiServerStatus[1]"]["lastvalue"] != str(ST_OK) and
-                  float(by["cupiServerDataAge[1]"]["lastvalue"]) > 6,
-                  what="status and age polled")
+        lab.force(["cupiServerStatus[1]"],
+                  lambda by: by["cupiServerStatus[1]"]["lastvalue"] != str(ST_OK),
+                  what="the status polled")
         wait_for(lambda: lab.problem_named("CUPI status is not ok"), 30,
                  what="the status problem")
-        # The data-age trigger depends on the status trigger: no second problem.
+        # The data-age trigger depends on the status trigger: while the status
+        # problem is open, old data raise no second problem.
+        lab.force(["cupiServerDataAge[1]"],
+                  lambda by: float(by["cupiServerDataAge[1]"]["lastvalue"]) > 6,
+                  what="the data age polled")
         time.sleep(3)
         assert not lab.problem_named("data older than"), lab.problems()
     finally:
@@ -339,6 +342,8 @@ def test_slow_cupi_raises_data_age_problem_alone(lab):
     """CUPI answering, but slowly: the data get older than
     {$CUPI.DATA_AGE.MAX} between reads while the status stays ok."""
     sim = lab.stack.sim
+    assert snmp_value(lab, col(SERVER_TABLE, 4, 1)) == ST_OK
+    assert not lab.problem_named("data older than")
     sim.fault(method="GET", latency_ms=AGENT_TIMEOUT_MS - 3000, count=100000)
     try:
         def aged(by):
