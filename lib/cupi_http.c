@@ -86,6 +86,10 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     (void)easy;
     (void)socketp;
     cupi_engine *e = userp;
+    if (e->watch)
+        e->watch((int)fd, what == CURL_POLL_IN || what == CURL_POLL_INOUT,
+                 what == CURL_POLL_OUT || what == CURL_POLL_INOUT, what == CURL_POLL_REMOVE,
+                 e->watch_arg);
     size_t i = sock_find(e, fd);
     if (what == CURL_POLL_REMOVE) {
         if (i != SIZE_MAX)
@@ -127,6 +131,12 @@ cupi_engine *cupi_engine_new(void)
     return e;
 }
 
+void cupi_engine_watch(cupi_engine *e, cupi_socket_fn fn, void *arg)
+{
+    e->watch = fn;
+    e->watch_arg = arg;
+}
+
 void cupi_engine_free(cupi_engine *e)
 {
     if (!e)
@@ -142,13 +152,17 @@ void cupi_engine_free(cupi_engine *e)
 
 /* curl's default cache holds four connections per easy handle in the multi
  * at that moment, and only a few are in it between refreshes: the kept
- * connections of idle clients would be closed to make room. Room for what
- * every client may hold at once keeps them; connections closed after use
- * never wait in the cache, so this is a bound, not an allocation. */
+ * connections of idle clients would be closed to make room. Room for one
+ * per client keeps them (an idle client keeps one, see
+ * cupi_transfer_release), plus CONNECTION_SLACK for the few clients busy
+ * with concurrent requests (a SET) at any moment; connections closed after
+ * use never wait in the cache, so this is a bound, not an allocation. */
+#define CONNECTION_SLACK 8
+
 void cupi_engine_reserve_connections(cupi_engine *e, long delta)
 {
     e->connection_room += delta;
-    long room = e->connection_room > 0 ? e->connection_room : 1;
+    long room = (e->connection_room > 0 ? e->connection_room : 0) + CONNECTION_SLACK;
     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, room);
 }
 

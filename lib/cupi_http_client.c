@@ -15,6 +15,7 @@
 #include "cupi_scrub.h"
 
 #define DEFAULT_TIMEOUT_MS 5000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 3000L
 #define DEFAULT_MAX_CONCURRENT 2u
 #define DEFAULT_MAX_RETRIES 3u
 #define DEFAULT_BACKOFF_BASE_MS 200L
@@ -152,6 +153,9 @@ static bool prepare_attempt(cupi_client *c, cupi_transfer *t, cupi_request *r, i
     snprintf(url, n, "%s%s", c->base_url, path);
     t->len = 0;
     t->too_large = false;
+    t->header_too_large = false;
+    t->header_bytes = 0;
+    t->headers_done = false;
     t->got_session = false;
     t->errbuf[0] = '\0';
     CURL *h = t->easy;
@@ -245,29 +249,62 @@ static void describe_http(cupi_client *c, const cupi_transfer *t, cupi_request *
     request_set_message(c, r, msg);
 }
 
-static void describe(cupi_client *c, const cupi_transfer *t, cupi_request *r, cupi_status st,
-                     CURLcode rc, long http)
+/* What a transfer libcurl ended got to. */
+static cupi_transfer_facts transfer_facts(const cupi_client *c, const cupi_transfer *t,
+                                          CURLcode rc)
 {
+    cupi_transfer_facts f = {
+        .rc = rc,
+        .body_too_large = t->too_large,
+        .header_too_large = t->header_too_large,
+        .https = strncmp(c->base_url, "https:", 6) == 0,
+        .answer_started = t->header_bytes > 0,
+        .headers_done = t->headers_done,
+    };
+    curl_off_t lookup_us = 0, connect_us = 0, tls_us = 0;
+    long sent = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup_us);
+    curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+    curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &sent);
+    curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &f.os_errno);
+    curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &f.tls_verify);
+    f.request_sent = sent > 0 || f.answer_started;
+    f.tls_done = tls_us > 0 || f.request_sent;
+    f.connected = connect_us > 0 || f.tls_done;
+    f.resolved = lookup_us > 0 || f.connected;
+    return f;
+}
+
+/* A failed transfer: the fixed text for operators in the message, libcurl's
+ * own (which names addresses and measured times) in the detail, for logs. */
+static cupi_status describe_failure(cupi_client *c, const cupi_transfer *t, cupi_request *r,
+                                    CURLcode rc)
+{
+    cupi_transfer_facts f = transfer_facts(c, t, rc);
     char msg[sizeof r->result.message];
-    switch (st) {
-    case CUPI_OK:
-        r->result.message[0] = '\0';
-        return;
-    case CUPI_E_TOO_LARGE:
-        snprintf(msg, sizeof msg, "response body larger than %u bytes refused",
-                 (unsigned)CUPI_MAX_BODY);
-        break;
-    case CUPI_E_TIMEOUT:
-    case CUPI_E_TLS:
-    case CUPI_E_TRANSPORT:
-        /* curl's error buffer names host and cause, never the credentials. */
-        snprintf(msg, sizeof msg, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
-        break;
-    default:
-        describe_http(c, t, r, st, http);
-        return;
-    }
+    cupi_status st = cupi_http_failure(&f, msg, sizeof msg);
     request_set_message(c, r, msg);
+    cupi_scrub s;
+    request_scrub(c, r, &s);
+    snprintf(r->result.detail, sizeof r->result.detail, "%s",
+             t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+    (void)cupi_scrub_text(&s, r->result.detail, sizeof r->result.detail);
+    return st;
+}
+
+static cupi_status describe(cupi_client *c, const cupi_transfer *t, cupi_request *r,
+                            CURLcode rc, long http)
+{
+    r->result.detail[0] = '\0';
+    if (rc != CURLE_OK || t->too_large || t->header_too_large)
+        return describe_failure(c, t, r, rc);
+    cupi_status st = cupi_http_status(http);
+    if (st == CUPI_OK)
+        r->result.message[0] = '\0';
+    else
+        describe_http(c, t, r, st, http);
+    return st;
 }
 
 static cupi_status decode_body(cupi_client *c, const cupi_transfer *t, cupi_request *r)
@@ -309,9 +346,8 @@ void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now)
         connects > 0)
         c->connections += (uint32_t)connects; /* wraps like the other counters */
     r->result.http_status = http;
-    cupi_status st = cupi_http_status(rc, t->too_large, http);
     update_session(c, t, http, now);
-    describe(c, t, r, st, rc, http);
+    cupi_status st = describe(c, t, r, rc, http);
     if (st == CUPI_OK && !r->result.is_put)
         st = decode_body(c, t, r);
     cupi_transfer_release(c, t);
@@ -376,8 +412,8 @@ static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
         cupi_set_error(err, errsz, "unknown wire format");
         return false;
     }
-    if (o->timeout_ms < 0 || o->backoff_base_ms < 0 || o->backoff_max_ms < 0 ||
-        o->session_idle_ms < 0 || o->expected_idle_ms < 0) {
+    if (o->timeout_ms < 0 || o->connect_timeout_ms < 0 || o->backoff_base_ms < 0 ||
+        o->backoff_max_ms < 0 || o->session_idle_ms < 0 || o->expected_idle_ms < 0) {
         cupi_set_error(err, errsz, "time options must not be negative");
         return false;
     }
@@ -400,6 +436,13 @@ static void apply_defaults(cupi_client *c, const cupi_client_options *o)
     c->insecure = o->insecure;
     c->format = o->format;
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+    /* A peer that accepts and never completes the handshake (a cut link
+     * behind a firewall, an overloaded server) is told apart from one that
+     * is slow to answer, sooner than the whole request's timeout. */
+    c->connect_timeout_ms =
+        o->connect_timeout_ms ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    if (c->connect_timeout_ms > c->timeout_ms)
+        c->connect_timeout_ms = c->timeout_ms;
     c->max_concurrent = o->max_concurrent ? o->max_concurrent : DEFAULT_MAX_CONCURRENT;
     c->max_retries = o->max_retries ? o->max_retries : DEFAULT_MAX_RETRIES;
     c->backoff_base_ms = o->backoff_base_ms ? o->backoff_base_ms : DEFAULT_BACKOFF_BASE_MS;
@@ -477,7 +520,9 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
         cupi_set_error(err, errsz, "out of memory");
         return NULL;
     }
-    cupi_engine_reserve_connections(e, (long)c->max_concurrent);
+    /* One kept connection per server: the concurrent requests of a SET open
+     * more, and those are closed once done rather than kept idle. */
+    cupi_engine_reserve_connections(e, 1);
     c->rng = (uint64_t)cupi_now_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^ 0x5DEECE66Du;
     cupi_engine_link_client(e, c);
     return c;
@@ -518,7 +563,7 @@ void cupi_client_free(cupi_client *c)
     while ((r = cupi_req_pop(&c->queue)))
         cupi_req_push(&gone, r);
     cancel_all(c, &gone);
-    cupi_engine_reserve_connections(c->engine, -(long)c->max_concurrent);
+    cupi_engine_reserve_connections(c->engine, -1);
     cupi_engine_unlink_client(c->engine, c);
     client_destroy(c);
 }

@@ -1,6 +1,6 @@
 /* cupi_http_internal.h - private to the HTTP client (cupi_http*.c,
- * cupi_sync.c). Nothing here is part of libcupi's ABI: every function is
- * hidden so the shared library exports only what cupi/client.h declares. */
+ * cupi_sync.c). Nothing here is part of libcupi's ABI (the library is built
+ * with hidden visibility; only CUPI_API functions are exported). */
 #ifndef CUPI_HTTP_INTERNAL_H
 #define CUPI_HTTP_INTERNAL_H
 
@@ -11,8 +11,6 @@
 #include <curl/curl.h>
 
 #include <cupi/client.h>
-
-#define CUPI_INTERNAL __attribute__((visibility("hidden")))
 
 /* Longest JSESSIONID value kept; Tomcat's are 32 hex digits, so anything
  * much longer is not a session id we want to echo back. */
@@ -44,6 +42,11 @@ typedef struct cupi_req_list {
  * pieces (the 1 MiB cap is enforced on what arrives, not by this size). */
 #define CUPI_RECV_BUFFER_BYTES 4096L
 
+/* The most header bytes one answer may carry: CUPI sends well under 2 KiB;
+ * more is refused before libcurl's own, larger limits (which older libcurl
+ * reports as out of memory) are reached. */
+#define CUPI_MAX_HEADER_BYTES (64u * 1024u)
+
 /* One easy handle and the buffers of the attempt it carries. Pooled per
  * client when the client keeps its connections, so that its options are set
  * once and curl can hand the same connection back to it; freed after each
@@ -56,7 +59,10 @@ struct cupi_transfer {
     struct curl_slist *headers;
     char *body;
     size_t len, cap;
-    bool too_large;
+    bool too_large;        /* the body cap tripped */
+    bool header_too_large; /* the header cap tripped */
+    size_t header_bytes;   /* of the current answer's header block */
+    bool headers_done;     /* its blank line arrived */
     bool got_session;
     char session[CUPI_SESSION_MAX + 1];
     char errbuf[CURL_ERROR_SIZE];
@@ -78,6 +84,7 @@ struct cupi_client {
     CURLSH *share;         /* this server's TLS session and host name cache */
     cupi_format format;
     long timeout_ms;
+    long connect_timeout_ms;
     unsigned max_concurrent;
     unsigned max_retries;
     long backoff_base_ms;
@@ -110,78 +117,101 @@ struct cupi_engine {
     int64_t curl_deadline_ms; /* -1: curl wants no timer */
     cupi_client *clients;
     cupi_req_list done;   /* finished, callback not run yet */
+    cupi_socket_fn watch; /* told of every socket change, or NULL */
+    void *watch_arg;
     long connection_room; /* connections all clients may hold at once */
 };
 
 /* --- cupi_http_util.c: pure helpers ------------------------------------ */
 
-CUPI_INTERNAL int64_t cupi_now_ms(void);
+int64_t cupi_now_ms(void);
 /* Checks a base URL; on success *base is the malloc'ed scheme://host[:port]. */
-CUPI_INTERNAL cupi_status cupi_http_base_url(const char *url, bool insecure, char **base,
-                                             char *err, size_t errsz);
-/* Maps what curl and the server said to a status. */
-CUPI_INTERNAL cupi_status cupi_http_status(CURLcode rc, bool too_large, long http);
+cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char *err,
+                               size_t errsz);
 /* Back-off before retry number n (0 for the first), jitter included. */
-CUPI_INTERNAL long cupi_http_backoff(long base_ms, long max_ms, unsigned n, uint64_t *rng);
+long cupi_http_backoff(long base_ms, long max_ms, unsigned n, uint64_t *rng);
 /* JSESSIONID value of one response header line, if it is a Set-Cookie for it. */
-CUPI_INTERNAL bool cupi_http_session_cookie(const char *line, size_t len, char *out,
-                                            size_t outsz);
+bool cupi_http_session_cookie(const char *line, size_t len, char *out, size_t outsz);
 /* "Authorization: Basic BASE64(user:password)", malloc'ed (the caller wipes
  * and frees it); NULL when out of memory. Built here rather than by curl so
  * that curl never holds the password itself, only this header line. */
-CUPI_INTERNAL char *cupi_http_basic_auth(const char *user, const char *password);
+char *cupi_http_basic_auth(const char *user, const char *password);
+
+/* --- cupi_http_errors.c: what a finished transfer means ------------------ */
+
+/* How far a transfer got, as libcurl and the callbacks saw it. */
+typedef struct cupi_transfer_facts {
+    CURLcode rc;
+    bool body_too_large;   /* the body cap (CUPI_MAX_BODY) aborted it */
+    bool header_too_large; /* the header cap (CUPI_MAX_HEADER_BYTES) aborted it */
+    bool https;
+    bool resolved;       /* the host name was resolved (or is an address) */
+    bool connected;      /* a TCP connection was made (or reused) */
+    bool tls_done;       /* the TLS handshake finished */
+    bool request_sent;   /* the request went out */
+    bool answer_started; /* some of the answer arrived */
+    bool headers_done;   /* the answer's header block was complete */
+    long os_errno;       /* errno of the failed connect, 0 if none */
+    long tls_verify;     /* OpenSSL's certificate verification result */
+} cupi_transfer_facts;
+
+/* A failed transfer (rc != CURLE_OK, or a cap tripped): its status, and in
+ * text a fixed description of what happened (the same for the same fault:
+ * no durations, sizes or addresses). */
+cupi_status cupi_http_failure(const cupi_transfer_facts *f, char *text, size_t textsz);
+/* The status of a complete HTTP answer. */
+cupi_status cupi_http_status(long http);
 
 /* --- cupi_secret.c: allocators that clear what they free ----------------- */
 
 /* curl_global_init with such an allocator (curl takes it only in that call,
  * and only as the process's first initialisation). */
-CUPI_INTERNAL CURLcode cupi_secret_curl_global_init(long flags);
+CURLcode cupi_secret_curl_global_init(long flags);
 /* The same for libxml2 and cJSON. */
-CUPI_INTERNAL void cupi_secret_hook_parsers(void);
+void cupi_secret_hook_parsers(void);
 
 /* --- cupi_http.c: engine ------------------------------------------------ */
 
-CUPI_INTERNAL void cupi_req_push(cupi_req_list *l, cupi_request *r);
-CUPI_INTERNAL cupi_request *cupi_req_pop(cupi_req_list *l);
-CUPI_INTERNAL void cupi_engine_link_client(cupi_engine *e, cupi_client *c);
-CUPI_INTERNAL void cupi_engine_unlink_client(cupi_engine *e, cupi_client *c);
+void cupi_req_push(cupi_req_list *l, cupi_request *r);
+cupi_request *cupi_req_pop(cupi_req_list *l);
+void cupi_engine_link_client(cupi_engine *e, cupi_client *c);
+void cupi_engine_unlink_client(cupi_engine *e, cupi_client *c);
 /* Moves the finished requests of c out of the engine's delivery queue. */
-CUPI_INTERNAL void cupi_engine_take_done(cupi_engine *e, const cupi_client *c,
-                                         cupi_req_list *out);
+void cupi_engine_take_done(cupi_engine *e, const cupi_client *c, cupi_req_list *out);
 /* Sizes curl's connection cache for what every client may hold at once
  * (delta: a client's max_concurrent, added or removed). */
-CUPI_INTERNAL void cupi_engine_reserve_connections(cupi_engine *e, long delta);
+void cupi_engine_reserve_connections(cupi_engine *e, long delta);
 
 /* --- cupi_http_transfer.c: pooled easy handles ------------------------------ */
 
 /* An idle handle of c, or a new one set up for c; NULL when out of memory. */
-CUPI_INTERNAL cupi_transfer *cupi_transfer_take(cupi_client *c);
+cupi_transfer *cupi_transfer_take(cupi_client *c);
 /* Back to c's pool (or freed when the pool is full or c does not keep its
  * connections). */
-CUPI_INTERNAL void cupi_transfer_release(cupi_client *c, cupi_transfer *t);
-CUPI_INTERNAL void cupi_transfer_destroy(cupi_transfer *t);
+void cupi_transfer_release(cupi_client *c, cupi_transfer *t);
+void cupi_transfer_destroy(cupi_transfer *t);
 /* Clears and frees t's request headers (one of them is the Authorization). */
-CUPI_INTERNAL void cupi_transfer_free_headers(cupi_transfer *t);
+void cupi_transfer_free_headers(cupi_transfer *t);
 
 /* --- cupi_http_conn.c: connection policy and shared TLS state ------------ */
 
 /* c's share handle (TLS sessions, host names); false when out of memory. */
-CUPI_INTERNAL bool cupi_conn_share_new(cupi_client *c);
-CUPI_INTERNAL void cupi_conn_share_free(cupi_client *c);
+bool cupi_conn_share_new(cupi_client *c);
+void cupi_conn_share_free(cupi_client *c);
 /* The options of an easy handle that follow from c's connection policy and
  * trust settings. */
-CUPI_INTERNAL CURLcode cupi_conn_setup(const cupi_client *c, CURL *h);
+CURLcode cupi_conn_setup(const cupi_client *c, CURL *h);
 
 /* --- cupi_http_client.c: requests ---------------------------------------- */
 
 /* A transfer curl reported as finished; the request is retried or queued on
  * the engine for its callback. */
-CUPI_INTERNAL void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now);
+void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now);
 /* Moves due retries to the queue and starts what fits under max_concurrent. */
-CUPI_INTERNAL void cupi_client_pump(cupi_client *c, int64_t now);
+void cupi_client_pump(cupi_client *c, int64_t now);
 /* Earliest retry deadline, -1 when none. */
-CUPI_INTERNAL int64_t cupi_client_next_retry(const cupi_client *c);
-CUPI_INTERNAL bool cupi_client_busy(const cupi_client *c);
-CUPI_INTERNAL void cupi_request_free(cupi_request *r);
+int64_t cupi_client_next_retry(const cupi_client *c);
+bool cupi_client_busy(const cupi_client *c);
+void cupi_request_free(cupi_request *r);
 
 #endif

@@ -11,6 +11,9 @@
 
 #include "cupi_http_internal.h"
 
+/* Idle handles (and so kept connections) a client keeps between requests. */
+#define KEEP_IDLE_HANDLES 1u
+
 /* A pooled handle keeps a small body buffer; a big one is given back. */
 #define KEEP_BODY_BYTES (64u * 1024u)
 
@@ -62,10 +65,28 @@ static bool announced_too_large(const char *line, size_t len)
     return strtoull(num, NULL, 10) > CUPI_MAX_BODY;
 }
 
+/* Counts one header line against the cap; a status line starts a new block
+ * (an interim 1xx answer has its own). */
+static bool header_within_cap(cupi_transfer *t, const char *line, size_t len)
+{
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        t->header_bytes = 0;
+        t->headers_done = false;
+    }
+    t->header_bytes += len;
+    if ((len == 2 && line[0] == '\r') || (len == 1 && line[0] == '\n'))
+        t->headers_done = true;
+    return t->header_bytes <= CUPI_MAX_HEADER_BYTES;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
     cupi_transfer *t = userp;
     size_t n = size * nmemb;
+    if (!header_within_cap(t, data, n)) {
+        t->header_too_large = true;
+        return 0;
+    }
     if (announced_too_large(data, n)) {
         t->too_large = true;
         return 0;
@@ -123,7 +144,7 @@ static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
     SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, t);
     SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -166,8 +187,12 @@ void cupi_transfer_release(cupi_client *c, cupi_transfer *t)
     }
     t->len = 0;
     /* A handle kept for a connection that is not kept would be the largest
-     * thing an idle client holds (curl's per-handle state and buffers). */
-    if (!c->keep_connections || c->n_idle >= c->max_concurrent) {
+     * thing an idle client holds (curl's per-handle state and buffers). While
+     * more requests wait, every handle is reused at once; once the client
+     * goes idle, one is all that reads at their own phases reuse. */
+    bool more = c->queue.n || c->retrying.n || c->n_active > 0;
+    unsigned keep = more ? c->max_concurrent : KEEP_IDLE_HANDLES;
+    if (!c->keep_connections || c->n_idle >= keep) {
         cupi_transfer_destroy(t);
         return;
     }

@@ -24,9 +24,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Not part of libcupi's ABI. */
-#define CUPI_SCRUB_HIDDEN __attribute__((visibility("hidden")))
-
 #define CUPI_SCRUB_MIN_LEN 4
 #define CUPI_SCRUB_MAX 6
 
@@ -36,19 +33,19 @@ typedef struct cupi_scrub {
     size_t n;
 } cupi_scrub;
 
-CUPI_SCRUB_HIDDEN void cupi_scrub_init(cupi_scrub *s);
+void cupi_scrub_init(cupi_scrub *s);
 /* Adds a secret; NULL, "" and a full set are ignored. */
-CUPI_SCRUB_HIDDEN void cupi_scrub_add(cupi_scrub *s, const char *secret);
+void cupi_scrub_add(cupi_scrub *s, const char *secret);
 
 /* Masks text (NUL-terminated, textsz bytes of room) in place, by structure
  * and by the long secrets of s (s may be NULL: structure only). Returns
  * false when a short secret of s occurs in the masked text: a caller showing
  * text a server sent must then withhold all of it. */
-CUPI_SCRUB_HIDDEN bool cupi_scrub_text(const cupi_scrub *s, char *text, size_t textsz);
+bool cupi_scrub_text(const cupi_scrub *s, char *text, size_t textsz);
 
 /* base64 of "user:password" as a Basic credential carries it, without the
  * '=' padding (so it also matches the padded form). Returns a malloc'ed
  * string, or NULL when out of memory. */
-CUPI_SCRUB_HIDDEN char *cupi_scrub_basic_credential(const char *user, const char *password);
+char *cupi_scrub_basic_credential(const char *user, const char *password);
 
 #endif

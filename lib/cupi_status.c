@@ -1,4 +1,4 @@
-/* cupi_status.c - names and texts of libcupi status codes. */
+/* cupi_status.c - names and texts of libcupi status codes, and which are transient. */
 #include <cupi/status.h>
 
 #include <stddef.h>
@@ -39,4 +39,9 @@ const char *cupi_status_text(cupi_status s)
     if ((size_t)s >= sizeof status_table / sizeof status_table[0] || !status_table[s].text)
         return "unknown error";
     return status_table[s].text;
+}
+
+bool cupi_status_transient(cupi_status s)
+{
+    return s == CUPI_E_TRANSPORT || s == CUPI_E_TIMEOUT;
 }

@@ -16,6 +16,8 @@ and cupi-snmp-agent, every one stopped by its PID.
   4. Notification burst: 1,000 external changes with a 1 s poll.
   5. Codec throughput on the CUPI reference bodies (build/bench/bench_codec), and
      instructions per decode/encode under callgrind when valgrind is there.
+  6. The MIB module's CPU per GET in-process with 1, 100 and 1,000 servers
+     (build/bench/bench_mib_get: no snmpd, no network).
 
 With --fleet it runs the 1,000-server fleet benchmark instead (bench_fleet.py:
 one cupi-sim with N servers on 127.0.0.2, the agent beside a trivial
@@ -546,6 +548,19 @@ def bench_codec(build, seconds, callgrind):
     return out
 
 
+# --- 6. MIB GET in-process ------------------------------------------------------------------
+
+
+def bench_mib_get(build, gets):
+    exe = Path(build) / "bench" / "bench_mib_get"
+    if not exe.exists():
+        return {"error": "%s not built (-DCUPI_BUILD_BENCH=ON)" % exe}
+    p = subprocess.run([str(exe), "--gets", str(gets), "1", "100", "1000"], capture_output=True,
+                       text=True, timeout=300)
+    rows = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    return {"sizes": rows, "exit": p.returncode}
+
+
 # --- report --------------------------------------------------------------------------------
 
 
@@ -643,6 +658,18 @@ def report(r):
                     row["case"], row["op"], row["bytes"], "{:,.0f}".format(ps),
                     fmt(1e6 / ps if ps else None, 2),
                     fmt(instr.get("%s %s" % (row["case"], row["op"])), 0)))
+    if "mibget" in r:
+        m = r["mibget"]
+        out += ["", "6. MIB GET in-process, last row's last client column (CPU us per GET)"]
+        if "error" in m:
+            out.append("  " + m["error"])
+        else:
+            for row in m["sizes"]:
+                out.append("  %5d rows  %8s us  (%d GETs)" % (row["rows"],
+                                                          fmt(row["cpu_us_per_get"], 2),
+                                                          row["gets"]))
+            if m["exit"] != 0:
+                out.append("  bench_mib_get exited %d" % m["exit"])
     return "\n".join(out)
 
 
@@ -672,8 +699,8 @@ def main():
     ap.add_argument("--json", help="also write the numbers as JSON to this file")
     ap.add_argument("--gets", type=int, default=1000, help="GETs per latency run (1000)")
     ap.add_argument("--changes", type=int, default=1000, help="changes in the burst (1000)")
-    ap.add_argument("--only", default="get,walk,set,burst,codec",
-                    help="comma-separated subset of get,walk,set,burst,codec")
+    ap.add_argument("--only", default="get,walk,set,burst,codec,mibget",
+                    help="comma-separated subset of get,walk,set,burst,codec,mibget")
     ap.add_argument("--no-callgrind", action="store_true", help="skip instruction counts")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     ap.add_argument("--fleet", action="store_true",
@@ -718,6 +745,9 @@ def main():
         if "codec" in only:
             print("bench: codecs ...", file=sys.stderr, flush=True)
             results["codec"] = bench_codec(build, 0.5, not args.no_callgrind)
+        if "mibget" in only:
+            print("bench: MIB GET in-process ...", file=sys.stderr, flush=True)
+            results["mibget"] = bench_mib_get(build, 10000)
     finally:
         if lab:
             lab.stop()

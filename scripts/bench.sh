@@ -8,9 +8,10 @@
 #   3. SET round trip (1 and 5 fields), CUPI fast / PUT slowed by 2 s
 #   4. notification burst: 1,000 external changes, 1 s poll
 #   5. codec throughput on the CUPI reference bodies (and callgrind instructions/op)
+#   6. the MIB module's CPU per GET in-process at 1, 100 and 1,000 servers
 # About 1-2 minutes after the build.
 #
-#   scripts/bench.sh [--no-install] [--json FILE] [--only get,walk,set,burst,codec]
+#   scripts/bench.sh [--no-install] [--json FILE] [--only get,walk,set,burst,codec,mibget]
 #                    [--gets N] [--changes N] [--no-callgrind] [--keep]
 #
 # Fleet mode, instead of the above (about 3-4 minutes after the build):

@@ -5,6 +5,8 @@
  * did not stick), 2 usage errors. */
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 #include "cupictl_history.h"
 #include "cupictl_state.h"
 
@@ -78,8 +80,10 @@ static void report_failure(const session *s, const char *what, const cupi_result
               r->message);
         return;
     }
-    error("server %u (%s): %s failed: %s%s%s", s->server->index, s->server->name, what,
-          cupi_status_text(r->status), r->message[0] ? ": " : "", r->message);
+    /* cupictl's stderr is its log: libcurl's own words too, if any. */
+    error("server %u (%s): %s failed: %s%s%s%s%s%s", s->server->index, s->server->name, what,
+          cupi_status_text(r->status), r->message[0] ? ": " : "", r->message,
+          r->detail[0] ? " (" : "", r->detail, r->detail[0] ? ")" : "");
 }
 
 static int print_values(const cupi_snapshot *snap, bool json)

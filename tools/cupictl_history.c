@@ -1,8 +1,10 @@
 /* cupictl_history.c - "cupictl history" reads the change history from the
- * agent's state file with the agent's own parser (agent_history_ring.c),
+ * agent's state file with the agent's own parser (store/history_ring.c),
  * so it shows exactly what the agent would load, and never talks to CUPI. */
 #include "cupictl_history.h"
-#include "agent_history_ring.h"
+#include "cupictl_time.h"
+#include "history_ring.h"
+#include "json_number.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -58,15 +60,6 @@ static char *read_text(const char *path, size_t max)
     return buf;
 }
 
-static const char *iso_time(int64_t when, char *buf, size_t size)
-{
-    time_t t = (time_t)when;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(buf, size, "%lld", (long long)when);
-    return buf;
-}
-
 /* cupiSmtpServerMaxConnections.1: the changed column's instance. */
 static const char *object_name(const agent_change *c, unsigned index, char *buf, size_t size)
 {
@@ -86,7 +79,7 @@ static void print_table_rows(const history_ring *h, unsigned index)
     for (size_t i = 0; i < h->count; i++) {
         const agent_change *c = history_ring_at(h, i);
         printf("%-6u %-10u %-20s %-8s %-40s \"%s\" -> \"%s\"\n", index, c->index,
-               iso_time(c->when, when, sizeof when), source_name(c->source),
+               cupictl_utc(c->when, when, sizeof when), source_name(c->source),
                object_name(c, index, object, sizeof object), agent_change_old(c),
                agent_change_new(c));
     }
@@ -102,7 +95,7 @@ static cJSON *rows_json(const history_ring *h, unsigned index)
         cJSON *o = cJSON_CreateObject();
         if (!o || !cJSON_AddItemToArray(rows, o) ||
             !cJSON_AddNumberToObject(o, "index", c->index) ||
-            !cJSON_AddStringToObject(o, "time", iso_time(c->when, when, sizeof when)) ||
+            !cJSON_AddStringToObject(o, "time", cupictl_utc(c->when, when, sizeof when)) ||
             !cJSON_AddStringToObject(o, "object",
                                      object_name(c, index, object, sizeof object)) ||
             !cJSON_AddStringToObject(o, "resource", cupi_resource_name(f->resource)) ||
@@ -194,10 +187,11 @@ int cupictl_history(const cupi_config *cfg, const char *server, bool json)
     const cJSON *entry;
     cJSON_ArrayForEach(entry, list)
     {
-        const cJSON *index = cJSON_GetObjectItemCaseSensitive(entry, "index");
-        if (!cJSON_IsNumber(index) || index->valuedouble < 1 || index->valuedouble > 65535)
+        double index;
+        if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(entry, "index"), 1, 65535,
+                              &index))
             continue;
-        unsigned idx = (unsigned)index->valuedouble;
+        unsigned idx = (unsigned)index;
         if (only && only->index != idx)
             continue;
         char key[16];

@@ -5,6 +5,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 #include <stdbool.h>
 
 /* Parses the arguments after "history" ([--server INDEX] [--json]); json

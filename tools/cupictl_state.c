@@ -8,8 +8,9 @@
  * which). Whether the file lacks a value the agent holds in memory right
  * now cannot be known from here. */
 #include "cupictl_state.h"
+#include "cupictl_time.h"
 
-#include "agent_state_file.h"
+#include "state_json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -25,14 +26,6 @@ typedef struct report {
     long stale_after;
     FILE *out;
 } report;
-
-static const char *utc(time_t t, char *buf, size_t bufsz)
-{
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(buf, bufsz, "%lld", (long long)t);
-    return buf;
-}
 
 /* How often the agent reads each resource in the background. */
 static long refresh_period(const cupi_config *cfg)
@@ -69,7 +62,7 @@ static void text_resource(const report *r, const agent_state_server *e, cupi_res
     const agent_state_resource *res = &e->res[which];
     if (res->valid)
         fprintf(r->out, "  %s: values read from CUPI %s (%lld s ago)\n",
-                cupi_resource_name(which), utc(res->read_at, when, sizeof when),
+                cupi_resource_name(which), cupictl_utc(res->read_at, when, sizeof when),
                 (long long)(r->now - res->read_at));
     else
         fprintf(r->out, "  %s: no values saved\n", cupi_resource_name(which));
@@ -79,7 +72,7 @@ static void text_report(const report *r)
 {
     char when[32];
     fprintf(r->out, "state file %s\n  written %s (%lld s ago)\n", r->cfg->state_file,
-            utc(r->written, when, sizeof when), (long long)(r->now - r->written));
+            cupictl_utc(r->written, when, sizeof when), (long long)(r->now - r->written));
     for (size_t i = 0; i < r->cfg->n_servers; i++) {
         const cupi_server_config *s = &r->cfg->servers[i];
         if (r->only && r->only != s)

@@ -6,6 +6,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>

@@ -9,7 +9,8 @@
  * up in an error or a warning. */
 #include <cupi/cupi.h>
 
-#include "config_internal.h"
+#include "agent_config.h"
+#include "config_parse.h"
 
 #include <errno.h>
 #include <stdint.h>

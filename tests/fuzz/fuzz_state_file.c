@@ -5,7 +5,7 @@
  * complete snapshot of valid values, readAt not ahead of the clock by more
  * than allowed); what is taken renders and parses back identically, with
  * nothing dropped the second time; lookups find what was taken. */
-#include "agent_state_file.h"
+#include "state_json.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -453,9 +453,9 @@ class AgentLab:
         conf = agent_config(self.snmpd, [server_block(1, "indep", self.cupi, fmt)],
                             poll=1, ttl=1)
         self.agent = Agent(self.base / "agent", conf, debug="cupi").start()
-        o = col(SMTP_SERVER_TABLE, 1, 1)
-        wait_for(lambda: snmpget(self.snmpd.port, o)[0].value(o) is not None, 20,
-                 what="the row's config columns served")
+        for o in (col(SMTP_SERVER_TABLE, 1, 1), col(SMTP_CLIENT_TABLE, 1, 1)):
+            wait_for(lambda o=o: snmpget(self.snmpd.port, o)[0].value(o) is not None, 20,
+                     what="the row's config columns served")
         return self
 
     def stop(self):

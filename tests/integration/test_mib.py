@@ -2,7 +2,7 @@
 
 The root OID and every object's OID are defined twice: in
 mib/CUPI-SMTP-MIB.txt and in the C code the agent registers with
-(agent/mib_oids.h for the root, arcs, tables, cupiServerTable columns and
+(agent/mib/oids.h for the root, arcs, tables, cupiServerTable columns and
 notifications; libcupi's field table, lib/cupi_fields.c, for the columns of
 the two configuration tables). These tests prove the two agree, using
 net-snmp's own MIB parser (snmptranslate) as the reference for the MIB side,
@@ -30,7 +30,7 @@ BUILD_DIR = Path(os.environ.get("CUPI_BUILD_DIR") or SOURCE_DIR / "build")
 MIB_DIR = SOURCE_DIR / "mib"
 MIB_FILE = MIB_DIR / "CUPI-SMTP-MIB.txt"
 MODULE = "CUPI-SMTP-MIB"
-OIDS_H = SOURCE_DIR / "agent" / "mib_oids.h"
+OIDS_H = SOURCE_DIR / "agent" / "mib" / "oids.h"
 FIELDS_C = SOURCE_DIR / "lib" / "cupi_fields.c"
 FETCH = SOURCE_DIR / "scripts" / "fetch-ietf-mibs.sh"
 DUMP = BUILD_DIR / "tests" / "unit" / "mib_oid_dump"

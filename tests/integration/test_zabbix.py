@@ -1,5 +1,5 @@
 """contrib/zabbix: the Zabbix 6.0 template generated from the MIB, checked
-without a server (tests/nms/test_zabbix_server.py runs it in a real one):
+without a server (test_zabbix_live.py runs it in a real one):
 - regenerating it (make_template.py) gives the committed file;
 - the YAML export structure of 6.0: version, groups, template, a discovery
   rule with item prototypes, value maps, macros, 32-hex-digit UUIDs, no

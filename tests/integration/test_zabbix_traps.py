@@ -1,5 +1,5 @@
 """contrib/zabbix/cupi-zabbix-traps, the snmptrapd traphandle writing
-Zabbix's SNMP trap file, on its own (tests/nms/test_zabbix_server.py runs
+Zabbix's SNMP trap file, on its own (test_zabbix_live.py runs
 it under snmptrapd into a real Zabbix server):
 - a record is what Zabbix's SNMP trapper splits on: "<time> ZBXTRAP
   <address>" then the varbind lines; "ZBXTRAP" in a value cannot start a

@@ -13,11 +13,16 @@
 
 #include <cupi/cupi.h>
 
+#include "model/refresh.h"
+#include "worker/worker.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-/* Starts the agent library and libcupi; the engine, or NULL on failure. */
-static inline cupi_engine *harness_start(const char *app)
+/* Starts the agent library, libcupi and the CUPI worker thread (its
+ * outcomes reach the model through net-snmp's loop, as in the agent). 0,
+ * or -1 on failure. */
+static inline int harness_start(const char *app)
 {
     setenv("MIBS", "", 1);
     setenv("MIBDIRS", "", 1);
@@ -27,9 +32,17 @@ static inline cupi_engine *harness_start(const char *app)
     /* (the VACM module warns that no access control is configured: the
      * requests here bypass it with UCD_MSG_FLAG_ALWAYS_IN_VIEW) */
     if (init_agent(app) != 0)
-        return NULL;
+        return -1;
     init_snmp(app);
-    return cupi_global_init() == CUPI_OK ? cupi_engine_new() : NULL;
+    if (cupi_global_init() != CUPI_OK)
+        return -1;
+    return worker_start(agent_refresh_take);
+}
+
+/* Stops the worker: call once the servers are cleared. */
+static inline void harness_stop(void)
+{
+    worker_stop();
 }
 
 /* A pair of sessions over the callback transport: *master hands what it

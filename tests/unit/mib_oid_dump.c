@@ -5,7 +5,7 @@
  *   mib_oid_dump --syntax  "NAME KIND ..." for every configuration column:
  *                          int MIN MAX | enum V1,V2,... | bool | string MAXLEN [write-only]
  *
- * The OIDs come from agent/mib_oids.h (root, arcs, tables, cupiServerTable
+ * The OIDs come from agent/mib/oids.h (root, arcs, tables, cupiServerTable
  * columns, notifications) and from libcupi's field table (configuration
  * columns: cupi_fields(), f->mib_name, f->column). Only the descriptor
  * names of cupiServerTable's columns and of the fixed nodes are written
@@ -17,12 +17,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mib_oids.h"
+#include "mib/oids.h"
 
 static const unsigned root[] = {CUPI_MIB_ROOT_OID};
 _Static_assert(sizeof root / sizeof root[0] == CUPI_MIB_ROOT_LEN, "CUPI_MIB_ROOT_LEN");
 
-/* Every table's entry is arc 1 under the table (mib_oids.h). */
+/* Every table's entry is arc 1 under the table (mib/oids.h). */
 #define ENTRY_ARC 1
 
 /* cupiServerTable's columns, indexed by enum mib_server_column. */

@@ -28,10 +28,10 @@
 
 #include "agent_harness.h"
 
-#include "agent_notify.h"
-#include "agent_server.h"
-#include "agent_timer.h"
-#include "mib_oids.h"
+#include "mib/notify.h"
+#include "model/server.h"
+#include "loop/timer.h"
+#include "mib/oids.h"
 
 #define APP "cupi-model-test"
 #define MAX_SEEN 256
@@ -60,7 +60,6 @@ static seen_event events[MAX_SEEN];
 static size_t n_events;
 static seen_trap traps[MAX_SEEN];
 static size_t n_traps;
-static cupi_engine *engine;
 
 static void record_event(const agent_event *ev, void *arg)
 {
@@ -111,6 +110,18 @@ static int record_trap(int major, int minor, void *serverarg, void *clientarg)
 }
 
 /* Runs net-snmp's alarms (the queue's and the timers') for a while. */
+/* A background read's outcome as the worker hands it over. */
+static void take_read(agent_server *s, cupi_resource r, cupi_status st, const char *why,
+                      const cupi_snapshot *snap, int64_t started_ms)
+{
+    worker_read rd = {
+        .resource = r, .status = st, .started_ms = started_ms, .read_at = time(NULL)};
+    snprintf(rd.why, sizeof rd.why, "%s", why);
+    if (snap)
+        rd.snapshot = *snap;
+    agent_server_take_read(s, &rd);
+}
+
 static void pump(int ms)
 {
     for (int i = 0; i < ms / 5; i++) {
@@ -150,7 +161,7 @@ static cupi_config config_of(const unsigned *indexes, const char *const *urls, s
 static void apply(const unsigned *indexes, const char *const *urls, size_t n)
 {
     cupi_config cfg = config_of(indexes, urls, n);
-    assert_int_equal(agent_servers_apply(&cfg, engine), 0);
+    assert_int_equal(agent_servers_apply(&cfg), 0);
     cupi_config_free(&cfg);
 }
 
@@ -193,7 +204,7 @@ static unsigned column_of(cupi_resource r, const char *field)
 static int setup(void **state)
 {
     (void)state;
-    if (!(engine = harness_start(APP)))
+    if (harness_start(APP) != 0)
         return -1;
     if (agent_notify_start() != 0 || agent_server_subscribe(record_event, NULL) != 0)
         return -1;
@@ -210,7 +221,7 @@ static int teardown(void **state)
     agent_servers_clear();
     agent_server_unsubscribe_all();
     agent_timer_shutdown();
-    cupi_engine_free(engine);
+    harness_stop();
     cupi_global_cleanup();
     snmp_shutdown(APP);
     return 0;
@@ -278,14 +289,14 @@ static void test_a_failing_resource_keeps_the_status(void **state)
     (void)state;
     agent_server *s = agent_server_find(1);
     cupi_snapshot server = defaults(CUPI_RES_SERVER), client = defaults(CUPI_RES_CLIENT);
-    agent_server_take_read(s, CUPI_RES_SERVER, CUPI_OK, "", &server, 0);
-    agent_server_take_read(s, CUPI_RES_CLIENT, CUPI_E_AUTH, "HTTP 401", NULL, 0);
+    take_read(s, CUPI_RES_SERVER, CUPI_OK, "", &server, agent_now_ms());
+    take_read(s, CUPI_RES_CLIENT, CUPI_E_AUTH, "HTTP 401", NULL, agent_now_ms());
     assert_int_equal(s->status, AGENT_STATUS_AUTH_FAILED);
     /* the server resource reads fine again: the client's failure still shows */
-    agent_server_take_read(s, CUPI_RES_SERVER, CUPI_OK, "", &server, 0);
+    take_read(s, CUPI_RES_SERVER, CUPI_OK, "", &server, agent_now_ms());
     assert_int_equal(s->status, AGENT_STATUS_AUTH_FAILED);
     assert_string_equal(s->last_error, "HTTP 401");
-    agent_server_take_read(s, CUPI_RES_CLIENT, CUPI_OK, "", &client, 0);
+    take_read(s, CUPI_RES_CLIENT, CUPI_OK, "", &client, agent_now_ms());
     assert_int_equal(s->status, AGENT_STATUS_OK);
     pump(100);
     size_t status_traps = 0;
@@ -355,16 +366,15 @@ static void test_a_stale_read_is_dropped(void **state)
     agent_server *s = agent_server_find(5);
     cupi_snapshot snap = defaults(CUPI_RES_SERVER);
     agent_server_take_values(s, &snap, AGENT_SOURCE_EXTERNAL, 0);
-    unsigned generation = agent_server_generation(s, CUPI_RES_SERVER);
+    int64_t started = agent_now_ms();
     cupi_snapshot committed = snap;
     set_int(&committed, "maxNumberConnections", 40);
     agent_server_set_commit(s, &committed, 0); /* a SET after the read started */
-    agent_server_take_read(s, CUPI_RES_SERVER, CUPI_OK, "", &snap, generation);
+    take_read(s, CUPI_RES_SERVER, CUPI_OK, "", &snap, started);
     assert_int_equal(s->res[CUPI_RES_SERVER].snap.v[2].i, 40);
     /* a read while a SET holds the row is dropped too */
     agent_server_set_begin(s);
-    agent_server_take_read(s, CUPI_RES_SERVER, CUPI_OK, "", &snap,
-                           agent_server_generation(s, CUPI_RES_SERVER));
+    take_read(s, CUPI_RES_SERVER, CUPI_OK, "", &snap, agent_now_ms() + 1);
     agent_server_set_end(s);
     assert_int_equal(s->res[CUPI_RES_SERVER].snap.v[2].i, 40);
 }

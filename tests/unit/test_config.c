@@ -13,6 +13,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 #define SECRET "S3cr3t-Pa55w0rd"
 
 typedef struct warnings {

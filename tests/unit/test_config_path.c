@@ -10,6 +10,8 @@
 
 #include <cupi/cupi.h>
 
+#include "agent_config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

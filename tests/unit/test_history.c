@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_history_ring.h"
+#include "history_ring.h"
 
 static uint32_t add(history_ring *h, const char *old_value, const char *new_value)
 {

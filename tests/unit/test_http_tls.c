@@ -376,6 +376,10 @@ static void test_verification_kept(void **state)
         cupi_client *c = client(f, 60000, trust[i]);
         cupi_result r;
         assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_E_TLS);
+        /* What failed, in a fixed text; libcurl's own words in the detail. */
+        assert_string_equal(
+            r.message, "TLS: server certificate self-signed and not trusted (see cupiCaFile)");
+        assert_true(r.detail[0] != '\0');
         cupi_client_free(c);
     }
     cert_free(&other);

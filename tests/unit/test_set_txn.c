@@ -38,10 +38,10 @@
 
 #include "agent_harness.h"
 
-#include "agent_server.h"
-#include "mib_oids.h"
-#include "mib_tables.h"
-#include "set_txn.h"
+#include "model/server.h"
+#include "mib/oids.h"
+#include "mib/tables.h"
+#include "mib/set_txn.h"
 
 #define APP "cupi-set-test"
 #define MAX_REQUESTS 32
@@ -50,7 +50,6 @@
 static const unsigned row_indexes[] = {1, 2};
 #define N_ROWS (sizeof row_indexes / sizeof row_indexes[0])
 
-static cupi_engine *engine;
 static netsnmp_session *master, *client;
 
 /* --- the fake CUPI ----------------------------------------------------------- */
@@ -81,8 +80,9 @@ static struct {
     cupi_status fault_status[MAX_REQUESTS];
     unsigned in_flight, max_in_flight;
     unsigned events;
-    uint32_t ticks;
+    int64_t now_ms;
     char log[2048];
+    char logged[4096]; /* what the module logged, one line per message */
 } fake;
 
 static size_t row_slot(unsigned index)
@@ -145,12 +145,12 @@ static cupi_status fake_put(agent_server *s, const cupi_snapshot *changes, cupi_
     return fake_queue(true, s, changes->resource, changes, cb, arg);
 }
 
-static uint32_t fake_ticks(void)
+static int64_t fake_now_ms(void)
 {
-    return fake.ticks;
+    return fake.now_ms;
 }
 
-static const set_txn_io fake_io = {fake_get, fake_put, fake_ticks};
+static const set_txn_io fake_io = {fake_get, fake_put, fake_now_ms};
 
 static void strip_write_only(cupi_snapshot *snap)
 {
@@ -220,6 +220,20 @@ static void fake_script(size_t request, fake_fault fault, cupi_status status)
 {
     fake.fault[request] = fault;
     fake.fault_status[request] = status;
+}
+
+/* What the module logs names the step that failed. */
+static int on_log(int major, int minor, void *serverarg, void *clientarg)
+{
+    (void)major;
+    (void)minor;
+    (void)clientarg;
+    const struct snmp_log_message *m = serverarg;
+    if (m && m->msg) {
+        strncat(fake.logged, m->msg, sizeof fake.logged - strlen(fake.logged) - 1);
+        fputs(m->msg, stderr); /* net-snmp stops its own stderr log for this */
+    }
+    return SNMPERR_SUCCESS;
 }
 
 /* --- values ---------------------------------------------------------------------- */
@@ -312,7 +326,7 @@ static cupi_config make_config(bool with_row_2)
 static void apply_config(bool with_row_2)
 {
     cupi_config cfg = make_config(with_row_2);
-    assert_int_equal(agent_servers_apply(&cfg, engine), 0);
+    assert_int_equal(agent_servers_apply(&cfg), 0);
     cupi_config_free(&cfg);
 }
 
@@ -330,7 +344,7 @@ static int reset(void **state)
 {
     (void)state;
     memset(&fake, 0, sizeof fake);
-    fake.ticks = 1000;
+    fake.now_ms = 10000;
     for (size_t i = 0; i < N_ROWS; i++) {
         agent_server *s = agent_server_find(row_indexes[i]);
         if (!s)
@@ -361,19 +375,45 @@ static int failing_handler(netsnmp_mib_handler *handler, netsnmp_handler_registr
     return SNMP_ERR_NOERROR;
 }
 
+/* Another OID whose COMMIT shuts the module's SET down first, as a SIGTERM
+ * between the master's ACTION and its COMMIT (CleanupSet) does: a PDU
+ * names it before the config columns, so its handler runs first in each
+ * phase. */
+static const oid shutdown_oid[] = {1, 3, 6, 1, 4, 1, 8072, 9999, 9999, 78, 0};
+
+static int shutdown_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reginfo,
+                            netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
+{
+    (void)handler;
+    (void)reginfo;
+    (void)requests;
+    if (reqinfo->mode == MODE_SET_COMMIT)
+        set_txn_shutdown();
+    return SNMP_ERR_NOERROR;
+}
+
+static int register_oid(const char *name, Netsnmp_Node_Handler *fn, const oid *o, size_t len)
+{
+    netsnmp_handler_registration *reg =
+        netsnmp_create_handler_registration(name, fn, o, len, HANDLER_CAN_RWRITE);
+    return reg && netsnmp_register_handler(reg) == MIB_REGISTERED_OK ? 0 : -1;
+}
+
 static int group_setup(void **state)
 {
     (void)state;
-    if (!(engine = harness_start(APP)))
+    if (harness_start(APP) != 0)
         return -1;
     apply_config(true);
     set_txn_use_io(&fake_io);
+    snmp_enable_calllog();
+    snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, on_log, NULL);
     if (mib_config_tables_register() != 0)
         return -1;
-    netsnmp_handler_registration *reg =
-        netsnmp_create_handler_registration("cupi-test-failing", failing_handler, failing_oid,
-                                            OID_LENGTH(failing_oid), HANDLER_CAN_RWRITE);
-    if (!reg || netsnmp_register_handler(reg) != MIB_REGISTERED_OK)
+    if (register_oid("cupi-test-failing", failing_handler, failing_oid,
+                     OID_LENGTH(failing_oid)) != 0 ||
+        register_oid("cupi-test-shutdown", shutdown_handler, shutdown_oid,
+                     OID_LENGTH(shutdown_oid)) != 0)
         return -1;
 
     client = harness_open_client(&master, "private", 30);
@@ -391,8 +431,7 @@ static int group_teardown(void **state)
     mib_config_tables_unregister();
     agent_servers_clear();
     set_txn_use_io(NULL);
-    if (engine)
-        cupi_engine_free(engine);
+    harness_stop();
     cupi_global_cleanup();
     snmp_shutdown(APP);
     shutdown_agent();
@@ -407,7 +446,7 @@ static const oid objects_oid[] = {CUPI_MIB_ROOT_OID, CUPI_ARC_OBJECTS};
 typedef struct varbind {
     cupi_resource res;
     unsigned index;
-    const char *field; /* NULL: the failing OID */
+    const char *field; /* NULL: the failing OID, or the shutdown OID when s is set */
     long i;
     const char *s;
 } varbind;
@@ -434,8 +473,12 @@ static void send_set(const varbind *vb, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!vb[i].field) {
             long one = 1;
-            snmp_pdu_add_variable(pdu, failing_oid, OID_LENGTH(failing_oid), ASN_INTEGER, &one,
-                                  sizeof one);
+            if (vb[i].s)
+                snmp_pdu_add_variable(pdu, shutdown_oid, OID_LENGTH(shutdown_oid), ASN_INTEGER,
+                                      &one, sizeof one);
+            else
+                snmp_pdu_add_variable(pdu, failing_oid, OID_LENGTH(failing_oid), ASN_INTEGER,
+                                      &one, sizeof one);
             continue;
         }
         const cupi_field *f = cupi_field_find(vb[i].res, vb[i].field);
@@ -706,6 +749,86 @@ static void test_put_lost_not_applied(void **state)
     assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 20);
 }
 
+/* Only a PUT can end unknown: a read that times out fails the SET, it is
+ * not read again as if its outcome were open. */
+static void test_read_times_out(void **state)
+{
+    (void)state;
+    fake_script(0, FAULT_LOST, CUPI_OK);
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30)};
+    run_set(vb, 1, SNMP_ERR_RESOURCEUNAVAILABLE, 1);
+    assert_string_equal(fake.log, "GET 1 server");
+    assert_int_equal(truth_int(1, SRV, "maxNumberConnections"), 20);
+}
+
+/* A read-back that times out after an answered PUT: the PUT is known to be
+ * applied, so it is put back; the log names the step. */
+static void test_readback_times_out(void **state)
+{
+    (void)state;
+    fake_script(2, FAULT_LOST, CUPI_OK);
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30)};
+    run_set(vb, 1, SNMP_ERR_COMMITFAILED, 1);
+    assert_string_equal(fake.log, "GET 1 server; PUT 1 server maxNumberConnections=30; "
+                                  "GET 1 server; PUT 1 server maxNumberConnections=20");
+    assert_int_equal(truth_int(1, SRV, "maxNumberConnections"), 20);
+    assert_non_null(strstr(fake.logged, "server: reading back the PUT failed: "));
+    assert_null(agent_server_find(1)->res[SRV].late_put);
+}
+
+/* The read-back of a PUT without answer fails too: nothing is put back (it
+ * is not known to be applied), the PUT may still land, and the log tells
+ * this read-back from the other. */
+static void test_put_lost_and_readback_fails(void **state)
+{
+    (void)state;
+    fake_script(1, FAULT_LOST, CUPI_OK);
+    fake_script(2, FAULT_FAIL, CUPI_E_BUSY);
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30)};
+    run_set(vb, 1, SNMP_ERR_COMMITFAILED, 1);
+    assert_string_equal(fake.log,
+                        "GET 1 server; PUT 1 server maxNumberConnections=30; GET 1 server");
+    assert_non_null(
+        strstr(fake.logged, "server: reading back the PUT without answer failed: "));
+    assert_null(strstr(fake.logged, "server: reading back the PUT failed: "));
+    assert_non_null(agent_server_find(1)->res[SRV].late_put);
+}
+
+/* One PUT refused, the other without answer: the SET fails without reading
+ * the unanswered one back or putting it back, and expects it to land. */
+static void test_put_lost_beside_refused_put(void **state)
+{
+    (void)state;
+    fake_script(2, FAULT_FAIL, CUPI_E_REJECTED);
+    fake_script(3, FAULT_LOST, CUPI_OK);
+    const varbind vb[] = {VB_INT(SRV, 1, "maxNumberConnections", 30),
+                          VB_INT(SRV, 2, "maxNumberConnections", 40)};
+    run_set(vb, 2, SNMP_ERR_COMMITFAILED, 1);
+    assert_string_equal(fake.log, "GET 1 server; GET 2 server; "
+                                  "PUT 1 server maxNumberConnections=30; "
+                                  "PUT 2 server maxNumberConnections=40");
+    assert_null(agent_server_find(1)->res[SRV].late_put);
+    const cupi_snapshot *late = agent_server_find(2)->res[SRV].late_put;
+    assert_non_null(late);
+    const cupi_field *f = cupi_field_find(SRV, "maxNumberConnections");
+    assert_int_equal(late->v[f->column - 1].i, 40);
+    assert_int_equal(model_int(2, SRV, "maxNumberConnections"), 20);
+}
+
+/* A shutdown after ACTION and before COMMIT: what was read back is what
+ * CUPI holds, and the model (so the state file) takes it. */
+static void test_shutdown_before_commit(void **state)
+{
+    (void)state;
+    const varbind vb[] = {{SRV, 0, NULL, 0, "shutdown"},
+                          VB_INT(SRV, 1, "maxNumberConnections", 30)};
+    run_set(vb, 2, SNMP_ERR_NOERROR, 0);
+    assert_string_equal(fake.log,
+                        "GET 1 server; PUT 1 server maxNumberConnections=30; GET 1 server");
+    assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 30);
+    assert_int_equal(agent_server_find(1)->last_change_source, AGENT_SOURCE_SNMP);
+}
+
 /* --- the read skipped on a fresh cache -------------------------------------------------------
  */
 
@@ -862,10 +985,10 @@ static void test_abandoned_transaction_expires(void **state)
 
     agent_server *s = agent_server_find(1);
     assert_int_equal(s->pending_sets, 1); /* held: background reads are dropped */
-    fake.ticks += 119 * 100;
+    fake.now_ms += 120 * 1000 - 1;
     set_txn_expire();
     assert_int_equal(s->pending_sets, 1); /* a slow master is not an absent one */
-    fake.ticks += 2 * 100;
+    fake.now_ms += 1;                     /* two minutes without a phase */
     set_txn_expire();
     assert_int_equal(s->pending_sets, 0);
     assert_string_equal(fake.log, "");
@@ -876,6 +999,21 @@ static void test_abandoned_transaction_expires(void **state)
     assert_int_equal(model_int(1, SRV, "maxNumberConnections"), 31);
 }
 
+/* The row leaves from a timer that fires right after its SET ends (the
+ * SET may end inside one of its own callbacks): give it a few ms. */
+static bool row_goes(unsigned index)
+{
+    for (int i = 0; i < 200 && agent_server_find(index); i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        loop_once(true);
+    }
+    return agent_server_find(index) == NULL;
+}
+
+/* A reload that removes a row while its SET waits for CUPI: the row stays
+ * until the SET ends, the SET goes through and tells the truth, and only
+ * then does the row go. */
 static void test_reload_removes_row_mid_set(void **state)
 {
     (void)state;
@@ -883,16 +1021,18 @@ static void test_reload_removes_row_mid_set(void **state)
     send_set(vb, 1);
     wait_requests(1); /* the fresh read is in flight */
     apply_config(false);
-    assert_null(agent_server_find(2));
+    agent_server *s = agent_server_find(2);
+    assert_non_null(s); /* kept while the SET holds it */
+    assert_true(s->leaving);
     wait_response();
     for (int i = 0; i < 50; i++)
         loop_once(true);
-    /* the read is answered, but there is no row to PUT to any more */
-    assert_int_equal(response->errstat, SNMP_ERR_RESOURCEUNAVAILABLE);
-    assert_int_equal(response->errindex, 1);
-    assert_string_equal(fake.log, "GET 2 server");
-    assert_int_equal(truth_int(2, SRV, "maxNumberConnections"), 20);
+    assert_int_equal(response->errstat, SNMP_ERR_NOERROR);
+    assert_string_equal(fake.log,
+                        "GET 2 server; PUT 2 server maxNumberConnections=30; GET 2 server");
+    assert_int_equal(truth_int(2, SRV, "maxNumberConnections"), 30);
     assert_int_equal(fake.in_flight, 0);
+    assert_true(row_goes(2)); /* once the SET ended */
 
     apply_config(true); /* row 2 back, for the other tests */
     assert_int_equal(agent_server_find(2)->pending_sets, 0);
@@ -909,13 +1049,32 @@ static void test_reload_removes_one_of_two_rows(void **state)
     wait_response();
     for (int i = 0; i < 50; i++)
         loop_once(true);
-    /* row 2 cannot be PUT: row 1 is not PUT either */
-    assert_int_equal(response->errstat, SNMP_ERR_RESOURCEUNAVAILABLE);
-    assert_int_equal(response->errindex, 1);
-    assert_string_equal(fake.log, "GET 2 server; GET 1 server");
-    assert_int_equal(truth_int(1, SRV, "maxNumberConnections"), 20);
+    /* both rows written: the removed one is not cut off half-way */
+    assert_int_equal(response->errstat, SNMP_ERR_NOERROR);
+    assert_int_equal(truth_int(2, SRV, "maxNumberConnections"), 40);
+    assert_int_equal(truth_int(1, SRV, "maxNumberConnections"), 30);
     assert_int_equal(agent_server_find(1)->pending_sets, 0);
+    assert_true(row_goes(2));
     apply_config(true);
+}
+
+/* Configured again before its SET ended: the row simply stays. */
+static void test_reload_removes_then_restores_row_mid_set(void **state)
+{
+    (void)state;
+    const varbind vb[] = {VB_INT(SRV, 2, "maxNumberConnections", 35)};
+    send_set(vb, 1);
+    wait_requests(1);
+    apply_config(false);
+    apply_config(true);
+    assert_false(agent_server_find(2)->leaving);
+    wait_response();
+    for (int i = 0; i < 50; i++)
+        loop_once(true);
+    assert_int_equal(response->errstat, SNMP_ERR_NOERROR);
+    assert_int_equal(truth_int(2, SRV, "maxNumberConnections"), 35);
+    assert_non_null(agent_server_find(2));
+    assert_int_equal(agent_server_find(2)->pending_sets, 0);
 }
 
 int main(void)
@@ -935,6 +1094,11 @@ int main(void)
         cmocka_unit_test_setup(test_value_does_not_stick, reset),
         cmocka_unit_test_setup(test_put_lost_but_applied, reset),
         cmocka_unit_test_setup(test_put_lost_not_applied, reset),
+        cmocka_unit_test_setup(test_read_times_out, reset),
+        cmocka_unit_test_setup(test_readback_times_out, reset),
+        cmocka_unit_test_setup(test_put_lost_and_readback_fails, reset),
+        cmocka_unit_test_setup(test_put_lost_beside_refused_put, reset),
+        cmocka_unit_test_setup(test_shutdown_before_commit, reset),
         cmocka_unit_test_setup(test_fresh_cache_skips_read, reset),
         cmocka_unit_test_setup(test_fresh_cache_puts_back_its_values, reset),
         cmocka_unit_test_setup(test_fresh_cache_change_by_others_stays_theirs, reset),
@@ -946,6 +1110,7 @@ int main(void)
         cmocka_unit_test_setup(test_abandoned_transaction_expires, reset),
         cmocka_unit_test_setup(test_reload_removes_row_mid_set, reset),
         cmocka_unit_test_setup(test_reload_removes_one_of_two_rows, reset),
+        cmocka_unit_test_setup(test_reload_removes_then_restores_row_mid_set, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -13,7 +13,7 @@
 
 #include <cupi/cupi.h>
 
-#include "agent_state_file.h"
+#include "state_json.h"
 #include "test_support.h"
 
 #define NOW ((time_t)1800000000)

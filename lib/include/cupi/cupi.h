@@ -11,7 +11,6 @@
 #include <cupi/text.h>
 #include <cupi/codec.h>
 #include <cupi/client.h>
-#include <cupi/config.h>
 #include <cupi/secret.h>
 
 #endif

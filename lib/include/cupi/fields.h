@@ -7,6 +7,8 @@
 #ifndef CUPI_FIELDS_H
 #define CUPI_FIELDS_H
 
+#include <cupi/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,18 +72,18 @@ typedef struct cupi_snapshot {
     cupi_value v[CUPI_MAX_COLUMNS];
 } cupi_snapshot;
 
-const char *cupi_resource_name(cupi_resource r); /* "server" / "client" */
-const char *cupi_resource_path(cupi_resource r); /* "/vmrest/..." */
-const char *cupi_resource_root(cupi_resource r); /* XML root element */
-int cupi_resource_from_name(const char *name);   /* -1 when unknown */
+CUPI_API const char *cupi_resource_name(cupi_resource r); /* "server" / "client" */
+CUPI_API const char *cupi_resource_path(cupi_resource r); /* "/vmrest/..." */
+CUPI_API const char *cupi_resource_root(cupi_resource r); /* XML root element */
+CUPI_API int cupi_resource_from_name(const char *name);   /* -1 when unknown */
 
 /* All fields of one resource, ordered by column. */
-const cupi_field *cupi_fields(cupi_resource r, size_t *n_out);
+CUPI_API const cupi_field *cupi_fields(cupi_resource r, size_t *n_out);
 /* The field at a MIB column, or NULL. */
-const cupi_field *cupi_field_at(cupi_resource r, unsigned column);
+CUPI_API const cupi_field *cupi_field_at(cupi_resource r, unsigned column);
 /* Case-insensitive lookup by payload name or alias; NULL when unknown. */
-const cupi_field *cupi_field_find(cupi_resource r, const char *name);
-size_t cupi_field_count(cupi_resource r);
+CUPI_API const cupi_field *cupi_field_find(cupi_resource r, const char *name);
+CUPI_API size_t cupi_field_count(cupi_resource r);
 
 /* --- values and snapshots ------------------------------------------------ */
 
@@ -94,63 +96,64 @@ typedef enum cupi_verdict {
     CUPI_INCONSISTENT, /* a cross-field rule fails */
 } cupi_verdict;
 
-const char *cupi_verdict_name(cupi_verdict v);
+CUPI_API const char *cupi_verdict_name(cupi_verdict v);
 
 /* Parses text ("25", "true", a string) into a value of f's type. Checks the
  * type only (WRONG_TYPE / WRONG_LENGTH); call cupi_value_check for the rest.
  * Booleans accept true/false/1/0 case-insensitively. */
-cupi_verdict cupi_value_parse(const cupi_field *f, const char *text, size_t len,
-                              cupi_value *out);
+CUPI_API cupi_verdict cupi_value_parse(const cupi_field *f, const char *text, size_t len,
+                                       cupi_value *out);
 /* Canonical CUPI text of a value ("587", "true"). Returns buf. */
-const char *cupi_value_format(const cupi_field *f, const cupi_value *v, char *buf,
-                              size_t bufsz);
+CUPI_API const char *cupi_value_format(const cupi_field *f, const cupi_value *v, char *buf,
+                                       size_t bufsz);
 /* Range, enum, length and syntax check of one value. why (may be NULL) gets a
  * sentence naming the field and the rule. */
-cupi_verdict cupi_value_check(const cupi_field *f, const cupi_value *v, char *why,
-                              size_t whysz);
-bool cupi_value_equal(const cupi_field *f, const cupi_value *a, const cupi_value *b);
+CUPI_API cupi_verdict cupi_value_check(const cupi_field *f, const cupi_value *v, char *why,
+                                       size_t whysz);
+CUPI_API bool cupi_value_equal(const cupi_field *f, const cupi_value *a, const cupi_value *b);
 
-bool cupi_hostname_valid(const char *s);
-bool cupi_ip_literal_valid(const char *s);
+CUPI_API bool cupi_hostname_valid(const char *s);
+CUPI_API bool cupi_ip_literal_valid(const char *s);
 
-void cupi_snapshot_init(cupi_snapshot *s, cupi_resource r);
-bool cupi_snapshot_has(const cupi_snapshot *s, unsigned column);
+CUPI_API void cupi_snapshot_init(cupi_snapshot *s, cupi_resource r);
+CUPI_API bool cupi_snapshot_has(const cupi_snapshot *s, unsigned column);
 /* Sets a column and marks it present. */
-void cupi_snapshot_set(cupi_snapshot *s, unsigned column, const cupi_value *v);
+CUPI_API void cupi_snapshot_set(cupi_snapshot *s, unsigned column, const cupi_value *v);
 /* Copies the present fields of changes over base (same resource). */
-void cupi_snapshot_apply(cupi_snapshot *base, const cupi_snapshot *changes);
+CUPI_API void cupi_snapshot_apply(cupi_snapshot *base, const cupi_snapshot *changes);
 /* Bitmask (bit column-1) of readable fields that differ between a and b,
  * including a field present in one and not the other. Write-only fields are
  * never compared: CUPI does not return them. */
-uint32_t cupi_snapshot_diff(const cupi_snapshot *a, const cupi_snapshot *b);
+CUPI_API uint32_t cupi_snapshot_diff(const cupi_snapshot *a, const cupi_snapshot *b);
 /* The readable fields asked for in `asked` that `now` does not hold (absent
  * or different), as a column bitmask: what did not stick after a PUT.
  * Write-only fields are never compared (CUPI does not return them). */
-uint32_t cupi_snapshot_unstuck(const cupi_snapshot *asked, const cupi_snapshot *now);
+CUPI_API uint32_t cupi_snapshot_unstuck(const cupi_snapshot *asked, const cupi_snapshot *now);
 /* Checks every present value of s with cupi_value_check; stops at the first
  * failure and stores its column in *column (may be NULL). */
-cupi_verdict cupi_snapshot_check(const cupi_snapshot *s, unsigned *column, char *why,
-                                 size_t whysz);
+CUPI_API cupi_verdict cupi_snapshot_check(const cupi_snapshot *s, unsigned *column, char *why,
+                                          size_t whysz);
 
 /* Cross-field rules (doc/interface.md), judged on merged = the current
  * values with the pending changes applied. Only rules that involve at least
  * one column in changed_mask are judged, so a value CUPI already holds does
  * not block an unrelated change. Returns CUPI_VALID or CUPI_INCONSISTENT with
  * the failing rule's text in why and the offending column in *column. */
-cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask,
-                              unsigned *column, char *why, size_t whysz);
+CUPI_API cupi_verdict cupi_rules_check(const cupi_snapshot *merged, uint32_t changed_mask,
+                                       unsigned *column, char *why, size_t whysz);
 
 /* True when a cross-field rule of resource r involves a column of mask
  * (bit column-1): only then do the current values decide whether a change
  * is consistent. */
-bool cupi_rules_involve(cupi_resource r, uint32_t mask);
+CUPI_API bool cupi_rules_involve(cupi_resource r, uint32_t mask);
 
 /* The whole validation of an update, shared by cupictl and the agent: every
  * value of changes (cupi_snapshot_check), then the cross-field rules on
  * current with changes applied. current may be NULL when unknown (rules are
  * then judged on changes alone). *column gets the offending column. */
-cupi_verdict cupi_changes_check(const cupi_snapshot *current, const cupi_snapshot *changes,
-                                unsigned *column, char *why, size_t whysz);
+CUPI_API cupi_verdict cupi_changes_check(const cupi_snapshot *current,
+                                         const cupi_snapshot *changes, unsigned *column,
+                                         char *why, size_t whysz);
 
 #ifdef __cplusplus
 }

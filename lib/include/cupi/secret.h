@@ -7,6 +7,8 @@
 #ifndef CUPI_SECRET_H
 #define CUPI_SECRET_H
 
+#include <cupi/export.h>
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -14,10 +16,10 @@ extern "C" {
 #endif
 
 /* Clears n bytes at p in a way the compiler may not drop. p may be NULL. */
-void cupi_secret_wipe(void *p, size_t n);
+CUPI_API void cupi_secret_wipe(void *p, size_t n);
 
 /* Clears the NUL-terminated string s, then frees it. s may be NULL. */
-void cupi_secret_free(char *s);
+CUPI_API void cupi_secret_free(char *s);
 
 /* cupi_global_init() also makes libcurl, libxml2 and cJSON clear every
  * block before they free it: they copy request headers, PUT bodies and

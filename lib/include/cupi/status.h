@@ -2,6 +2,10 @@
 #ifndef CUPI_STATUS_H
 #define CUPI_STATUS_H
 
+#include <cupi/export.h>
+
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -26,9 +30,13 @@ typedef enum cupi_status {
 } cupi_status;
 
 /* Short stable name, e.g. "auth" for CUPI_E_AUTH. */
-const char *cupi_status_name(cupi_status s);
+CUPI_API const char *cupi_status_name(cupi_status s);
 /* One-line description for operators. */
-const char *cupi_status_text(cupi_status s);
+CUPI_API const char *cupi_status_text(cupi_status s);
+/* The request got no answer (no connection, a lost one, or no answer in
+ * time): a failure that may pass when tried again, and for a PUT an unknown
+ * outcome, since CUPI may have applied it, now or later. */
+CUPI_API bool cupi_status_transient(cupi_status s);
 
 #ifdef __cplusplus
 }

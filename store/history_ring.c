@@ -1,0 +1,316 @@
+/* store/history_ring.c - a server's change history as a ring of compact
+ * rows, and its JSON form. */
+#include "history_ring.h"
+#include "json_number.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HISTORY_JSON_VERSION 1
+#define WHEN_MAX_AHEAD_S 86400 /* a saved time further ahead is corrupt */
+
+const char *agent_change_old(const agent_change *c)
+{
+    return c->text;
+}
+
+const char *agent_change_new(const agent_change *c)
+{
+    return c->text + c->old_len + 1;
+}
+
+void history_ring_init(history_ring *h)
+{
+    memset(h, 0, sizeof *h);
+}
+
+static agent_change **slot(const history_ring *h, size_t i)
+{
+    return &h->rows[(h->start + i) % h->cap];
+}
+
+static void drop_rows(history_ring *h)
+{
+    for (size_t i = 0; i < h->count; i++)
+        free(*slot(h, i));
+    h->count = 0;
+    h->start = 0;
+}
+
+void history_ring_clear(history_ring *h)
+{
+    drop_rows(h);
+    free(h->rows);
+    h->rows = NULL;
+    h->cap = 0;
+}
+
+int history_ring_resize(history_ring *h, size_t cap)
+{
+    if (cap == h->cap)
+        return 0;
+    agent_change **rows = cap ? calloc(cap, sizeof *rows) : NULL;
+    if (cap && !rows)
+        return -1;
+    size_t keep = h->count < cap ? h->count : cap;
+    size_t skip = h->count - keep;
+    for (size_t i = 0; i < h->count; i++) {
+        if (i < skip)
+            free(*slot(h, i));
+        else
+            rows[i - skip] = *slot(h, i);
+    }
+    free(h->rows);
+    h->rows = rows;
+    h->cap = cap;
+    h->start = 0;
+    h->count = keep;
+    return 0;
+}
+
+static size_t text_len(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n > CUPI_STR_MAX ? CUPI_STR_MAX : n;
+}
+
+/* Appends a row with the given index (greater than every row's). */
+static int push(history_ring *h, uint32_t index, int64_t when, unsigned resource,
+                unsigned column, unsigned source, const char *old_value, const char *new_value)
+{
+    if (!h->cap)
+        return 0;
+    size_t ol = text_len(old_value), nl = text_len(new_value);
+    agent_change *c = malloc(sizeof *c + ol + nl + 2);
+    if (!c)
+        return -1;
+    c->when = when;
+    c->index = index;
+    c->resource = (uint8_t)resource;
+    c->column = (uint8_t)column;
+    c->source = (uint8_t)source;
+    c->old_len = (uint8_t)ol;
+    memcpy(c->text, old_value ? old_value : "", ol);
+    c->text[ol] = '\0';
+    memcpy(c->text + ol + 1, new_value ? new_value : "", nl);
+    c->text[ol + 1 + nl] = '\0';
+    if (h->count == h->cap) {
+        free(*slot(h, 0));
+        h->start = (h->start + 1) % h->cap;
+        h->count--;
+    }
+    *slot(h, h->count) = c;
+    h->count++;
+    return 0;
+}
+
+uint32_t history_ring_add(history_ring *h, int64_t when, cupi_resource r, unsigned column,
+                          unsigned source, const char *old_value, const char *new_value)
+{
+    if (h->last_index == UINT32_MAX)
+        return 0;
+    uint32_t index = h->last_index + 1;
+    if (push(h, index, when, r, column, source, old_value, new_value) != 0)
+        return 0;
+    h->last_index = index;
+    return index;
+}
+
+const agent_change *history_ring_at(const history_ring *h, size_t i)
+{
+    return i < h->count ? *slot(h, i) : NULL;
+}
+
+const agent_change *history_ring_from(const history_ring *h, uint32_t index)
+{
+    size_t lo = 0, hi = h->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((*slot(h, mid))->index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return history_ring_at(h, lo);
+}
+
+const char *history_value_text(const cupi_field *f, const cupi_value *v, char *buf,
+                               size_t bufsz)
+{
+    if (f->write_only) {
+        if (bufsz)
+            buf[0] = '\0';
+        return buf;
+    }
+    return cupi_value_format(f, v, buf, bufsz);
+}
+
+/* --- JSON ------------------------------------------------------------------ */
+
+#define HISTORY_ROW_FILE_BYTES 2048
+
+size_t history_file_budget(size_t servers, size_t rows)
+{
+    return servers * rows * HISTORY_ROW_FILE_BYTES;
+}
+
+static const char *source_name(unsigned source)
+{
+    return source == HISTORY_SOURCE_SNMP ? "snmp" : "external";
+}
+
+static cJSON *row_json(const agent_change *c)
+{
+    const cupi_field *f = cupi_field_at((cupi_resource)c->resource, c->column);
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !f || !cJSON_AddNumberToObject(o, "index", c->index) ||
+        !cJSON_AddNumberToObject(o, "time", (double)c->when) ||
+        !cJSON_AddStringToObject(o, "resource", cupi_resource_name(f->resource)) ||
+        !cJSON_AddStringToObject(o, "field", f->name) ||
+        !cJSON_AddStringToObject(o, "old", agent_change_old(c)) ||
+        !cJSON_AddStringToObject(o, "new", agent_change_new(c)) ||
+        !cJSON_AddStringToObject(o, "source", source_name(c->source))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *history_ring_to_json(const history_ring *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
+    if (!o || !rows || !cJSON_AddNumberToObject(o, "version", HISTORY_JSON_VERSION) ||
+        !cJSON_AddNumberToObject(o, "lastIndex", h->last_index)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    for (size_t i = 0; i < h->count; i++) {
+        cJSON *row = row_json(history_ring_at(h, i));
+        if (!row || !cJSON_AddItemToArray(rows, row)) {
+            cJSON_Delete(row);
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+/* A saved value must be what the field could hold: the agent only ever
+ * recorded values it had validated. */
+static bool value_ok(const cupi_field *f, const cJSON *v)
+{
+    if (!cJSON_IsString(v))
+        return false;
+    size_t len = strlen(v->valuestring);
+    if (f->write_only)
+        return len == 0;
+    cupi_value val;
+    return cupi_value_parse(f, v->valuestring, len, &val) == CUPI_VALID &&
+           cupi_value_check(f, &val, NULL, 0) == CUPI_VALID;
+}
+
+static bool row_from_json(const cJSON *o, uint32_t after, uint32_t last, uint32_t *index,
+                          int64_t *when, const cupi_field **field, unsigned *source, char *why,
+                          size_t whysz)
+{
+    double idx, t;
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "resource");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "field");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "source");
+    int r = cJSON_IsString(res) ? cupi_resource_from_name(res->valuestring) : -1;
+    const cupi_field *f = r >= 0 && cJSON_IsString(name)
+                              ? cupi_field_find((cupi_resource)r, name->valuestring)
+                              : NULL;
+    if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(o, "index"), (double)after + 1, last,
+                          &idx)) {
+        snprintf(why, whysz, "row index not growing or beyond lastIndex");
+        return false;
+    }
+    if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(o, "time"), 0,
+                          (double)time(NULL) + WHEN_MAX_AHEAD_S, &t)) {
+        snprintf(why, whysz, "row %.0f: bad time", idx);
+        return false;
+    }
+    /* An alias would be another spelling of a known field: only the
+     * payload name this code writes is taken. */
+    if (!f || strcmp(f->name, name->valuestring) != 0) {
+        snprintf(why, whysz, "row %.0f: unknown resource or field", idx);
+        return false;
+    }
+    if (!value_ok(f, cJSON_GetObjectItemCaseSensitive(o, "old")) ||
+        !value_ok(f, cJSON_GetObjectItemCaseSensitive(o, "new"))) {
+        snprintf(why, whysz, "row %.0f: a value %s cannot hold", idx, f->name);
+        return false;
+    }
+    if (!cJSON_IsString(src) ||
+        (strcmp(src->valuestring, "external") != 0 && strcmp(src->valuestring, "snmp") != 0)) {
+        snprintf(why, whysz, "row %.0f: bad source", idx);
+        return false;
+    }
+    *index = (uint32_t)idx;
+    *when = (int64_t)t;
+    *field = f;
+    *source =
+        strcmp(src->valuestring, "snmp") == 0 ? HISTORY_SOURCE_SNMP : HISTORY_SOURCE_EXTERNAL;
+    return true;
+}
+
+int history_ring_from_json(history_ring *h, const cJSON *obj, char *why, size_t whysz)
+{
+    drop_rows(h);
+    h->last_index = 0;
+    double last;
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(obj, "version");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(obj, "rows");
+    if (!cJSON_IsObject(obj) || !cJSON_IsNumber(version)) {
+        snprintf(why, whysz, "not a history section");
+        return -1;
+    }
+    if (version->valuedouble != HISTORY_JSON_VERSION) {
+        snprintf(why, whysz, "history version %g, expected %d", version->valuedouble,
+                 HISTORY_JSON_VERSION);
+        return -1;
+    }
+    if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(obj, "lastIndex"), 0, UINT32_MAX,
+                          &last)) {
+        snprintf(why, whysz, "bad lastIndex");
+        return -1;
+    }
+    h->last_index = (uint32_t)last;
+    if (!cJSON_IsArray(rows)) {
+        snprintf(why, whysz, "no rows");
+        return -1;
+    }
+    /* Only the newest rows that fit are kept: skip the others unread, but
+     * check them all, so that a corrupt file is never half trusted. */
+    int n = cJSON_GetArraySize(rows);
+    size_t skip = (size_t)n > h->cap ? (size_t)n - h->cap : 0;
+    uint32_t after = 0;
+    size_t i = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, rows)
+    {
+        uint32_t index;
+        int64_t when;
+        const cupi_field *f;
+        unsigned source;
+        if (!row_from_json(o, after, h->last_index, &index, &when, &f, &source, why, whysz)) {
+            drop_rows(h);
+            return -1;
+        }
+        after = index;
+        if (i++ < skip)
+            continue;
+        const cJSON *ov = cJSON_GetObjectItemCaseSensitive(o, "old");
+        const cJSON *nv = cJSON_GetObjectItemCaseSensitive(o, "new");
+        if (push(h, index, when, f->resource, f->column, source, ov->valuestring,
+                 nv->valuestring) != 0) {
+            drop_rows(h);
+            snprintf(why, whysz, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
