@@ -84,20 +84,11 @@ int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults)
     return cupi_smtp_read_config(cfg, files, no_defaults, log_report, NULL);
 }
 
-/* cupiServerStatus's labels (CUPI-SMTP-MIB), in the order a summary lists
- * them: the good news first. */
-static const struct {
-    agent_status status;
-    const char *label;
-} summary_order[] = {
-    {AGENT_STATUS_OK, "ok"},
-    {AGENT_STATUS_UNKNOWN, "unknown"},
-    {AGENT_STATUS_UNREACHABLE, "unreachable"},
-    {AGENT_STATUS_AUTH_FAILED, "authFailed"},
-    {AGENT_STATUS_TLS_FAILED, "tlsFailed"},
-    {AGENT_STATUS_NOT_SUPPORTED, "notSupported"},
-    {AGENT_STATUS_BUSY, "busy"},
-    {AGENT_STATUS_BAD_RESPONSE, "badResponse"},
+/* The order a summary lists the statuses in: the good news first. */
+static const agent_status summary_order[] = {
+    AGENT_STATUS_OK,          AGENT_STATUS_UNKNOWN,      AGENT_STATUS_UNREACHABLE,
+    AGENT_STATUS_AUTH_FAILED, AGENT_STATUS_TLS_FAILED,   AGENT_STATUS_NOT_SUPPORTED,
+    AGENT_STATUS_BUSY,        AGENT_STATUS_BAD_RESPONSE,
 };
 #define N_SUMMARY (sizeof summary_order / sizeof summary_order[0])
 
@@ -107,7 +98,7 @@ const char *cupi_smtp_status_summary(char *buf, size_t size)
     for (const agent_server *s = started ? agent_servers_first() : NULL; s; s = s->next) {
         total++;
         for (size_t i = 0; i < N_SUMMARY; i++)
-            if (summary_order[i].status == s->status)
+            if (summary_order[i] == s->status)
                 count[i]++;
     }
     if (size == 0)
@@ -122,7 +113,7 @@ const char *cupi_smtp_status_summary(char *buf, size_t size)
         if (!count[i])
             continue;
         used += (size_t)snprintf(buf + used, size - used, "%s%zu %s", sep, count[i],
-                                 summary_order[i].label);
+                                 agent_status_name(summary_order[i]));
         sep = ", ";
     }
     return buf;

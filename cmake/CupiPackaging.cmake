@@ -124,7 +124,8 @@ set(CPACK_DEBIAN_SIM_DESCRIPTION "${_cupi_sim_summary}\n${_cupi_sim_text}")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libcupi-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libcurl4-openssl-dev | libcurl-dev, libxml2-dev, libcjson-dev")
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
+  "libcurl4-openssl-dev | libcurl-dev, libssl-dev, libxml2-dev, libcjson-dev")
 set(_cupi_dev_summary "client library for the CUPI SMTP configuration API (development)")
 set(_cupi_dev_text
 "libcupi reads and writes the SMTP server and SMTP smart-host configuration of

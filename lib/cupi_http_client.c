@@ -179,6 +179,7 @@ static bool prepare_attempt(cupi_client *c, cupi_transfer *t, cupi_request *r, i
 
 static void start_attempt(cupi_client *c, cupi_request *r, int64_t now)
 {
+    cupi_ca_refresh(c, now);
     cupi_transfer *t = cupi_transfer_take(c);
     if (!t) {
         request_set_message(c, r, "out of memory");
@@ -417,16 +418,20 @@ static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
         cupi_set_error(err, errsz, "time options must not be negative");
         return false;
     }
-    if (o->ca_file && !o->insecure) {
-        FILE *f = fopen(o->ca_file, "r");
-        if (!f) {
-            char why[512];
-            snprintf(why, sizeof why, "CA file %.300s is not readable: %s", o->ca_file,
-                     strerror(errno));
-            cupi_set_error(err, errsz, "%s", why);
-            return false;
-        }
-        fclose(f);
+    return true;
+}
+
+/* The CA file is read once, here (cupi_http_ca.c says why). */
+static bool load_ca(cupi_client *c, char *err, size_t errsz)
+{
+    char why[128];
+    c->ca = cupi_ca_get(c->engine, c->ca_file, why, sizeof why);
+    c->ca_read_ms = cupi_now_ms();
+    if (!c->ca) {
+        char shown[320];
+        cupi_text_printable(c->ca_file, strlen(c->ca_file), shown, sizeof shown);
+        cupi_set_error(err, errsz, "cannot read CA file %s: %s", shown, why);
+        return false;
     }
     return true;
 }
@@ -469,6 +474,7 @@ static void client_destroy(cupi_client *c)
     free(c->basic_credential);
     free(c->password);
     free(c->user);
+    cupi_ca_put(c->engine, c->ca);
     free(c->ca_file);
     free(c->base_url);
     free(c);
@@ -506,6 +512,10 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     c->auth_header =
         c->password ? cupi_http_basic_auth(c->user ? c->user : "", c->password) : NULL;
     c->ca_file = o->ca_file && !o->insecure ? strdup(o->ca_file) : NULL;
+    if (c->ca_file && !load_ca(c, err, errsz)) {
+        client_destroy(c);
+        return NULL;
+    }
     c->basic_credential =
         c->user && c->password ? cupi_scrub_basic_credential(c->user, c->password) : NULL;
     if (!c->user || !c->password || !c->auth_header || !c->basic_credential ||

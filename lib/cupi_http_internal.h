@@ -18,6 +18,7 @@
 
 typedef struct cupi_request cupi_request;
 typedef struct cupi_transfer cupi_transfer;
+typedef struct cupi_ca cupi_ca;
 
 /* One GET or PUT from cupi_client_get/put until its callback has run. */
 struct cupi_request {
@@ -78,6 +79,8 @@ struct cupi_client {
     char *auth_header;      /* "Authorization: Basic ..."; wiped on free */
     char *basic_credential; /* base64 of user:password, for scrubbing; wiped */
     char *ca_file;
+    cupi_ca *ca;        /* its CA file's certificates (cupi_http_ca.c), or NULL */
+    int64_t ca_read_ms; /* when the CA file was last read */
     bool insecure;
     bool keep_connections; /* the "keep" policy of cupi/client.h */
     unsigned holds;        /* cupi_client_hold_connections nesting */
@@ -120,6 +123,7 @@ struct cupi_engine {
     cupi_socket_fn watch; /* told of every socket change, or NULL */
     void *watch_arg;
     long connection_room; /* connections all clients may hold at once */
+    cupi_ca *cas;         /* the CA files of its clients, one per content */
 };
 
 /* --- cupi_http_util.c: pure helpers ------------------------------------ */
@@ -201,6 +205,22 @@ void cupi_conn_share_free(cupi_client *c);
 /* The options of an easy handle that follow from c's connection policy and
  * trust settings. */
 CURLcode cupi_conn_setup(const cupi_client *c, CURL *h);
+
+/* --- cupi_http_ca.c: a client's own CA file --------------------------------- */
+
+/* The CAs of the file at path (read now, bounded, without blocking), shared
+ * with the engine's other clients trusting the same bytes; NULL with why
+ * set (never the path) when it cannot be read or holds no certificate. */
+cupi_ca *cupi_ca_get(cupi_engine *e, const char *path, char *why, size_t whysz);
+/* Gives back what cupi_ca_get returned (NULL is fine). */
+void cupi_ca_put(cupi_engine *e, cupi_ca *ca);
+/* How many distinct CA files e's clients hold (each parsed once). */
+size_t cupi_ca_count(const cupi_engine *e);
+/* Reads c's CA file again when it was last read minutes ago, and trusts
+ * what it holds now if it can be read (else what it held before). */
+void cupi_ca_refresh(cupi_client *c, int64_t now);
+/* Makes an easy handle trust exactly c's CAs, without curl opening any file. */
+CURLcode cupi_ca_setup(const cupi_client *c, CURL *h);
 
 /* --- cupi_http_client.c: requests ---------------------------------------- */
 

@@ -141,8 +141,8 @@ static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
     SET(CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
     SET(CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
     SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    if (c->ca_file)
-        SET(CURLOPT_CAINFO, c->ca_file);
+    if (c->ca && rc == CURLE_OK)
+        rc = cupi_ca_setup(c, h);
     SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     SET(CURLOPT_WRITEFUNCTION, on_body);

@@ -1,7 +1,7 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: installs the Debian 12
 # packages cupi-snmp needs, only those missing, with sudo when not root.
 
-cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
+cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
 cupi_packages_run="snmpd snmp snmptrapd"
 # The NMS integrations under contrib/ are tested against the real tools:
 # snmp_exporter and its generator, Prometheus and promtool (the alert rules,

@@ -2,6 +2,7 @@
  * agent's state file with the agent's own parser (store/history_ring.c),
  * so it shows exactly what the agent would load, and never talks to CUPI. */
 #include "cupictl_history.h"
+#include "cupi_file.h"
 #include "cupictl_time.h"
 #include "history_ring.h"
 #include "json_number.h"
@@ -33,30 +34,16 @@ int cupictl_history_args(int argc, char **argv, bool *json, const char **server)
     return 0;
 }
 
-/* The file's size, within the agent's bound: the history makes it grow
- * with the servers and cupiHistorySize. */
+/* The file, within the agent's bound (the history makes it grow with the
+ * servers and cupiHistorySize), read as every file cupictl reads: not
+ * blocking, a regular file, bounded. */
 static char *read_text(const char *path, size_t max)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    size_t size = fstat(fileno(f), &st) == 0 && st.st_size >= 0 ? (size_t)st.st_size : 0;
-    char *buf = size <= max ? malloc(size + 1) : NULL;
-    size_t n = buf ? fread(buf, 1, size + 1, f) : 0;
-    bool bad = !buf || ferror(f) || n > size;
-    fclose(f);
-    if (bad) {
-        const char *why = size > max || n > size ? "file too large"
-                          : !buf                 ? "out of memory"
-                                                 : "read error";
+    char why[128];
+    size_t len;
+    char *buf = cupi_file_read(path, max, &len, NULL, why, sizeof why);
+    if (!buf)
         fprintf(stderr, "cupictl: cannot read state file %s: %s\n", path, why);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
     return buf;
 }
 

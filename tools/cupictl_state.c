@@ -10,6 +10,7 @@
 #include "cupictl_state.h"
 #include "cupictl_time.h"
 
+#include "cupi_file.h"
 #include "state_json.h"
 
 #include <cjson/cJSON.h>
@@ -31,27 +32,6 @@ typedef struct report {
 static long refresh_period(const cupi_config *cfg)
 {
     return (long)cfg->poll_interval_s;
-}
-
-static char *read_all(const char *path, size_t *len, struct stat *st)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    if (fstat(fileno(f), st) == 0 && st->st_size >= 0 &&
-        (size_t)st->st_size <= AGENT_STATE_MAX_SIZE) {
-        buf = malloc((size_t)st->st_size + 1);
-        *len = buf ? fread(buf, 1, (size_t)st->st_size, f) : 0;
-        if (buf && ferror(f)) {
-            free(buf);
-            buf = NULL;
-        }
-    } else {
-        errno = EFBIG;
-    }
-    fclose(f);
-    return buf;
 }
 
 /* --- text ------------------------------------------------------------------ */
@@ -167,15 +147,15 @@ int cupictl_state(const cupi_config *cfg, const cupi_server_config *only, bool j
     }
     struct stat st;
     size_t len = 0;
-    errno = 0;
-    char *text = read_all(cfg->state_file, &len, &st);
+    char why[128];
+    /* As every file cupictl reads: not blocking, a regular file, bounded. */
+    char *text =
+        cupi_file_read(cfg->state_file, AGENT_STATE_MAX_SIZE, &len, &st, why, sizeof why);
     if (!text) {
-        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", cfg->state_file,
-                strerror(errno ? errno : EIO));
+        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", cfg->state_file, why);
         return 1;
     }
     agent_state_doc doc;
-    char why[128];
     int rc = agent_state_parse(text, len, now, NULL, NULL, &doc, why, sizeof why);
     free(text);
     if (rc != 0) {

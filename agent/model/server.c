@@ -38,6 +38,12 @@ static const char *const status_names[] = {
     [AGENT_STATUS_BAD_RESPONSE] = "badResponse",
 };
 
+const char *agent_status_name(agent_status st)
+{
+    return st >= AGENT_STATUS_UNKNOWN && st <= AGENT_STATUS_BAD_RESPONSE ? status_names[st]
+                                                                         : "unknown";
+}
+
 static const agent_status status_of_cupi[] = {
     [CUPI_OK] = AGENT_STATUS_OK,
     [CUPI_E_TRANSPORT] = AGENT_STATUS_UNREACHABLE,
@@ -384,7 +390,7 @@ void agent_server_take_status(agent_server *s, cupi_status st, const char *messa
     s->status = now;
     snmp_log(now == AGENT_STATUS_OK ? LOG_NOTICE : LOG_WARNING,
              "cupi: server %u (%s): status %s -> %s%s%s\n", s->cfg.index, s->cfg.name,
-             status_names[before], status_names[now], s->last_error[0] ? ": " : "",
+             agent_status_name(before), agent_status_name(now), s->last_error[0] ? ": " : "",
              s->last_error);
     agent_event ev = {.type = AGENT_EVENT_STATUS, .server = s, .old_status = before};
     publish(&ev);

@@ -196,6 +196,8 @@ void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
  * notification per refresh, when only one resource fails). */
 void agent_server_take_status(agent_server *s, cupi_status st, const char *message);
 agent_status agent_status_from_cupi(cupi_status st);
+/* cupiServerStatus's label in CUPI-SMTP-MIB ("ok", "unreachable" ...). */
+const char *agent_status_name(agent_status st);
 uint32_t agent_uptime_ticks(void);
 
 #endif

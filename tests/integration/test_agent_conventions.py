@@ -196,6 +196,7 @@ def test_minus_H_lists_every_directive_the_parser_takes(tmp_path):
                             "-Le"], capture_output=True, text=True, timeout=30)
         assert q.returncode == 1
         assert "unknown directive" not in q.stderr, (name, q.stderr)
+        assert "not a directive" not in q.stderr, (name, q.stderr)
 
 
 # --- sysORTable -----------------------------------------------------------------
@@ -354,7 +355,7 @@ def proc_owner(pid):
 
 def test_runs_as_user_and_group_after_start(tmp_path, sim, snmpd, world_dir):
     assert os.geteuid() == 0, "this test needs root (-u/-g)"
-    # libcurl reads the CA file at each TLS handshake, so as nobody.
+    # The CA file is read again as nobody (on SIGHUP, and every few minutes).
     ca = shutil.copy(sim.ca_file, world_dir / "ca.pem")
     os.chmod(ca, 0o644)
     conf = agent_config(snmpd, [server_lines(1, "cuc1", sim, ca_file=ca)], poll=1, ttl=1)

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cupi/cupi.h>
@@ -1139,12 +1140,29 @@ static void test_url_validation(void **state)
     char ca[] = "/tmp/test_http_ca_XXXXXX";
     int fd = mkstemp(ca);
     assert_true(fd >= 0);
-    close(fd);
     o = base_options("https://cuc.example.com");
     o.insecure = false;
     o.ca_file = ca;
-    cupi_client_free(client_for(f, &o));
+    /* Empty, or no certificate in it: refused (it would trust nothing, and
+     * fail far from here, at each handshake). */
+    expect_refused(f, &o, "holds no PEM certificate");
+    assert_int_equal(write(fd, "-----BEGIN CERTIFICATE-----\n", 28), 28);
+    close(fd);
+    expect_refused(f, &o, "holds no PEM certificate");
     unlink(ca);
+    o.ca_file = CUPI_TEST_DATA "/test-ca.pem";
+    cupi_client_free(client_for(f, &o));
+    o.ca_file = ca;
+    /* What cannot be read at once or whole is refused at once, naming the
+     * file: a FIFO with no writer, an endless device, a directory. */
+    assert_int_equal(mkfifo(ca, 0600), 0);
+    expect_refused(f, &o, "is a FIFO, not a regular file");
+    expect_refused(f, &o, ca);
+    unlink(ca);
+    o.ca_file = "/dev/zero";
+    expect_refused(f, &o, "/dev/zero: is a character device");
+    o.ca_file = "/tmp";
+    expect_refused(f, &o, "is a directory");
 }
 
 /* Callbacks may queue new requests on their own client. */
