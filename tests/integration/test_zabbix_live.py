@@ -547,10 +547,10 @@ def test_snmpd_stopped_raises_no_snmp_data_collection(lab):
     try:
         lab.force(["cupiChangeHistorySize", "zabbix[host,snmp,available]"],
                   lambda by: by["zabbix[host,snmp,available]"]["lastvalue"] == "0",
-                  timeout=90, every=5, what="the SNMP interface unavailable")
+                  timeout=150, every=5, what="the SNMP interface unavailable")
         lab.force(["zabbix[host,snmp,available]"],
                   lambda by: lab.problem_named("no SNMP data collection"),
-                  timeout=90, every=5, what="the no-SNMP-data problem")
+                  timeout=150, every=5, what="the no-SNMP-data problem")
     finally:
         snmpd.start()
 
