@@ -7,10 +7,14 @@ cupi_packages_run="snmpd snmp snmptrapd"
 # snmp_exporter and its generator, Prometheus and promtool (the alert rules,
 # their unit tests and the dashboard's queries), check_snmp, snmptt (its
 # config), PyYAML.
+# A real Zabbix 6.0 server (test_zabbix_live.py): zabbix_server with its
+# PostgreSQL database, and its JSON-RPC API (the PHP frontend under php-fpm
+# and nginx); the test runs its own instances on 127.0.0.1.
 # gdb: a test asks the running agent whether it is dumpable; scripts/core-secrets.py (gcore).
 # systemd: systemd-analyze checks the unit.
 cupi_packages_test="libcmocka-dev libssl-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
-  prometheus-snmp-exporter prometheus monitoring-plugins-standard snmptt python3-yaml gdb systemd"
+  prometheus-snmp-exporter prometheus monitoring-plugins-standard snmptt python3-yaml gdb systemd
+  zabbix-server-pgsql zabbix-frontend-php php-fpm php-pgsql nginx postgresql"
 # scripts/package.sh and its tests: dpkg-shlibdeps (dpkg-dev, file), rpmbuild,
 # lintian; the deployment test (tests/deploy): a Debian root made by
 # debootstrap, booted by systemd-nspawn (systemd-container), cached with zstd.
@@ -45,12 +49,16 @@ cupi_install_deps() {
   # snmpd's package would start a system snmpd on port 161: keep it off.
   # shellcheck disable=SC2086
   $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-  # The tests run their own snmp_exporter and Prometheus on 127.0.0.1; the
-  # packages' services would listen on every address (:9116, :9090) from now
-  # and every boot.
-  for svc in prometheus-snmp-exporter prometheus; do
+  # The tests run their own snmp_exporter, Prometheus, PostgreSQL,
+  # zabbix_server, php-fpm and nginx on 127.0.0.1; the packages' services
+  # would listen on every address (:9116, :9090, :80, ...) from now and every
+  # boot. package:service
+  local pair pkg svc
+  for pair in prometheus-snmp-exporter:prometheus-snmp-exporter prometheus:prometheus \
+    zabbix-server-pgsql:zabbix-server nginx:nginx php-fpm:php8.2-fpm postgresql:postgresql; do
+    pkg=${pair%%:*} svc=${pair#*:}
     case " $missing " in
-      *" $svc "*)
+      *" $pkg "*)
         if [ -d /run/systemd/system ]; then
           $sudo systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
         elif [ -x "/etc/init.d/$svc" ]; then

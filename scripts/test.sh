@@ -6,8 +6,8 @@
 # under ThreadSanitizer.
 # Installs missing Debian packages first. Exit 0 only when everything passed.
 #
-# Then, once: the real-NMS tests (once.*: a real Prometheus ...), the install
-# layout, the systemd unit (systemd-analyze), the packages
+# Then, once: the real-NMS tests (once.*: a real Prometheus, a real Zabbix
+# server), the install layout, the systemd unit (systemd-analyze), the packages
 # (scripts/package.sh, lintian) and their deployment on a Debian 12 booted
 # under systemd-nspawn (tests/deploy). Last, the libFuzzer targets run for a
 # bounded time each (scripts/fuzz.sh).
@@ -40,6 +40,9 @@ if [ "$install" = 1 ]; then
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
+# Integration modules mostly wait (on CUPI latency, poll periods, the
+# master): one more of them than cores keeps both cores busy.
+it_jobs=${CUPI_TEST_JOBS:-$((jobs + 1))}
 
 run_suite() {
   local dir=$1; shift
@@ -54,16 +57,17 @@ run_suite() {
   echo "==> integration tests ($dir)"
   # Each module runs its own processes on free loopback ports in its own
   # temporary directories, so modules run side by side.
-  (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs" -R '^integration\.' "${ctest_args[@]}")
+  (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$it_jobs" -R '^integration\.' "${ctest_args[@]}")
 }
 
 run_suite "$here/build"
-# Real-NMS runs (a Prometheus scraping snmp_exporter ...): they judge the
-# contrib/ files, not the agent's memory, so they run once.
-echo "==> real NMS tests (once)"
-(cd "$here/build" && ctest --output-on-failure --no-tests=error -R '^once\.' "${ctest_args[@]}")
-echo "==> install layout, systemd unit, package and deployment tests"
-(cd "$here/build" && ctest --output-on-failure --no-tests=error -R '^(package|deploy)\.' "${ctest_args[@]}")
+# Real-NMS runs (a Prometheus scraping snmp_exporter, a Zabbix server with
+# its database and API): they judge the contrib/ files, not the agent's
+# memory, so they run once.
+# They, the install layout, systemd unit, package and deployment tests each
+# have their own ports, directories and containers: side by side.
+echo "==> real NMS, install layout, systemd unit, package and deployment tests (once)"
+(cd "$here/build" && ctest --output-on-failure --no-tests=error -j "$jobs" -R '^(once|package|deploy)\.' "${ctest_args[@]}")
 if [ "$sanitize" = 1 ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
