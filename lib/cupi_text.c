@@ -69,8 +69,10 @@ cupi_text_fault cupi_text_line_check(const char *s, size_t len, size_t *at)
     } else {
         const unsigned char *p = (const unsigned char *)s;
         for (size_t i = 0; i < len && fault == CUPI_TEXT_OK;) {
-            unsigned long cp;
+            unsigned long cp = 0;
             size_t n = utf8_next(p + i, len - i, &cp);
+            if (!n)
+                break; /* cannot happen: the text was checked as UTF-8 above */
             where = i;
             if (cupi_codepoint_is_control(cp))
                 fault = cp == 0      ? CUPI_TEXT_NUL
