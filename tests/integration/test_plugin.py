@@ -104,13 +104,13 @@ def test_plugin_in_a_snmpd_that_forks(tmp_path, monkeypatch):
     pid_file = template.pid_file
     args = [SNMPD, "-Lf", str(template.log_file), "-C", "-c", str(template.conf_file),
             "-p", str(pid_file), "udp:127.0.0.1:%d" % port]
-    parent = subprocess.run(args, env=tool_env(template.state_dir), timeout=30)
     daemon = None
     try:
-        assert parent.returncode == 0
+        parent = subprocess.run(args, env=tool_env(template.state_dir), timeout=30)
         wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 10,
                  what="the daemon's pid file")
         daemon = int(pid_file.read_text())
+        assert parent.returncode == 0
         assert daemon != os.getpid()
         assert "snmpd" in Path("/proc/%d/cmdline" % daemon).read_bytes().decode()
         port_oid = col(SMTP_SERVER_TABLE, 1, 1)
@@ -124,6 +124,8 @@ def test_plugin_in_a_snmpd_that_forks(tmp_path, monkeypatch):
                  for t in os.listdir("/proc/%d/task" % daemon)}
         assert "cupi-worker" in names
     finally:
+        if not daemon and pid_file.exists() and pid_file.read_text().strip():
+            daemon = int(pid_file.read_text())  # a daemon whose parent failed
         if daemon:
             os.kill(daemon, signal.SIGTERM)
             wait_for(lambda: not Path("/proc/%d" % daemon).exists() or
