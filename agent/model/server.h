@@ -76,7 +76,6 @@ typedef struct agent_server {
     bool leaving;              /* removed by a reload while a SET held it: goes when the
                                   SET ends, so that what the SET did at CUPI is recorded */
     worker_client *held;       /* the client a SET holds connections of, or NULL */
-    void *history;             /* its change history (model/history.c) */
     struct agent_server *next; /* sorted by cfg.index */
 } agent_server;
 
