@@ -23,6 +23,18 @@ void cupi_smtp_stop(void);
  * NULL). On error logs "FILE:LINE: ..." and returns -1. */
 int cupi_smtp_load_config(cupi_config *cfg, const char *files, bool no_defaults);
 
+/* The same reading, with each message handed to report (error true for the
+ * one that stops it, false for warnings) as "FILE:LINE: ..." without any
+ * prefix: what "cupi-snmp-agent -t" prints. 0 or -1. */
+typedef void (*cupi_smtp_report_fn)(void *arg, bool error, const char *msg);
+int cupi_smtp_read_config(cupi_config *cfg, const char *files, bool no_defaults,
+                          cupi_smtp_report_fn report, void *arg);
+
+/* The configured servers by cupiServerStatus, for a status line:
+ * "3 servers: 2 ok, 1 unreachable" ("no server configured" when none),
+ * written to buf (truncated to size). Returns buf. */
+const char *cupi_smtp_status_summary(char *buf, size_t size);
+
 /* dlmod entry points: configuration from $CUPI_SNMP_CONFIG or the default. */
 void init_cupi_smtp(void);
 void deinit_cupi_smtp(void);

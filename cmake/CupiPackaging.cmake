@@ -1,7 +1,9 @@
 # Debian and RPM packages with CPack, from the same install rules as
 # "cmake --install" (scripts/package.sh drives it):
-#   component "runtime" -> cupi-snmp      (agent, cupi_smtp.so, cupictl,
-#                                          cupi-sim, MIB, unit, docs, config)
+#   component "runtime" -> cupi-snmp      (agent, cupi_smtp.so, cupictl, MIB,
+#                                          unit, docs, configuration, snmpd.conf.d)
+#   component "sim"     -> cupi-sim       (the CUPI simulator: a lab and test
+#                                          tool, with libmicrohttpd and GnuTLS)
 #   component "dev"     -> libcupi-dev / cupi-snmp-devel (header, static
 #                                          library, pkg-config file)
 # The shared libcupi (component "lib") is left out: nothing packaged links it.
@@ -31,11 +33,15 @@ if(CUPI_PACKAGE_DEBIAN_FILES)
     DESTINATION ${CUPI_DOCDIR} COMPONENT runtime EXCLUDE_FROM_ALL)
   install(FILES ${_cupi_pkg}/copyright ${_cupi_pkg_out}/changelog.Debian.gz
     DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/libcupi-dev COMPONENT dev EXCLUDE_FROM_ALL)
+  install(FILES ${_cupi_pkg}/copyright ${_cupi_pkg_out}/changelog.Debian.gz
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/cupi-sim COMPONENT sim EXCLUDE_FROM_ALL)
   # lintian's overrides, each with the reason beside it.
   install(FILES ${_cupi_pkg}/lintian/cupi-snmp
     DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides COMPONENT runtime EXCLUDE_FROM_ALL)
   install(FILES ${_cupi_pkg}/lintian/libcupi-dev
     DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides COMPONENT dev EXCLUDE_FROM_ALL)
+  install(FILES ${_cupi_pkg}/lintian/cupi-sim
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides COMPONENT sim EXCLUDE_FROM_ALL)
 endif()
 file(MAKE_DIRECTORY ${_cupi_pkg_out})
 add_custom_command(OUTPUT ${_cupi_pkg_out}/changelog.Debian.gz
@@ -63,8 +69,9 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 # an empty line separates paragraphs.
 set(CPACK_PACKAGE_RELOCATABLE OFF)
 set(CPACK_STRIP_FILES ON)
-set(CPACK_COMPONENTS_ALL runtime dev)
+set(CPACK_COMPONENTS_ALL runtime sim dev)
 set(CPACK_COMPONENT_RUNTIME_DISPLAY_NAME "cupi-snmp")
+set(CPACK_COMPONENT_SIM_DISPLAY_NAME "cupi-sim")
 set(CPACK_COMPONENT_DEV_DISPLAY_NAME "libcupi development files")
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/cpack)
 
@@ -81,7 +88,9 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_RECOMMENDS "snmpd")
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_SUGGESTS "snmp, snmptrapd")
+# snmp-mibs-downloader (non-free) or cupi-snmp-install-mibs (curl for a
+# URL) give the net-snmp tools the IETF modules CUPI-SMTP-MIB imports.
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SUGGESTS "snmp, snmptrapd, snmp-mibs-downloader, curl, cupi-sim")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
   ${_cupi_pkg_out}/deb/postinst ${_cupi_pkg_out}/deb/prerm ${_cupi_pkg_out}/deb/postrm
   ${_cupi_pkg_out}/deb/conffiles)
@@ -97,12 +106,26 @@ validated CUPI requests, and notifications report configuration changes and
 unreachable servers.
 
 It also contains cupictl, a command-line client for the same settings, and
-cupi-sim, a CUPI simulator for labs and tests.")
+cupi-snmp-install-mibs, which installs the IETF MIB modules CUPI-SMTP-MIB
+imports.")
 set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "${_cupi_runtime_summary}\n${_cupi_runtime_text}")
+
+set(CPACK_DEBIAN_SIM_PACKAGE_NAME cupi-sim)
+set(CPACK_DEBIAN_SIM_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_SIM_PACKAGE_SHLIBDEPS ON)
+set(_cupi_sim_summary "simulator of the Cisco Unity Connection SMTP provisioning API")
+set(_cupi_sim_text
+"cupi-sim answers the CUPI REST requests for the SMTP server and SMTP
+smart-host configuration of Cisco Unity Connection, for one or many
+simulated servers, over HTTP or HTTPS, with faults injected on demand. It
+lets cupi-snmp's agent and cupictl be tried and tested without a Unity
+Connection server: a lab and test tool, not needed in production.")
+set(CPACK_DEBIAN_SIM_DESCRIPTION "${_cupi_sim_summary}\n${_cupi_sim_text}")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libcupi-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libcurl4-openssl-dev | libcurl-dev, libxml2-dev, libcjson-dev")
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
+  "libcurl4-openssl-dev | libcurl-dev, libssl-dev, libxml2-dev, libcjson-dev")
 set(_cupi_dev_summary "client library for the CUPI SMTP configuration API (development)")
 set(_cupi_dev_text
 "libcupi reads and writes the SMTP server and SMTP smart-host configuration of
@@ -121,7 +144,12 @@ set(CPACK_RPM_PACKAGE_GROUP "System Environment/Daemons")
 set(CPACK_RPM_COMPRESSION_TYPE xz)
 set(CPACK_RPM_RUNTIME_PACKAGE_NAME cupi-snmp)
 set(CPACK_RPM_DEV_PACKAGE_NAME cupi-snmp-devel)
-set(CPACK_RPM_RUNTIME_USER_FILELIST "%config(noreplace) ${CUPI_SNMP_CONFDIR}/cupi-snmp-agent.conf")
+set(CPACK_RPM_SIM_PACKAGE_NAME cupi-sim)
+set(CPACK_RPM_SIM_PACKAGE_SUMMARY "${_cupi_sim_summary}")
+set(CPACK_RPM_SIM_PACKAGE_DESCRIPTION "${_cupi_sim_text}")
+set(CPACK_RPM_RUNTIME_USER_FILELIST
+  "%config(noreplace) ${CUPI_SNMP_CONFDIR}/cupi-snmp-agent.conf"
+  "%config(noreplace) ${CUPI_SNMP_CONFDIR}/snmpd.conf.d/cupi-snmp.conf")
 set(CPACK_RPM_RUNTIME_PACKAGE_REQUIRES_POST "shadow-utils")
 set(CPACK_RPM_RUNTIME_POST_INSTALL_SCRIPT_FILE ${_cupi_pkg_out}/rpm/post)
 set(CPACK_RPM_RUNTIME_PRE_UNINSTALL_SCRIPT_FILE ${_cupi_pkg}/rpm/preun)
@@ -131,7 +159,7 @@ set(CPACK_RPM_DEV_PACKAGE_SUMMARY "${_cupi_dev_summary}")
 set(CPACK_RPM_DEV_PACKAGE_DESCRIPTION "${_cupi_dev_text}")
 # Directories other packages (filesystem, systemd, net-snmp) own.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
-  /etc/snmp /lib /lib/systemd /lib/systemd/system /usr/lib/systemd /usr/lib/systemd/system
+  /etc/snmp /etc/snmp/snmpd.conf.d /lib /lib/systemd /lib/systemd/system /usr/lib/systemd /usr/lib/systemd/system
   /usr/share/snmp /usr/share/snmp/mibs /usr/share/man /usr/share/man/man1 /usr/share/man/man5
   /usr/share/man/man8 /usr/share/doc ${CUPI_FULL_LIBDIR} ${CUPI_FULL_LIBDIR}/snmp
   ${CUPI_FULL_LIBDIR}/pkgconfig /usr/include)

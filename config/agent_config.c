@@ -7,6 +7,9 @@
 #include "config_parse.h"
 
 #include <cupi/secret.h>
+#include <cupi/text.h>
+
+#include "cupi_file.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,7 +24,11 @@
 
 #define MAX_TOKENS 8
 #define MAX_LINE 4096
-#define MAX_PASSWORD 1023 /* longest first line of a password file */
+/* A configuration file is read whole before it is parsed: a fleet of ten
+ * thousand servers takes a few megabytes. */
+#define MAX_CONFIG_FILE (16u * 1024 * 1024)
+/* An unknown directive's name is shown up to this many characters. */
+#define MAX_NAME_SHOWN 32
 
 typedef struct parse_ctx {
     cupi_config *cfg;
@@ -111,19 +118,41 @@ static long read_line(FILE *f, char *buf, size_t bufsz)
 
 /* --- how other files are reached --------------------------------------- */
 
-static FILE *open_real(const char *path, void *arg)
+static char *read_real(const char *path, size_t max, size_t *len, struct stat *st, char *why,
+                       size_t whysz, void *arg)
 {
     (void)arg;
-    return fopen(path, "r");
+    return cupi_file_read(path, max, len, st, why, whysz);
 }
 
-static int readable_real(const char *path, void *arg)
+static bool check_real(const char *path, size_t max, char *why, size_t whysz, void *arg)
 {
     (void)arg;
-    return access(path, R_OK) == 0 ? 0 : errno;
+    return cupi_file_check(path, max, why, whysz);
 }
 
-static const cupi_config_files real_files = {open_real, readable_real, NULL};
+static bool regular_or_absent_real(const char *path, char *why, size_t whysz, void *arg)
+{
+    (void)arg;
+    struct stat st; /* stat, not open: nothing is read, nothing waits */
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return true; /* absent, or unreachable: its reader says why */
+    snprintf(why, whysz, "is %s, not a regular file", cupi_file_kind(&st));
+    return false;
+}
+
+static const cupi_config_files real_files = {read_real, check_real, regular_or_absent_real,
+                                             NULL};
+
+/* A file a directive names is shown in messages, as printable text. Only
+ * an absolute path is taken at all: a relative one would be another file
+ * for cupictl than for the agent, and a password written by mistake in
+ * the place of a path would be echoed. */
+static const char *shown_path(const char *path, char *buf, size_t bufsz)
+{
+    cupi_text_printable(path, strlen(path), buf, bufsz);
+    return buf;
+}
 
 /* --- per-server entries -------------------------------------------------- */
 
@@ -132,11 +161,9 @@ static const cupi_config_files real_files = {open_real, readable_real, NULL};
 static cupi_server_config *server_slot(parse_ctx *p, const char *index_text, bool secret)
 {
     long index;
+    (void)secret; /* no value is ever echoed, a password's least of all */
     if (!parse_long(index_text, 1, 65535, &index)) {
-        if (secret)
-            fail(p, "server INDEX is not a number in 1..65535");
-        else
-            fail(p, "server INDEX \"%s\" is not a number in 1..65535", index_text);
+        fail(p, "server INDEX is not a number in 1..65535");
         return NULL;
     }
     cupi_config *c = p->cfg;
@@ -165,39 +192,52 @@ static cupi_status set_server_string(parse_ctx *p, cupi_server_config *s, char *
     return CUPI_OK;
 }
 
+/* A path in a directive: absolute, or refused without being shown. */
+static bool absolute_path(parse_ctx *p, const char *directive, const char *path)
+{
+    if (path[0] == '/')
+        return true;
+    fail(p, "%s: PATH must be an absolute path", directive);
+    return false;
+}
+
 static cupi_status read_password_file(parse_ctx *p, const char *path, char **out)
 {
-    errno = 0;
-    FILE *f = p->files->open(path, p->files->arg);
-    if (!f)
-        return fail(p, "cannot read password file %s: %s", path,
-                    strerror(errno ? errno : ENOENT));
+    if (!absolute_path(p, "cupiPasswordFile", path))
+        return CUPI_E_CONFIG;
+    char shown[256], why[128];
+    shown_path(path, shown, sizeof shown);
+    size_t len = 0;
     struct stat st;
-    int fd = fileno(f);
-    if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
-        warn(p, "password file %s is readable by group or others", path);
-    char line[MAX_PASSWORD + 1] = "";
-    long n = read_line(f, line, sizeof line);
-    fclose(f);
-    cupi_status st_line = CUPI_OK;
-    /* A cut password would fail as "wrong password" far from its cause. */
-    if (n == LINE_EOF)
-        st_line = fail(p, "password file %s is empty", path);
-    else if (n == LINE_LONG)
-        st_line = fail(p, "first line of password file %s is longer than %d characters", path,
-                       MAX_PASSWORD);
-    else if (n == LINE_NUL)
-        st_line = fail(p, "password file %s holds a NUL character", path);
-    if (st_line != CUPI_OK) {
-        cupi_secret_wipe(line, sizeof line);
-        return st_line;
+    /* One line of a password and its newline: anything longer is refused
+     * before it is read, whatever the file is (a FIFO, /dev/zero...). */
+    errno = 0;
+    char *buf = p->files->read(path, CUPI_SECRET_LINE_MAX + 1, &len, &st, why, sizeof why,
+                               p->files->arg);
+    if (!buf) {
+        if (errno == EFBIG)
+            return fail(p, "password file %s is longer than %d bytes", shown,
+                        CUPI_SECRET_LINE_MAX);
+        return fail(p, "cannot read password file %s: %s", shown, why);
     }
-    if (n > 0 && line[n - 1] == '\r') /* CRLF: only the line end goes */
-        line[n - 1] = '\0';
-    cupi_secret_free(*out);
-    *out = strdup(line);
-    cupi_secret_wipe(line, sizeof line);
-    return *out ? CUPI_OK : fail(p, "out of memory");
+    if (st.st_mode & (S_IRWXG | S_IRWXO))
+        warn(p, "password file %s is readable by group or others", shown);
+    long n = cupi_secret_line(buf, len, CUPI_SECRET_LINE_MAX, why, sizeof why);
+    cupi_status result = CUPI_OK;
+    /* A cut password would fail as "wrong password" far from its cause. */
+    if (n < 0)
+        result = fail(p, "password file %s %s", shown, why);
+    else if (n == 0)
+        result = fail(p, "password file %s is empty", shown);
+    else {
+        cupi_secret_free(*out);
+        *out = strndup(buf, (size_t)n);
+        if (!*out)
+            result = fail(p, "out of memory");
+    }
+    cupi_secret_wipe(buf, len);
+    free(buf);
+    return result;
 }
 
 static cupi_status d_server(parse_ctx *p, cupi_server_config *s, char **arg)
@@ -205,16 +245,16 @@ static cupi_status d_server(parse_ctx *p, cupi_server_config *s, char **arg)
     if (s->origin)
         return fail(p, "server %u is already defined at %s", s->index, s->origin);
     if (strlen(arg[1]) > 64)
-        return fail(p, "server name \"%.20s...\" is longer than 64 characters", arg[1]);
+        return fail(p, "cupiServer: NAME is longer than 64 characters");
     if (strlen(arg[2]) > 255)
-        return fail(p, "URL is longer than 255 characters");
+        return fail(p, "cupiServer: URL is longer than 255 characters");
     if (strncasecmp(arg[2], "https://", 8) != 0 && strncasecmp(arg[2], "http://", 7) != 0)
-        return fail(p, "URL \"%s\" must start with https:// (or http:// with cupiInsecure)",
-                    arg[2]);
+        return fail(p,
+                    "cupiServer: URL must start with https:// (or http:// with cupiInsecure)");
     for (size_t i = 0; i < p->cfg->n_servers; i++) {
         const cupi_server_config *o = &p->cfg->servers[i];
         if (o != s && o->name && strcmp(o->name, arg[1]) == 0)
-            return fail(p, "server name \"%s\" is already used by server %u", arg[1], o->index);
+            return fail(p, "cupiServer: NAME is already used by server %u", o->index);
     }
     char origin[PATH_MAX + 16];
     snprintf(origin, sizeof origin, "%s:%u", p->path, p->line);
@@ -243,9 +283,14 @@ static cupi_status d_password_file(parse_ctx *p, cupi_server_config *s, char **a
 
 static cupi_status d_ca_file(parse_ctx *p, cupi_server_config *s, char **arg)
 {
-    int e = p->files->readable(arg[1], p->files->arg);
-    if (e != 0)
-        return fail(p, "cannot read CA file %s: %s", arg[1], strerror(e));
+    if (!absolute_path(p, "cupiCaFile", arg[1]))
+        return CUPI_E_CONFIG;
+    char shown[256], why[128];
+    /* Checked here so that the reload names the file; the client reads it
+     * (with the same rules) when it is made. */
+    if (!p->files->check(arg[1], CUPI_CA_FILE_MAX, why, sizeof why, p->files->arg))
+        return fail(p, "cannot read CA file %s: %s", shown_path(arg[1], shown, sizeof shown),
+                    why);
     return set_server_string(p, s, &s->ca_file, arg[1]);
 }
 
@@ -261,7 +306,7 @@ static cupi_status d_format(parse_ctx *p, cupi_server_config *s, char **arg)
 {
     int f = cupi_format_from_name(arg[1]);
     if (f < 0)
-        return fail(p, "cupiFormat must be xml or json, not \"%s\"", arg[1]);
+        return fail(p, "cupiFormat must be xml or json");
     s->format = (cupi_format)f;
     return CUPI_OK;
 }
@@ -279,13 +324,40 @@ static cupi_status d_number(parse_ctx *p, const number_directive *nd, const char
 {
     long v;
     if (!parse_long(text, nd->min, nd->max, &v))
-        return fail(p, "%s must be a number in %ld..%ld, not \"%s\"", name, nd->min, nd->max,
-                    text);
+        return fail(p, "%s must be a number in %ld..%ld", name, nd->min, nd->max);
     char *base = (char *)p->cfg + nd->offset;
     if (nd->is_unsigned)
         *(unsigned *)(void *)base = (unsigned)v;
     else
         *(long *)(void *)base = v;
+    return CUPI_OK;
+}
+
+/* The state file need not exist yet (the agent writes it), but where it
+ * does it must be a regular file: whoever reads it would wait on a FIFO. */
+static cupi_status check_state_file(parse_ctx *p, const char *path)
+{
+    char why[128];
+    if (!p->files->regular_or_absent(path, why, sizeof why, p->files->arg)) {
+        char shown[256];
+        return fail(p, "cupiStateFile %s %s", shown_path(path, shown, sizeof shown), why);
+    }
+    return CUPI_OK;
+}
+
+/* The string globals whose value is checked before it is taken. */
+static const struct {
+    size_t offset;
+    cupi_status (*check)(parse_ctx *, const char *);
+} string_checks[] = {
+    {offsetof(cupi_config, state_file), check_state_file},
+};
+
+static cupi_status check_global_string(parse_ctx *p, size_t offset, const char *value)
+{
+    for (size_t i = 0; i < sizeof string_checks / sizeof string_checks[0]; i++)
+        if (string_checks[i].offset == offset)
+            return string_checks[i].check(p, value);
     return CUPI_OK;
 }
 
@@ -316,7 +388,7 @@ static const directive directives[] = {
      d_password,
      {0},
      0},
-    {{"cupiPasswordFile", "INDEX PATH", "or: the password is the first line of PATH"},
+    {{"cupiPasswordFile", "INDEX PATH", "or: the password is the one line of PATH"},
      2,
      d_password_file,
      {0},
@@ -430,8 +502,26 @@ static cupi_status d_notifications(parse_ctx *p, const char *text)
              strcmp(text, "0") == 0)
         p->cfg->notifications = false;
     else
-        return fail(p, "cupiNotifications must be yes or no, not \"%s\"", text);
+        return fail(p, "cupiNotifications must be yes or no");
     return CUPI_OK;
+}
+
+/* The name of an unknown directive is shown only when the line could be
+ * one: a word of letters followed by arguments. Anything else (a line with
+ * no blank, a word holding digits, punctuation or other bytes) is content
+ * that ended up in the file by mistake, such as a password or a line of
+ * another file, and is never echoed. */
+static cupi_status unknown_directive(parse_ctx *p, const char *name, int n)
+{
+    size_t len = strlen(name);
+    bool word = n > 1 && len > 0;
+    for (size_t i = 0; word && i < len; i++)
+        word = isalpha((unsigned char)name[i]) != 0;
+    if (!word)
+        return fail(p, "not a directive (the line is not shown)");
+    if (len > MAX_NAME_SHOWN)
+        return fail(p, "unknown directive \"%.*s...\"", MAX_NAME_SHOWN, name);
+    return fail(p, "unknown directive \"%s\"", name);
 }
 
 static cupi_status apply_directive(parse_ctx *p, char **tok, int n)
@@ -449,13 +539,15 @@ static cupi_status apply_directive(parse_ctx *p, char **tok, int n)
         }
         if (d->number.max > 0)
             return d_number(p, &d->number, d->doc.name, tok[1]);
+        if (d->string_offset && check_global_string(p, d->string_offset, tok[1]) != CUPI_OK)
+            return CUPI_E_CONFIG;
         if (d->string_offset) {
             char **slot = (char **)(void *)((char *)p->cfg + d->string_offset);
             return replace_string(slot, tok[1]) ? CUPI_OK : fail(p, "out of memory");
         }
         return d_notifications(p, tok[1]);
     }
-    return fail(p, "unknown directive \"%s\"", tok[0]);
+    return unknown_directive(p, tok[0], n);
 }
 
 /* Splits a line into tokens in place; returns the count or -1 on a quoting
@@ -557,8 +649,9 @@ void cupi_config_free(cupi_config *c)
 }
 
 cupi_status cupi_config_parse(cupi_config *c, FILE *f, const char *name,
-                              const cupi_config_files *files, cupi_config_warn_fn warn_fn,
-                              void *warn_arg, char *err, size_t errsz)
+                              const struct stat *file, const cupi_config_files *files,
+                              cupi_config_warn_fn warn_fn, void *warn_arg, char *err,
+                              size_t errsz)
 {
     parse_ctx p = {c, name, files ? files : &real_files, 0, warn_fn, warn_arg, err, errsz};
     char line[MAX_LINE];
@@ -589,10 +682,7 @@ cupi_status cupi_config_parse(cupi_config *c, FILE *f, const char *name,
         snprintf(err, errsz, "%s: read error", name);
         st = CUPI_E_IO;
     }
-    struct stat sb;
-    int fd = fileno(f);
-    if (st == CUPI_OK && holds_password && fd >= 0 && fstat(fd, &sb) == 0 &&
-        (sb.st_mode & (S_IRWXG | S_IRWXO))) {
+    if (st == CUPI_OK && holds_password && file && (file->st_mode & (S_IRWXG | S_IRWXO))) {
         p.line = 0;
         warn(&p, "file holds cupiPassword and is readable by group or others (chmod 600 it)");
     }
@@ -603,15 +693,33 @@ cupi_status cupi_config_read(cupi_config *c, const char *path, bool optional,
                              cupi_config_warn_fn warn_fn, void *warn_arg, char *err,
                              size_t errsz)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    char why[128];
+    size_t len = 0;
+    struct stat sb;
+    errno = 0;
+    char *text = cupi_file_read(path, MAX_CONFIG_FILE, &len, &sb, why, sizeof why);
+    if (!text) {
         if (optional && errno == ENOENT)
             return CUPI_OK;
-        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        snprintf(err, errsz, "%s: cannot open: %s", path, why);
         return CUPI_E_IO;
     }
-    cupi_status st = cupi_config_parse(c, f, path, NULL, warn_fn, warn_arg, err, errsz);
-    fclose(f);
+    /* The text is parsed from memory: it may hold cupiPassword lines, so
+     * it is wiped, and so is the stream's buffer. */
+    cupi_status st = CUPI_OK;
+    FILE *f = len ? fmemopen(text, len, "r") : NULL;
+    if (len && !f) {
+        snprintf(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+        st = CUPI_E_IO;
+    } else if (f) {
+        char stdio_buf[BUFSIZ]; /* ours, so that it can be wiped too */
+        setvbuf(f, stdio_buf, _IOFBF, sizeof stdio_buf);
+        st = cupi_config_parse(c, f, path, &sb, NULL, warn_fn, warn_arg, err, errsz);
+        fclose(f);
+        cupi_secret_wipe(stdio_buf, sizeof stdio_buf);
+    }
+    cupi_secret_wipe(text, len);
+    free(text);
     return st;
 }
 

@@ -153,6 +153,9 @@ static bool prepare_attempt(cupi_client *c, cupi_transfer *t, cupi_request *r, i
     snprintf(url, n, "%s%s", c->base_url, path);
     t->len = 0;
     t->too_large = false;
+    t->header_too_large = false;
+    t->header_bytes = 0;
+    t->headers_done = false;
     t->got_session = false;
     t->errbuf[0] = '\0';
     CURL *h = t->easy;
@@ -176,6 +179,7 @@ static bool prepare_attempt(cupi_client *c, cupi_transfer *t, cupi_request *r, i
 
 static void start_attempt(cupi_client *c, cupi_request *r, int64_t now)
 {
+    cupi_ca_refresh(c, now);
     cupi_transfer *t = cupi_transfer_take(c);
     if (!t) {
         request_set_message(c, r, "out of memory");
@@ -246,29 +250,62 @@ static void describe_http(cupi_client *c, const cupi_transfer *t, cupi_request *
     request_set_message(c, r, msg);
 }
 
-static void describe(cupi_client *c, const cupi_transfer *t, cupi_request *r, cupi_status st,
-                     CURLcode rc, long http)
+/* What a transfer libcurl ended got to. */
+static cupi_transfer_facts transfer_facts(const cupi_client *c, const cupi_transfer *t,
+                                          CURLcode rc)
 {
+    cupi_transfer_facts f = {
+        .rc = rc,
+        .body_too_large = t->too_large,
+        .header_too_large = t->header_too_large,
+        .https = strncmp(c->base_url, "https:", 6) == 0,
+        .answer_started = t->header_bytes > 0,
+        .headers_done = t->headers_done,
+    };
+    curl_off_t lookup_us = 0, connect_us = 0, tls_us = 0;
+    long sent = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup_us);
+    curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+    curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &sent);
+    curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &f.os_errno);
+    curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &f.tls_verify);
+    f.request_sent = sent > 0 || f.answer_started;
+    f.tls_done = tls_us > 0 || f.request_sent;
+    f.connected = connect_us > 0 || f.tls_done;
+    f.resolved = lookup_us > 0 || f.connected;
+    return f;
+}
+
+/* A failed transfer: the fixed text for operators in the message, libcurl's
+ * own (which names addresses and measured times) in the detail, for logs. */
+static cupi_status describe_failure(cupi_client *c, const cupi_transfer *t, cupi_request *r,
+                                    CURLcode rc)
+{
+    cupi_transfer_facts f = transfer_facts(c, t, rc);
     char msg[sizeof r->result.message];
-    switch (st) {
-    case CUPI_OK:
-        r->result.message[0] = '\0';
-        return;
-    case CUPI_E_TOO_LARGE:
-        snprintf(msg, sizeof msg, "response body larger than %u bytes refused",
-                 (unsigned)CUPI_MAX_BODY);
-        break;
-    case CUPI_E_TIMEOUT:
-    case CUPI_E_TLS:
-    case CUPI_E_TRANSPORT:
-        /* curl's error buffer names host and cause, never the credentials. */
-        snprintf(msg, sizeof msg, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
-        break;
-    default:
-        describe_http(c, t, r, st, http);
-        return;
-    }
+    cupi_status st = cupi_http_failure(&f, msg, sizeof msg);
     request_set_message(c, r, msg);
+    cupi_scrub s;
+    request_scrub(c, r, &s);
+    snprintf(r->result.detail, sizeof r->result.detail, "%s",
+             t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+    (void)cupi_scrub_text(&s, r->result.detail, sizeof r->result.detail);
+    return st;
+}
+
+static cupi_status describe(cupi_client *c, const cupi_transfer *t, cupi_request *r,
+                            CURLcode rc, long http)
+{
+    r->result.detail[0] = '\0';
+    if (rc != CURLE_OK || t->too_large || t->header_too_large)
+        return describe_failure(c, t, r, rc);
+    cupi_status st = cupi_http_status(http);
+    if (st == CUPI_OK)
+        r->result.message[0] = '\0';
+    else
+        describe_http(c, t, r, st, http);
+    return st;
 }
 
 static cupi_status decode_body(cupi_client *c, const cupi_transfer *t, cupi_request *r)
@@ -310,9 +347,8 @@ void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now)
         connects > 0)
         c->connections += (uint32_t)connects; /* wraps like the other counters */
     r->result.http_status = http;
-    cupi_status st = cupi_http_status(rc, t->too_large, http);
     update_session(c, t, http, now);
-    describe(c, t, r, st, rc, http);
+    cupi_status st = describe(c, t, r, rc, http);
     if (st == CUPI_OK && !r->result.is_put)
         st = decode_body(c, t, r);
     cupi_transfer_release(c, t);
@@ -382,16 +418,20 @@ static bool check_options(const cupi_client_options *o, char *err, size_t errsz)
         cupi_set_error(err, errsz, "time options must not be negative");
         return false;
     }
-    if (o->ca_file && !o->insecure) {
-        FILE *f = fopen(o->ca_file, "r");
-        if (!f) {
-            char why[512];
-            snprintf(why, sizeof why, "CA file %.300s is not readable: %s", o->ca_file,
-                     strerror(errno));
-            cupi_set_error(err, errsz, "%s", why);
-            return false;
-        }
-        fclose(f);
+    return true;
+}
+
+/* The CA file is read once, here (cupi_http_ca.c says why). */
+static bool load_ca(cupi_client *c, char *err, size_t errsz)
+{
+    char why[128];
+    c->ca = cupi_ca_get(c->engine, c->ca_file, why, sizeof why);
+    c->ca_read_ms = cupi_now_ms();
+    if (!c->ca) {
+        char shown[320];
+        cupi_text_printable(c->ca_file, strlen(c->ca_file), shown, sizeof shown);
+        cupi_set_error(err, errsz, "cannot read CA file %s: %s", shown, why);
+        return false;
     }
     return true;
 }
@@ -434,6 +474,7 @@ static void client_destroy(cupi_client *c)
     free(c->basic_credential);
     free(c->password);
     free(c->user);
+    cupi_ca_put(c->engine, c->ca);
     free(c->ca_file);
     free(c->base_url);
     free(c);
@@ -471,6 +512,10 @@ cupi_client *cupi_client_new(cupi_engine *e, const cupi_client_options *o, char 
     c->auth_header =
         c->password ? cupi_http_basic_auth(c->user ? c->user : "", c->password) : NULL;
     c->ca_file = o->ca_file && !o->insecure ? strdup(o->ca_file) : NULL;
+    if (c->ca_file && !load_ca(c, err, errsz)) {
+        client_destroy(c);
+        return NULL;
+    }
     c->basic_credential =
         c->user && c->password ? cupi_scrub_basic_credential(c->user, c->password) : NULL;
     if (!c->user || !c->password || !c->auth_header || !c->basic_credential ||

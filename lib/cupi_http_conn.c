@@ -1,20 +1,21 @@
 /* cupi_http_conn.c - how a client's connections live and what they share,
  * so that a process can watch a fleet of servers: connections kept or closed
  * after use (cupi/client.h), TLS sessions resumed from a per-client cache,
- * one trusted-certificate store per engine, small receive buffers.
+ * one trusted-certificate store per engine and CA file, small receive
+ * buffers.
  *
  * An idle kept TLS connection already gives back OpenSSL's record buffers:
  * libcurl's OpenSSL backend sets SSL_MODE_RELEASE_BUFFERS on every SSL_CTX
  * it makes (seen in libcurl 7.88), so no SSL_CTX callback of ours is needed
- * for it, and libcupi does not link OpenSSL itself. */
+ * for it. */
 #include <stdbool.h>
 #include <string.h>
 
 #include "cupi_http_internal.h"
 
-/* How long the engine keeps a CA file's parsed certificates (s): a file an
- * operator replaces is read again within this time, and reading it costs
- * one parse every few minutes instead of one per connection. */
+/* How long the engine keeps the system bundle's parsed certificates (s):
+ * a bundle the system replaces is read again within this time, and reading
+ * it costs one parse every few minutes instead of one per connection. */
 #define CA_CACHE_SECONDS 300L
 
 bool cupi_conn_share_new(cupi_client *c)
@@ -48,12 +49,15 @@ void cupi_conn_share_free(cupi_client *c)
 /* curl caches the CA store (per multi handle) only when it comes from a CA
  * file alone: a CA directory, as Debian's libcurl sets by default, turns the
  * cache off and every connection parses the whole bundle again. Without our
- * own CA file the built-in bundle stands alone when curl has one. */
+ * own CA file the built-in bundle stands alone when curl has one. A client's
+ * own CA file is parsed once per engine (cupi_http_ca.c) and replaces
+ * curl's store at each connection; a CA directory beside it would trust
+ * more than that file. */
 static bool ca_file_only(const cupi_client *c)
 {
     if (c->insecure)
         return false;
-    if (c->ca_file)
+    if (c->ca)
         return true;
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     return v && v->cainfo && v->cainfo[0];
@@ -75,7 +79,11 @@ CURLcode cupi_conn_setup(const cupi_client *c, CURL *h)
         SET(CURLOPT_FORBID_REUSE, 1L);
     if (ca_file_only(c)) {
         SET(CURLOPT_CAPATH, NULL);
-        SET(CURLOPT_CA_CACHE_TIMEOUT, CA_CACHE_SECONDS);
+        /* Never curl's cache with our own store: libcurl 7.88 sets up its
+         * store after the SSL_CTX callback, so a cached store would take
+         * the place of the client's CAs, and the client's store would be
+         * cached for other clients. */
+        SET(CURLOPT_CA_CACHE_TIMEOUT, c->ca ? 0L : CA_CACHE_SECONDS);
     }
 #undef SET
     return rc;

@@ -18,6 +18,7 @@
 
 typedef struct cupi_request cupi_request;
 typedef struct cupi_transfer cupi_transfer;
+typedef struct cupi_ca cupi_ca;
 
 /* One GET or PUT from cupi_client_get/put until its callback has run. */
 struct cupi_request {
@@ -42,6 +43,11 @@ typedef struct cupi_req_list {
  * pieces (the 1 MiB cap is enforced on what arrives, not by this size). */
 #define CUPI_RECV_BUFFER_BYTES 4096L
 
+/* The most header bytes one answer may carry: CUPI sends well under 2 KiB;
+ * more is refused before libcurl's own, larger limits (which older libcurl
+ * reports as out of memory) are reached. */
+#define CUPI_MAX_HEADER_BYTES (64u * 1024u)
+
 /* One easy handle and the buffers of the attempt it carries. Pooled per
  * client when the client keeps its connections, so that its options are set
  * once and curl can hand the same connection back to it; freed after each
@@ -54,7 +60,10 @@ struct cupi_transfer {
     struct curl_slist *headers;
     char *body;
     size_t len, cap;
-    bool too_large;
+    bool too_large;        /* the body cap tripped */
+    bool header_too_large; /* the header cap tripped */
+    size_t header_bytes;   /* of the current answer's header block */
+    bool headers_done;     /* its blank line arrived */
     bool got_session;
     char session[CUPI_SESSION_MAX + 1];
     char errbuf[CURL_ERROR_SIZE];
@@ -70,6 +79,8 @@ struct cupi_client {
     char *auth_header;      /* "Authorization: Basic ..."; wiped on free */
     char *basic_credential; /* base64 of user:password, for scrubbing; wiped */
     char *ca_file;
+    cupi_ca *ca;        /* its CA file's certificates (cupi_http_ca.c), or NULL */
+    int64_t ca_read_ms; /* when the CA file was last read */
     bool insecure;
     bool keep_connections; /* the "keep" policy of cupi/client.h */
     unsigned holds;        /* cupi_client_hold_connections nesting */
@@ -112,6 +123,7 @@ struct cupi_engine {
     cupi_socket_fn watch; /* told of every socket change, or NULL */
     void *watch_arg;
     long connection_room; /* connections all clients may hold at once */
+    cupi_ca *cas;         /* the CA files of its clients, one per content */
 };
 
 /* --- cupi_http_util.c: pure helpers ------------------------------------ */
@@ -120,8 +132,6 @@ int64_t cupi_now_ms(void);
 /* Checks a base URL; on success *base is the malloc'ed scheme://host[:port]. */
 cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char *err,
                                size_t errsz);
-/* Maps what curl and the server said to a status. */
-cupi_status cupi_http_status(CURLcode rc, bool too_large, long http);
 /* Back-off before retry number n (0 for the first), jitter included. */
 long cupi_http_backoff(long base_ms, long max_ms, unsigned n, uint64_t *rng);
 /* JSESSIONID value of one response header line, if it is a Set-Cookie for it. */
@@ -130,6 +140,31 @@ bool cupi_http_session_cookie(const char *line, size_t len, char *out, size_t ou
  * and frees it); NULL when out of memory. Built here rather than by curl so
  * that curl never holds the password itself, only this header line. */
 char *cupi_http_basic_auth(const char *user, const char *password);
+
+/* --- cupi_http_errors.c: what a finished transfer means ------------------ */
+
+/* How far a transfer got, as libcurl and the callbacks saw it. */
+typedef struct cupi_transfer_facts {
+    CURLcode rc;
+    bool body_too_large;   /* the body cap (CUPI_MAX_BODY) aborted it */
+    bool header_too_large; /* the header cap (CUPI_MAX_HEADER_BYTES) aborted it */
+    bool https;
+    bool resolved;       /* the host name was resolved (or is an address) */
+    bool connected;      /* a TCP connection was made (or reused) */
+    bool tls_done;       /* the TLS handshake finished */
+    bool request_sent;   /* the request went out */
+    bool answer_started; /* some of the answer arrived */
+    bool headers_done;   /* the answer's header block was complete */
+    long os_errno;       /* errno of the failed connect, 0 if none */
+    long tls_verify;     /* OpenSSL's certificate verification result */
+} cupi_transfer_facts;
+
+/* A failed transfer (rc != CURLE_OK, or a cap tripped): its status, and in
+ * text a fixed description of what happened (the same for the same fault:
+ * no durations, sizes or addresses). */
+cupi_status cupi_http_failure(const cupi_transfer_facts *f, char *text, size_t textsz);
+/* The status of a complete HTTP answer. */
+cupi_status cupi_http_status(long http);
 
 /* --- cupi_secret.c: allocators that clear what they free ----------------- */
 
@@ -170,6 +205,22 @@ void cupi_conn_share_free(cupi_client *c);
 /* The options of an easy handle that follow from c's connection policy and
  * trust settings. */
 CURLcode cupi_conn_setup(const cupi_client *c, CURL *h);
+
+/* --- cupi_http_ca.c: a client's own CA file --------------------------------- */
+
+/* The CAs of the file at path (read now, bounded, without blocking), shared
+ * with the engine's other clients trusting the same bytes; NULL with why
+ * set (never the path) when it cannot be read or holds no certificate. */
+cupi_ca *cupi_ca_get(cupi_engine *e, const char *path, char *why, size_t whysz);
+/* Gives back what cupi_ca_get returned (NULL is fine). */
+void cupi_ca_put(cupi_engine *e, cupi_ca *ca);
+/* How many distinct CA files e's clients hold (each parsed once). */
+size_t cupi_ca_count(const cupi_engine *e);
+/* Reads c's CA file again when it was last read minutes ago, and trusts
+ * what it holds now if it can be read (else what it held before). */
+void cupi_ca_refresh(cupi_client *c, int64_t now);
+/* Makes an easy handle trust exactly c's CAs, without curl opening any file. */
+CURLcode cupi_ca_setup(const cupi_client *c, CURL *h);
 
 /* --- cupi_http_client.c: requests ---------------------------------------- */
 

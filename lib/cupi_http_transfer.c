@@ -65,10 +65,28 @@ static bool announced_too_large(const char *line, size_t len)
     return strtoull(num, NULL, 10) > CUPI_MAX_BODY;
 }
 
+/* Counts one header line against the cap; a status line starts a new block
+ * (an interim 1xx answer has its own). */
+static bool header_within_cap(cupi_transfer *t, const char *line, size_t len)
+{
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        t->header_bytes = 0;
+        t->headers_done = false;
+    }
+    t->header_bytes += len;
+    if ((len == 2 && line[0] == '\r') || (len == 1 && line[0] == '\n'))
+        t->headers_done = true;
+    return t->header_bytes <= CUPI_MAX_HEADER_BYTES;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
     cupi_transfer *t = userp;
     size_t n = size * nmemb;
+    if (!header_within_cap(t, data, n)) {
+        t->header_too_large = true;
+        return 0;
+    }
     if (announced_too_large(data, n)) {
         t->too_large = true;
         return 0;
@@ -123,8 +141,8 @@ static bool transfer_setup(cupi_client *c, CURL *h, cupi_transfer *t)
     SET(CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
     SET(CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
     SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    if (c->ca_file)
-        SET(CURLOPT_CAINFO, c->ca_file);
+    if (c->ca && rc == CURLE_OK)
+        rc = cupi_ca_setup(c, h);
     SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     SET(CURLOPT_WRITEFUNCTION, on_body);

@@ -184,55 +184,6 @@ cupi_status cupi_http_base_url(const char *url, bool insecure, char **base, char
     return st;
 }
 
-static bool curl_tls_error(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-        return true;
-    default:
-        return false;
-    }
-}
-
-cupi_status cupi_http_status(CURLcode rc, bool too_large, long http)
-{
-    /* Checked first: the cap aborts the transfer, which curl reports as a
-     * plain write error. */
-    if (too_large)
-        return CUPI_E_TOO_LARGE;
-    if (rc == CURLE_OPERATION_TIMEDOUT)
-        return CUPI_E_TIMEOUT;
-    if (curl_tls_error(rc))
-        return CUPI_E_TLS;
-    if (rc != CURLE_OK)
-        return CUPI_E_TRANSPORT;
-    if (http >= 200 && http < 300)
-        return CUPI_OK;
-    if (http == 401 || http == 403)
-        return CUPI_E_AUTH;
-    if (http == 404)
-        return CUPI_E_NOT_FOUND;
-    if (http == 503)
-        return CUPI_E_BUSY;
-    if (http >= 300 && http < 500)
-        return CUPI_E_REJECTED;
-    return CUPI_E_SERVER;
-}
-
 /* xorshift64*: jitter only needs to spread clients apart, not be secret. */
 static uint64_t next_random(uint64_t *state)
 {

@@ -1,8 +1,10 @@
 /* cupi_secret.c - clearing passwords before memory is given back, including
  * memory that libcurl, libxml2 and cJSON allocate on their own. */
 #include <cupi/secret.h>
+#include <cupi/text.h>
 
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,29 @@ void cupi_secret_free(char *s)
         return;
     cupi_secret_wipe(s, strlen(s));
     free(s);
+}
+
+long cupi_secret_line(const char *buf, size_t len, size_t max, char *why, size_t whysz)
+{
+    if (why && whysz)
+        why[0] = '\0';
+    if (len > 0 && buf[len - 1] == '\n')
+        len--; /* the line end, not part of it */
+    size_t at;
+    cupi_text_fault fault = cupi_text_line_check(buf, len, &at);
+    if (fault != CUPI_TEXT_OK) {
+        /* The position, not the character: a password's neighbourhood is
+         * as secret as the password. */
+        if (why && whysz)
+            snprintf(why, whysz, "holds %s", cupi_text_fault_name(fault));
+        return -1;
+    }
+    if (len > max) {
+        if (why && whysz)
+            snprintf(why, whysz, "is longer than %zu bytes", max);
+        return -1;
+    }
+    return (long)len;
 }
 
 /* The allocator handed to the libraries: plain malloc, a free that clears

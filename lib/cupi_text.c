@@ -60,6 +60,46 @@ bool cupi_codepoint_is_control(unsigned long cp)
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
 }
 
+cupi_text_fault cupi_text_line_check(const char *s, size_t len, size_t *at)
+{
+    size_t where = 0;
+    cupi_text_fault fault = CUPI_TEXT_OK;
+    if (!cupi_utf8_valid(s, len, &where)) {
+        fault = CUPI_TEXT_NOT_UTF8;
+    } else {
+        const unsigned char *p = (const unsigned char *)s;
+        for (size_t i = 0; i < len && fault == CUPI_TEXT_OK;) {
+            unsigned long cp = 0;
+            size_t n = utf8_next(p + i, len - i, &cp);
+            if (!n)
+                break; /* cannot happen: the text was checked as UTF-8 above */
+            where = i;
+            if (cupi_codepoint_is_control(cp))
+                fault = cp == 0      ? CUPI_TEXT_NUL
+                        : cp == '\n' ? CUPI_TEXT_NEWLINE
+                        : cp == '\r' ? CUPI_TEXT_CR
+                                     : CUPI_TEXT_CONTROL;
+            i += n;
+        }
+    }
+    if (at)
+        *at = fault ? where : 0;
+    return fault;
+}
+
+const char *cupi_text_fault_name(cupi_text_fault f)
+{
+    static const char *const names[] = {
+        [CUPI_TEXT_OK] = "nothing wrong",
+        [CUPI_TEXT_NOT_UTF8] = "invalid UTF-8",
+        [CUPI_TEXT_NUL] = "a NUL byte",
+        [CUPI_TEXT_NEWLINE] = "more than one line",
+        [CUPI_TEXT_CR] = "a carriage return (CR)",
+        [CUPI_TEXT_CONTROL] = "a control character",
+    };
+    return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "invalid text";
+}
+
 /* The rendering of the character at s[i]: its bytes, or one \xNN per byte
  * when it is a control character or not UTF-8. Returns the bytes of s used. */
 static size_t render_char(const unsigned char *s, size_t len, size_t i, char piece[16],

@@ -192,19 +192,14 @@ static cupi_verdict check_string(const cupi_field *f, const char *s, char *why, 
      * DisplayString: it must be UTF-8 and one line of printable text. A
      * password is no exception, it travels in the same bodies. */
     size_t bad;
-    if (!cupi_utf8_valid(s, len, &bad)) {
+    cupi_text_fault fault = cupi_text_line_check(s, len, &bad);
+    if (fault == CUPI_TEXT_NOT_UTF8) {
         WHY("%s: not valid UTF-8 (byte %zu)", f->name, bad + 1);
         return CUPI_WRONG_VALUE;
     }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        /* C1 controls are U+0080..U+009F, in UTF-8 0xC2 0x80..0x9F. */
-        bool c1 =
-            ch == 0xc2 && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f;
-        if ((ch < 0x80 && cupi_codepoint_is_control(ch)) || c1) {
-            WHY("%s: control character at position %zu", f->name, i + 1);
-            return CUPI_WRONG_VALUE;
-        }
+    if (fault != CUPI_TEXT_OK) {
+        WHY("%s: control character at position %zu", f->name, bad + 1);
+        return CUPI_WRONG_VALUE;
     }
     switch (f->syntax) {
     case CUPI_SYNTAX_HOSTNAME:

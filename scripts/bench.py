@@ -21,7 +21,9 @@ and cupi-snmp-agent, every one stopped by its PID.
 
 With --fleet it runs the 1,000-server fleet benchmark instead (bench_fleet.py:
 one cupi-sim with N servers on 127.0.0.2, the agent beside a trivial
-reference subagent, targets printed beside the numbers).
+reference subagent, targets printed beside the numbers). With --state-store
+it runs the state store at fleet size instead (bench_state.py: N servers x
+H history rows, a SET every 4 s).
 
 Environment: CUPI_BUILD_DIR (set by bench.sh), the tree whose binaries run.
 """
@@ -700,6 +702,27 @@ def main_fleet(args, build, work, results, t_start):
     return 0
 
 
+def main_state(args, build, work, results, t_start):
+    import bench_state  # noqa: E402 (imports this module back for its helpers)
+    if not 2 <= args.servers <= 1000:
+        print("bench: --servers must be 2..1000 (ports 24000-24999)", file=sys.stderr)
+        return 2
+    try:
+        results["state_store"] = bench_state.run(args, build, work)
+    finally:
+        if args.keep:
+            print("bench: work directory kept: %s" % work, file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    results["duration_s"] = time.monotonic() - t_start
+    print(bench_state.report(results["state_store"]))
+    print("\n(bench took %.0f s)" % results["duration_s"])
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        print("numbers written to %s" % args.json)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", help="also write the numbers as JSON to this file")
@@ -724,6 +747,12 @@ def main():
                     "poll10,partial-outage,whole-outage,stalled-master, or all)")
     ap.add_argument("--agent-debug", default="",
                     help="fleet cases: -D tokens for the agent (e.g. cupi; with --keep)")
+    ap.add_argument("--state-store", action="store_true",
+                    help="the state store at fleet size instead of the other modes")
+    ap.add_argument("--history-rows", type=int, default=100,
+                    help="state store: change rows per server (100)")
+    ap.add_argument("--baseline", action="store_true",
+                    help="state store: also the same steady state without a store")
     args = ap.parse_args()
     only = set(args.only.split(","))
     build = os.environ.get("CUPI_BUILD_DIR") or str(TOP / "build-bench")
@@ -735,6 +764,8 @@ def main():
     t_start = time.monotonic()
     if args.fleet:
         return main_fleet(args, build, work, results, t_start)
+    if args.state_store:
+        return main_state(args, build, work, results, t_start)
     lab = None
     try:
         if only & {"get", "walk", "set", "burst"}:

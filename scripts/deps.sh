@@ -1,17 +1,24 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: installs the Debian 12
 # packages cupi-snmp needs, only those missing, with sudo when not root.
 
-cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libxml2-dev libcjson-dev libmicrohttpd-dev libgnutls28-dev"
+cupi_packages_build="cmake gcc make pkg-config libsnmp-dev libcurl4-openssl-dev libssl-dev libxml2-dev libcjson-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev"
 cupi_packages_run="snmpd snmp snmptrapd"
 # The NMS integrations under contrib/ are tested against the real tools:
-# snmp_exporter and its generator, check_snmp, snmptt (its config), PyYAML.
+# snmp_exporter and its generator, Prometheus and promtool (the alert rules,
+# their unit tests and the dashboard's queries), check_snmp, snmptt (its
+# config), PyYAML.
+# A real Zabbix 6.0 server (test_zabbix_live.py): zabbix_server with its
+# PostgreSQL database, and its JSON-RPC API (the PHP frontend under php-fpm
+# and nginx); the test runs its own instances on 127.0.0.1.
 # gdb: a test asks the running agent whether it is dumpable; scripts/core-secrets.py (gcore).
 # systemd: systemd-analyze checks the unit.
 cupi_packages_test="libcmocka-dev libssl-dev python3 python3-pytest smitools clang-format clang libclang-rt-14-dev
-  prometheus-snmp-exporter monitoring-plugins-standard snmptt python3-yaml gdb systemd"
+  prometheus-snmp-exporter prometheus monitoring-plugins-standard snmptt python3-yaml gdb systemd
+  zabbix-server-pgsql zabbix-frontend-php php-fpm php-pgsql nginx postgresql"
 # scripts/package.sh and its tests: dpkg-shlibdeps (dpkg-dev, file), rpmbuild,
-# lintian.
-cupi_packages_package="dpkg-dev file rpm lintian"
+# lintian; the deployment test (tests/deploy): a Debian root made by
+# debootstrap, booted by systemd-nspawn (systemd-container), cached with zstd.
+cupi_packages_package="dpkg-dev file rpm lintian debootstrap systemd-container zstd"
 
 cupi_install_deps() {
   local want="" missing="" p
@@ -42,14 +49,21 @@ cupi_install_deps() {
   # snmpd's package would start a system snmpd on port 161: keep it off.
   # shellcheck disable=SC2086
   $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-  # The tests run their own snmp_exporter on 127.0.0.1; the package's
-  # service would listen on every address (:9116) from now and every boot.
-  case " $missing " in
-    *" prometheus-snmp-exporter "*)
-      if [ -d /run/systemd/system ]; then
-        $sudo systemctl disable --now prometheus-snmp-exporter.service >/dev/null 2>&1 || true
-      elif [ -x /etc/init.d/prometheus-snmp-exporter ]; then
-        $sudo /etc/init.d/prometheus-snmp-exporter stop >/dev/null 2>&1 || true
-      fi ;;
-  esac
+  # The tests run their own snmp_exporter, Prometheus, PostgreSQL,
+  # zabbix_server, php-fpm and nginx on 127.0.0.1; the packages' services
+  # would listen on every address (:9116, :9090, :80, ...) from now and every
+  # boot. package:service
+  local pair pkg svc
+  for pair in prometheus-snmp-exporter:prometheus-snmp-exporter prometheus:prometheus \
+    zabbix-server-pgsql:zabbix-server nginx:nginx php-fpm:php8.2-fpm postgresql:postgresql; do
+    pkg=${pair%%:*} svc=${pair#*:}
+    case " $missing " in
+      *" $pkg "*)
+        if [ -d /run/systemd/system ]; then
+          $sudo systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+        elif [ -x "/etc/init.d/$svc" ]; then
+          $sudo "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+        fi ;;
+    esac
+  done
 }

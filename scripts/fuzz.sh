@@ -12,6 +12,6 @@ seconds=${1:-20}
 dir=${CUPI_FUZZ_BUILD_DIR:-$top/build-fuzz}
 CC=clang cmake -S "$top" -B "$dir" -DCUPI_BUILD_FUZZ=ON -DCUPI_BUILD_TESTS=OFF \
   -DCUPI_FUZZ_SECONDS="$seconds" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(fuzz_decode fuzz_config fuzz_state_file fuzz_error_message fuzz_http)
+targets=(fuzz_decode fuzz_config fuzz_state_file fuzz_store_open fuzz_error_message fuzz_http)
 cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}" >/dev/null
 cd "$dir" && ctest --output-on-failure --no-tests=error -R '^fuzz\.'

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # package.sh - builds cupi-snmp's packages into dist/ and prints their paths:
-#   cupi-snmp_VERSION_ARCH.deb     agent, cupi_smtp.so, cupictl, cupi-sim, MIB,
-#                                  systemd unit, man pages, configuration
+#   cupi-snmp_VERSION_ARCH.deb     agent, cupi_smtp.so, cupictl, MIB,
+#                                  cupi-snmp-install-mibs, systemd unit, man
+#                                  pages, configuration, snmpd.conf.d/cupi-snmp.conf
+#   cupi-sim_VERSION_ARCH.deb      the CUPI simulator (libmicrohttpd, GnuTLS)
 #   libcupi-dev_VERSION_ARCH.deb   header, static library, pkg-config file
 # and, where rpmbuild is installed, the same as RPMs (Fedora's layout).
 #
@@ -16,7 +18,7 @@ rpm=1
 for arg in "$@"; do
   case "$arg" in
     --no-rpm) rpm=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "usage: $0 [--no-rpm]" >&2; exit 2 ;;
   esac
 done

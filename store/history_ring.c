@@ -117,6 +117,13 @@ uint32_t history_ring_add(history_ring *h, int64_t when, cupi_resource r, unsign
     return index;
 }
 
+int history_ring_append(history_ring *h, uint32_t index, int64_t when, unsigned resource,
+                        unsigned column, unsigned source, const char *old_value,
+                        const char *new_value)
+{
+    return push(h, index, when, resource, column, source, old_value, new_value);
+}
+
 const agent_change *history_ring_at(const history_ring *h, size_t i)
 {
     return i < h->count ? *slot(h, i) : NULL;
@@ -209,6 +216,43 @@ static bool value_ok(const cupi_field *f, const cJSON *v)
     cupi_value val;
     return cupi_value_parse(f, v->valuestring, len, &val) == CUPI_VALID &&
            cupi_value_check(f, &val, NULL, 0) == CUPI_VALID;
+}
+
+static bool text_ok(const cupi_field *f, const char *text)
+{
+    size_t len = strlen(text);
+    if (f->write_only)
+        return len == 0;
+    cupi_value val;
+    return cupi_value_parse(f, text, len, &val) == CUPI_VALID &&
+           cupi_value_check(f, &val, NULL, 0) == CUPI_VALID;
+}
+
+const cupi_field *history_row_check(const char *resource, const char *field,
+                                    const char *old_value, const char *new_value,
+                                    const char *source, int64_t when, time_t now,
+                                    unsigned *source_out, char *why, size_t whysz)
+{
+    int r = resource ? cupi_resource_from_name(resource) : -1;
+    const cupi_field *f = r >= 0 && field ? cupi_field_find((cupi_resource)r, field) : NULL;
+    if (when < 0 || when > (int64_t)now + WHEN_MAX_AHEAD_S) {
+        snprintf(why, whysz, "bad time");
+        return NULL;
+    }
+    if (!f || strcmp(f->name, field) != 0) {
+        snprintf(why, whysz, "unknown resource or field");
+        return NULL;
+    }
+    if (!old_value || !new_value || !text_ok(f, old_value) || !text_ok(f, new_value)) {
+        snprintf(why, whysz, "a value %s cannot hold", f->name);
+        return NULL;
+    }
+    if (!source || (strcmp(source, "external") != 0 && strcmp(source, "snmp") != 0)) {
+        snprintf(why, whysz, "bad source");
+        return NULL;
+    }
+    *source_out = strcmp(source, "snmp") == 0 ? HISTORY_SOURCE_SNMP : HISTORY_SOURCE_EXTERNAL;
+    return f;
 }
 
 static bool row_from_json(const cJSON *o, uint32_t after, uint32_t last, uint32_t *index,

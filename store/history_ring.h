@@ -57,6 +57,23 @@ int history_ring_resize(history_ring *h, size_t cap);
 uint32_t history_ring_add(history_ring *h, int64_t when, cupi_resource r, unsigned column,
                           unsigned source, const char *old_value, const char *new_value);
 
+/* Appends a saved row with its own index, greater than every row's (the
+ * oldest row goes when full; nothing is kept with cap 0). last_index is
+ * the caller's to set. 0, or -1 when out of memory. */
+int history_ring_append(history_ring *h, uint32_t index, int64_t when, unsigned resource,
+                        unsigned column, unsigned source, const char *old_value,
+                        const char *new_value);
+
+/* Checks a saved row in its text form, as the state store keeps it: a time
+ * not before the epoch nor far ahead of now, a known resource and field
+ * (its payload name exactly), values that field can hold ("" for a
+ * write-only field), source "external" or "snmp". Returns the field, with
+ * *source_out set, or NULL with why. */
+const cupi_field *history_row_check(const char *resource, const char *field,
+                                    const char *old_value, const char *new_value,
+                                    const char *source, int64_t when, time_t now,
+                                    unsigned *source_out, char *why, size_t whysz);
+
 /* The i-th row from the oldest (0 .. count-1), or NULL. */
 const agent_change *history_ring_at(const history_ring *h, size_t i);
 /* The row with the smallest index >= index, or NULL: O(log count). */

@@ -6,6 +6,7 @@
 #include <cupi/cupi.h>
 
 #include "agent_config.h"
+#include "cupi_file.h"
 
 #include "cupictl_history.h"
 #include "cupictl_state.h"
@@ -16,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 
@@ -80,8 +84,10 @@ static void report_failure(const session *s, const char *what, const cupi_result
               r->message);
         return;
     }
-    error("server %u (%s): %s failed: %s%s%s", s->server->index, s->server->name, what,
-          cupi_status_text(r->status), r->message[0] ? ": " : "", r->message);
+    /* cupictl's stderr is its log: libcurl's own words too, if any. */
+    error("server %u (%s): %s failed: %s%s%s%s%s%s", s->server->index, s->server->name, what,
+          cupi_status_text(r->status), r->message[0] ? ": " : "", r->message,
+          r->detail[0] ? " (" : "", r->detail, r->detail[0] ? ")" : "");
 }
 
 static int print_values(const cupi_snapshot *snap, bool json)
@@ -127,22 +133,33 @@ static int cmd_get(session *s, cupi_resource r, bool json)
     return print_values(&res.snapshot, json);
 }
 
-static void wipe(void *p, size_t n)
+/* A write-only value from standard input, by the rules of a
+ * cupiPasswordFile (cupi_secret_line): one line, bounded, nothing cut
+ * away. Read straight from the descriptor, so no stdio buffer keeps a copy;
+ * from a terminal up to the newline, from a pipe or a file to its end (a
+ * second line is refused, not ignored). Returns the value's length, or -1
+ * after saying why (never showing any of it). */
+static long read_secret(const cupi_field *f, char *buf, size_t size)
 {
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
-/* The first line of standard input, without its line end. */
-static int read_secret(char *buf, size_t size)
-{
-    if (!fgets(buf, (int)size, stdin)) {
-        buf[0] = '\0';
+    char why[128];
+    long n = cupi_file_read_fd(STDIN_FILENO, buf, size - 1, isatty(STDIN_FILENO) == 1, why,
+                               sizeof why);
+    if (n < 0) {
+        error("%s: standard input: %s", f->name, why);
         return -1;
     }
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return 0;
+    if (n == 0) {
+        error("%s: no value on standard input", f->name);
+        return -1;
+    }
+    long len = cupi_secret_line(buf, (size_t)n, size - 2, why, sizeof why);
+    if (len < 0) {
+        cupi_secret_wipe(buf, size);
+        error("%s: standard input %s", f->name, why);
+        return -1;
+    }
+    buf[len] = '\0';
+    return len;
 }
 
 /* Parses FIELD=VALUE arguments into a partial snapshot. Every name is
@@ -178,18 +195,20 @@ static int parse_assignments(cupi_resource r, int argc, char **argv, cupi_snapsh
     for (int i = 0; i < argc; i++) {
         const cupi_field *f = fields[i];
         const char *text = strchr(argv[i], '=') + 1;
-        char secret[CUPI_STR_MAX + 2];
+        size_t len = strlen(text);
+        /* The line, its newline and the NUL after it. */
+        char secret[CUPI_SECRET_LINE_MAX + 2];
         if (f->write_only && strcmp(text, "-") == 0) {
             /* A password never goes on the command line: FIELD=- reads it. */
-            if (read_secret(secret, sizeof secret) != 0) {
-                error("%s: no value on standard input", f->name);
+            long n = read_secret(f, secret, sizeof secret);
+            if (n < 0)
                 return 1;
-            }
             text = secret;
+            len = (size_t)n;
         }
         cupi_value v;
-        cupi_verdict verdict = cupi_value_parse(f, text, strlen(text), &v);
-        wipe(secret, sizeof secret);
+        cupi_verdict verdict = cupi_value_parse(f, text, len, &v);
+        cupi_secret_wipe(secret, sizeof secret);
         if (verdict == CUPI_WRONG_TYPE) {
             error("%s: not %s", f->name,
                   f->type == CUPI_TYPE_BOOL ? "true or false" : "a number");
@@ -204,6 +223,7 @@ static int parse_assignments(cupi_resource r, int argc, char **argv, cupi_snapsh
             return 1;
         }
         cupi_snapshot_set(changes, f->column, &v);
+        cupi_secret_wipe(&v, sizeof v);
     }
     return 0;
 }
@@ -345,7 +365,26 @@ static int state_command(const char *conf, const char *key, bool json)
     return rc;
 }
 
+/* A core of cupictl would hold the CUPI password, its Basic credential
+ * and any smtpPassword being set, as the agent's would: none is written
+ * (the limit for this process, and not dumpable, which also covers a
+ * core_pattern pipe that ignores the limit). */
+static void no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0 || prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0)
+        error("warning: cannot turn core dumps off");
+}
+
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    no_core_dumps();
+    return run(argc, argv);
+}
+
+static int run(int argc, char **argv)
 {
     static const struct option long_options[] = {
         {"json", no_argument, NULL, 'j'},
@@ -415,13 +454,16 @@ int main(int argc, char **argv)
     cupi_snapshot changes;
     if (strcmp(args[0], "set") == 0) {
         int rc = parse_assignments((cupi_resource)r, nargs - 2, args + 2, &changes);
-        if (rc)
+        if (rc) {
+            cupi_secret_wipe(&changes, sizeof changes);
             return rc;
+        }
     }
 
     cupi_config cfg;
     if (load_config(&cfg, conf)) {
         cupi_config_free(&cfg);
+        cupi_secret_wipe(&changes, sizeof changes);
         return 1;
     }
     const cupi_server_config *server =
@@ -429,11 +471,13 @@ int main(int argc, char **argv)
     if (!server) {
         error("no server \"%s\" in %s", key, conf ? conf : "the configuration");
         cupi_config_free(&cfg);
+        cupi_secret_wipe(&changes, sizeof changes);
         return EXIT_USAGE;
     }
     if (cupi_global_init() != CUPI_OK) {
         error("cannot initialise libcurl/libxml2");
         cupi_config_free(&cfg);
+        cupi_secret_wipe(&changes, sizeof changes);
         return 1;
     }
     session s = {0};

@@ -1,20 +1,15 @@
 /* cupictl_history.c - "cupictl history" reads the change history from the
- * agent's state file with the agent's own parser (store/history_ring.c),
- * so it shows exactly what the agent would load, and never talks to CUPI. */
+ * agent's state with the store's own reader (store/store.h), read-only and
+ * safe while the agent runs, so it shows exactly what the agent would load,
+ * and never talks to CUPI. */
 #include "cupictl_history.h"
 #include "cupictl_time.h"
-#include "history_ring.h"
-#include "json_number.h"
+#include "store.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#define STATE_MAX_SIZE (4u * 1024u * 1024u)
-#define HISTORY_MAX_ROWS 10000 /* the largest cupiHistorySize */
 
 int cupictl_history_args(int argc, char **argv, bool *json, const char **server)
 {
@@ -31,33 +26,6 @@ int cupictl_history_args(int argc, char **argv, bool *json, const char **server)
         }
     }
     return 0;
-}
-
-/* The file's size, within the agent's bound: the history makes it grow
- * with the servers and cupiHistorySize. */
-static char *read_text(const char *path, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    size_t size = fstat(fileno(f), &st) == 0 && st.st_size >= 0 ? (size_t)st.st_size : 0;
-    char *buf = size <= max ? malloc(size + 1) : NULL;
-    size_t n = buf ? fread(buf, 1, size + 1, f) : 0;
-    bool bad = !buf || ferror(f) || n > size;
-    fclose(f);
-    if (bad) {
-        const char *why = size > max || n > size ? "file too large"
-                          : !buf                 ? "out of memory"
-                                                 : "read error";
-        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", path, why);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
 }
 
 /* cupiSmtpServerMaxConnections.1: the changed column's instance. */
@@ -110,21 +78,15 @@ static cJSON *rows_json(const history_ring *h, unsigned index)
     return rows;
 }
 
-/* One server entry of the state file: its history printed (or added to
- * out as JSON). Returns 0, or 1 when its history is unusable. */
-static int show_entry(const cJSON *entry, unsigned index, const char *name, bool json,
-                      cJSON *out)
+/* One server's history printed (or added to out as JSON). Returns 0, or 1
+ * when its history is unusable. */
+static int show_entry(const store_server *e, const char *name, bool json, cJSON *out)
 {
-    history_ring h;
-    history_ring_init(&h);
-    if (history_ring_resize(&h, HISTORY_MAX_ROWS) != 0)
-        return 1;
-    const cJSON *section = cJSON_GetObjectItemCaseSensitive(entry, "history");
-    char why[256] = "";
+    const history_ring *h = &e->history;
     int rc = 0;
-    if (section && history_ring_from_json(&h, section, why, sizeof why) != 0) {
-        fprintf(stderr, "cupictl: server %u: the saved history is not usable: %s\n", index,
-                why);
+    if (e->history_bad) {
+        fprintf(stderr, "cupictl: server %u: the saved history is not usable: %s\n", e->index,
+                e->history_why);
         rc = 1;
     }
     if (json) {
@@ -132,11 +94,11 @@ static int show_entry(const cJSON *entry, unsigned index, const char *name, bool
         bool ok = o && cJSON_AddItemToArray(out, o);
         if (!ok)
             cJSON_Delete(o);
-        ok = ok && cJSON_AddNumberToObject(o, "index", index) &&
+        ok = ok && cJSON_AddNumberToObject(o, "index", e->index) &&
              (name ? cJSON_AddStringToObject(o, "name", name)
                    : cJSON_AddNullToObject(o, "name")) &&
-             cJSON_AddNumberToObject(o, "lastIndex", h.last_index);
-        cJSON *rows = ok ? rows_json(&h, index) : NULL;
+             cJSON_AddNumberToObject(o, "lastIndex", h->last_index);
+        cJSON *rows = ok ? rows_json(h, e->index) : NULL;
         if (rows && !cJSON_AddItemToObject(o, "rows", rows)) {
             cJSON_Delete(rows);
             rows = NULL;
@@ -144,9 +106,8 @@ static int show_entry(const cJSON *entry, unsigned index, const char *name, bool
         if (!rows)
             rc = 1;
     } else {
-        print_table_rows(&h, index);
+        print_table_rows(h, e->index);
     }
-    history_ring_clear(&h);
     return rc;
 }
 
@@ -162,21 +123,12 @@ int cupictl_history(const cupi_config *cfg, const char *server, bool json)
                         "history on disk\n");
         return 1;
     }
-    /* Bounded as the agent bounds it, for any cupiHistorySize the agent that
-     * wrote the file may have had. */
-    char *text =
-        read_text(cfg->state_file,
-                  STATE_MAX_SIZE + history_file_budget(cfg->n_servers, HISTORY_MAX_ROWS));
-    if (!text)
-        return 1;
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "servers");
-    if (!cJSON_IsString(format) || strcmp(format->valuestring, "cupi-snmp-state") != 0 ||
-        !cJSON_IsArray(list)) {
-        fprintf(stderr, "cupictl: %s is not a cupi-snmp state file\n", cfg->state_file);
-        cJSON_Delete(root);
+    /* Every row saved, for any cupiHistorySize the agent may have had. */
+    store_read_opts o = {.now = time(NULL), .history_rows = STORE_HISTORY_MAX_ROWS};
+    store_doc doc;
+    char why[320];
+    if (store_load(cfg->state_file, &o, &doc, why, sizeof why) != 0) {
+        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", cfg->state_file, why);
         return 1;
     }
     cJSON *out = json ? cJSON_CreateArray() : NULL;
@@ -184,35 +136,29 @@ int cupictl_history(const cupi_config *cfg, const char *server, bool json)
         printf("%-6s %-10s %-20s %-8s %-40s %s\n", "SERVER", "CHANGE", "TIME (UTC)", "SOURCE",
                "OBJECT", "OLD -> NEW");
     int rc = 0;
-    const cJSON *entry;
-    cJSON_ArrayForEach(entry, list)
-    {
-        double index;
-        if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(entry, "index"), 1, 65535,
-                              &index))
-            continue;
-        unsigned idx = (unsigned)index;
-        if (only && only->index != idx)
+    for (size_t i = 0; i < doc.n_servers; i++) {
+        const store_server *e = &doc.servers[i];
+        if (only && only->index != e->index)
             continue;
         char key[16];
-        snprintf(key, sizeof key, "%u", idx);
+        snprintf(key, sizeof key, "%u", e->index);
         const cupi_server_config *c = cupi_config_find_server(cfg, key);
-        if (show_entry(entry, idx, c ? c->name : NULL, json, out) != 0)
+        if (show_entry(e, c ? c->name : NULL, json, out) != 0)
             rc = 1;
     }
     if (json) {
-        cJSON *doc = cJSON_CreateObject();
+        cJSON *root = cJSON_CreateObject();
         char *printed =
-            doc && cJSON_AddItemToObject(doc, "servers", out) ? cJSON_Print(doc) : NULL;
-        if (!doc)
+            root && cJSON_AddItemToObject(root, "servers", out) ? cJSON_Print(root) : NULL;
+        if (!root)
             cJSON_Delete(out);
         if (printed)
             puts(printed);
         else
             rc = 1;
         free(printed);
-        cJSON_Delete(doc);
+        cJSON_Delete(root);
     }
-    cJSON_Delete(root);
+    store_doc_free(&doc);
     return rc;
 }

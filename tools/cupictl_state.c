@@ -1,27 +1,27 @@
-/* cupictl_state.c - "cupictl state", the report on the agent's state file.
+/* cupictl_state.c - "cupictl state", the report on the agent's state
+ * (cupiStateFile), read with the store's own reader (store/store.h),
+ * read-only and safe while the agent runs.
  *
- * What can be said from the file alone: when each server's values were read
- * from CUPI, and when the file was last written. A running agent that
- * reaches CUPI rewrites the file at least every AGENT_STATE_REWRITE_S plus
- * one refresh period, so a file older than that is stale: the agent is
- * stopped, cannot reach CUPI, or cannot write the file (its log says
- * which). Whether the file lacks a value the agent holds in memory right
- * now cannot be known from here. */
+ * What can be said from the store alone: when each server's values were
+ * read from CUPI, and when the agent last wrote. A running agent that
+ * reaches CUPI writes its read times at least every STORE_REWRITE_S plus
+ * one refresh period, so a store older than that is stale: the agent is
+ * stopped, cannot reach CUPI, or cannot write (its log says which). Whether
+ * the store lacks a value the agent holds in memory right now cannot be
+ * known from here. */
 #include "cupictl_state.h"
 #include "cupictl_time.h"
 
-#include "state_json.h"
+#include "store.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 typedef struct report {
     const cupi_config *cfg;
     const cupi_server_config *only;
-    const agent_state_doc *doc;
+    const store_doc *doc;
     time_t now, written;
     long stale_after;
     FILE *out;
@@ -33,33 +33,12 @@ static long refresh_period(const cupi_config *cfg)
     return (long)cfg->poll_interval_s;
 }
 
-static char *read_all(const char *path, size_t *len, struct stat *st)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    if (fstat(fileno(f), st) == 0 && st->st_size >= 0 &&
-        (size_t)st->st_size <= AGENT_STATE_MAX_SIZE) {
-        buf = malloc((size_t)st->st_size + 1);
-        *len = buf ? fread(buf, 1, (size_t)st->st_size, f) : 0;
-        if (buf && ferror(f)) {
-            free(buf);
-            buf = NULL;
-        }
-    } else {
-        errno = EFBIG;
-    }
-    fclose(f);
-    return buf;
-}
-
 /* --- text ------------------------------------------------------------------ */
 
-static void text_resource(const report *r, const agent_state_server *e, cupi_resource which)
+static void text_resource(const report *r, const store_server *e, cupi_resource which)
 {
     char when[32];
-    const agent_state_resource *res = &e->res[which];
+    const store_resource *res = &e->res[which];
     if (res->valid)
         fprintf(r->out, "  %s: values read from CUPI %s (%lld s ago)\n",
                 cupi_resource_name(which), cupictl_utc(res->read_at, when, sizeof when),
@@ -78,7 +57,7 @@ static void text_report(const report *r)
         if (r->only && r->only != s)
             continue;
         fprintf(r->out, "server %u %s %s\n", s->index, s->name, s->url);
-        const agent_state_server *e = agent_state_doc_find(r->doc, s->index, s->url);
+        const store_server *e = store_doc_find(r->doc, s->index, s->url);
         if (!e) {
             fprintf(r->out, "  nothing saved for this server at this URL\n");
             continue;
@@ -90,7 +69,7 @@ static void text_report(const report *r)
                     e->invalid);
     }
     for (size_t i = 0; i < r->doc->n_servers && !r->only; i++) {
-        const agent_state_server *e = &r->doc->servers[i];
+        const store_server *e = &r->doc->servers[i];
         const cupi_server_config *s = NULL;
         for (size_t k = 0; k < r->cfg->n_servers && !s; k++)
             if (r->cfg->servers[k].index == e->index)
@@ -112,7 +91,7 @@ static void text_report(const report *r)
 
 /* --- JSON ------------------------------------------------------------------ */
 
-static bool json_resource(cJSON *parent, const report *r, const agent_state_resource *res,
+static bool json_resource(cJSON *parent, const report *r, const store_resource *res,
                           cupi_resource which)
 {
     if (!res->valid)
@@ -136,7 +115,7 @@ static int json_report(const report *r)
         const cupi_server_config *s = &r->cfg->servers[i];
         if (r->only && r->only != s)
             continue;
-        const agent_state_server *e = agent_state_doc_find(r->doc, s->index, s->url);
+        const store_server *e = store_doc_find(r->doc, s->index, s->url);
         cJSON *o = cJSON_CreateObject();
         ok = o && cJSON_AddItemToArray(list, o) &&
              cJSON_AddNumberToObject(o, "index", s->index) &&
@@ -165,27 +144,16 @@ int cupictl_state(const cupi_config *cfg, const cupi_server_config *only, bool j
         fprintf(stderr, "cupictl: no cupiStateFile in the configuration\n");
         return 1;
     }
-    struct stat st;
-    size_t len = 0;
-    errno = 0;
-    char *text = read_all(cfg->state_file, &len, &st);
-    if (!text) {
-        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", cfg->state_file,
-                strerror(errno ? errno : EIO));
+    store_read_opts o = {.now = now, .history_rows = 0};
+    store_doc doc;
+    char why[320];
+    if (store_load(cfg->state_file, &o, &doc, why, sizeof why) != 0) {
+        fprintf(stderr, "cupictl: cannot read state file %s: %s\n", cfg->state_file, why);
         return 1;
     }
-    agent_state_doc doc;
-    char why[128];
-    int rc = agent_state_parse(text, len, now, NULL, NULL, &doc, why, sizeof why);
-    free(text);
-    if (rc != 0) {
-        fprintf(stderr, "cupictl: state file %s: %s (the agent ignores it)\n", cfg->state_file,
-                why);
-        return 1;
-    }
-    report r = {cfg, only, &doc, now, st.st_mtime, AGENT_STATE_REWRITE_S + refresh_period(cfg),
+    report r = {cfg, only, &doc, now, doc.written_at, STORE_REWRITE_S + refresh_period(cfg),
                 out};
-    rc = json ? json_report(&r) : (text_report(&r), 0);
-    agent_state_doc_free(&doc);
+    int rc = json ? json_report(&r) : (text_report(&r), 0);
+    store_doc_free(&doc);
     return rc;
 }

@@ -4,6 +4,8 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
+#include "daemon/agentx_link.h"
+#include "daemon/config_check.h"
 #include "daemon/pidfile.h"
 #include "daemon/privs.h"
 #include "daemon/sd_notify.h"
@@ -26,6 +28,7 @@ static volatile sig_atomic_t reload_requested;
 
 typedef struct options {
     bool foreground;
+    bool check_only; /* -t */
     bool no_default_configs;
     const char *config_files;
     const char *agentx_socket;
@@ -42,10 +45,12 @@ static void usage(FILE *out)
 {
     char dirs[2048];
     fprintf(out,
-            "Usage: " APP_NAME " [-f] [-C] [-c FILE[,FILE]] [-x ADDRESS] [-L LOGOPTS] "
+            "Usage: " APP_NAME " [-f] [-t] [-C] [-c FILE[,FILE]] [-x ADDRESS] [-L LOGOPTS] "
             "[-D TOKENS] [-p PIDFILE] [-u USER] [-g GROUP] [-v] [-h] [-H]\n"
             "\n"
             "  -f          stay in the foreground (default: run as a daemon)\n"
+            "  -t          check the configuration (and CA files, state file), start nothing:\n"
+            "              exit 0 when the agent can use it, else 1 with FILE:LINE: messages\n"
             "  -C          read no default configuration file\n"
             "  -c FILE     read this configuration file too (comma-separated list)\n"
             "  -x ADDRESS  AgentX master address (unix:/path or tcp:host:port)\n"
@@ -116,10 +121,13 @@ static int parse_options(int argc, char **argv, options *o)
         {NULL, 0, NULL, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, "fCc:x:L:D:p:u:g:vhH", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "ftCc:x:L:D:p:u:g:vhH", long_options, NULL)) != -1) {
         switch (opt) {
         case 'f':
             o->foreground = true;
+            break;
+        case 't':
+            o->check_only = true;
             break;
         case 'C':
             o->no_default_configs = true;
@@ -216,8 +224,14 @@ static char *absolute_paths(const char *list)
 static void apply_agentx_settings(const cupi_config *cfg, const options *o)
 {
     const char *socket = o->agentx_socket ? o->agentx_socket : cfg->agentx_socket;
-    if (socket)
-        netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, socket);
+    /* Named even when it is net-snmp's default, so that every message can
+     * say which socket it is about. */
+    netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET,
+                          socket ? socket : NETSNMP_AGENTX_SOCKET);
+    /* net-snmp would log a failed connection at every retry, without the
+     * reason; daemon/agentx_link.c says it once, with the reason. */
+    netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_NO_CONNECTION_WARNINGS,
+                           1);
     long ping =
         cfg->agentx_ping_interval_s > 0 ? cfg->agentx_ping_interval_s : DEFAULT_PING_INTERVAL_S;
     netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
@@ -238,7 +252,8 @@ static void reload(const options *o)
         cupi_smtp_reload(&cfg) != 0)
         snmp_log(LOG_ERR, APP_NAME ": configuration not reloaded, the previous one stays\n");
     cupi_config_free(&cfg);
-    agent_sd_notify("READY=1");
+    /* Not ready before: still waiting for the master, READY=1 comes then. */
+    agent_sd_notify(agentx_link_ready() ? "READY=1" : "STATUS=reloaded");
 }
 
 static void remove_pidfile(const char *path)
@@ -274,6 +289,8 @@ static int drop_privileges(const agent_privs *privs, const options *o)
 int main(int argc, char **argv)
 {
     options o = {0};
+    /* The name -Ls (syslog, the journal) logs under, instead of "net-snmp". */
+    snmp_log_syslogname(APP_NAME);
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc;
@@ -288,6 +305,16 @@ int main(int argc, char **argv)
     if (agent_privs_resolve(&privs, o.user, o.group, err, sizeof err) != 0) {
         fprintf(stderr, APP_NAME ": %s\n", err);
         return 1;
+    }
+    if (o.check_only) {
+        /* As the agent's user when -u/-g say so: what it can read is what
+         * counts. */
+        if ((privs.change_user || privs.change_group) &&
+            agent_privs_drop(&privs, err, sizeof err) != 0) {
+            fprintf(stderr, APP_NAME ": %s\n", err);
+            return 1;
+        }
+        return agent_config_check(o.config_files, o.no_default_configs, stderr);
     }
     if (!o.logging_set) {
         if (o.foreground)
@@ -346,20 +373,28 @@ int main(int argc, char **argv)
         return 1;
     }
     cupi_config_free(&cfg);
+    if (agentx_link_start(
+            netsnmp_ds_get_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET),
+            netsnmp_ds_get_int(NETSNMP_DS_APPLICATION_ID,
+                               NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL)) != 0)
+        snmp_log(LOG_WARNING, APP_NAME ": cannot watch the AgentX session\n");
     init_snmp(APP_NAME); /* opens the AgentX session */
     if (drop_privileges(&privs, &o) != 0) {
+        agentx_link_stop();
         cupi_smtp_stop();
         snmp_shutdown(APP_NAME);
         remove_pidfile(o.pidfile);
         return 1;
     }
     snmp_log(LOG_INFO, APP_NAME " %s started\n", CUPI_VERSION);
-    char ready[64];
-    snprintf(ready, sizeof ready, "READY=1\nMAINPID=%ld", (long)getpid());
-    agent_sd_notify(ready);
+    /* READY=1 comes from agentx_link once the MIB is registered with the
+     * master: until then systemd shows the unit "activating", with the
+     * reason in its status line. */
+    agentx_link_after_turn();
 
     while (!stop_requested) {
         agent_check_and_process(1);
+        agentx_link_after_turn();
         if (reload_requested) {
             reload_requested = 0;
             snmp_log(LOG_INFO, APP_NAME ": SIGHUP, reloading the configuration\n");
@@ -369,6 +404,7 @@ int main(int argc, char **argv)
 
     snmp_log(LOG_INFO, APP_NAME ": shutting down\n");
     agent_sd_notify("STOPPING=1");
+    agentx_link_stop();
     cupi_smtp_stop();
     snmp_shutdown(APP_NAME);
     remove_pidfile(o.pidfile);

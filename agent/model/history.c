@@ -5,17 +5,59 @@
 
 #include "model/history.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define HISTORY_DEFAULT_SIZE 100
 
 static unsigned history_size = HISTORY_DEFAULT_SIZE;
 
-/* A server's ring, made on its first change. */
-static history_ring *ring_of(agent_server *s)
+/* The rings, by server, kept here rather than in the model's rows: sorted
+ * by the row's address for O(log n) lookups; a row is added on its first
+ * change and goes with the row. */
+typedef struct history_entry {
+    const agent_server *server;
+    history_ring *ring;
+} history_entry;
+
+static history_entry *entries;
+static size_t n_entries, cap_entries;
+
+/* Position of the first entry whose server is not below s. */
+static size_t position_of(const agent_server *s)
 {
-    if (s->history)
-        return s->history;
+    size_t lo = 0, hi = n_entries;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)entries[mid].server < (uintptr_t)s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static history_ring *ring_find(const agent_server *s)
+{
+    size_t at = position_of(s);
+    return at < n_entries && entries[at].server == s ? entries[at].ring : NULL;
+}
+
+/* A server's ring, made on its first change. */
+static history_ring *ring_of(const agent_server *s)
+{
+    size_t at = position_of(s);
+    if (at < n_entries && entries[at].server == s)
+        return entries[at].ring;
+    if (n_entries == cap_entries) {
+        size_t cap = cap_entries ? 2 * cap_entries : 64;
+        history_entry *grown = realloc(entries, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        entries = grown;
+        cap_entries = cap;
+    }
     history_ring *h = malloc(sizeof *h);
     if (!h)
         return NULL;
@@ -24,18 +66,21 @@ static history_ring *ring_of(agent_server *s)
         free(h);
         return NULL;
     }
-    s->history = h;
+    memmove(&entries[at + 1], &entries[at], (n_entries - at) * sizeof *entries);
+    entries[at] = (history_entry){.server = s, .ring = h};
+    n_entries++;
     return h;
 }
 
-static void forget(agent_server *s)
+static void forget(const agent_server *s)
 {
-    history_ring *h = s->history;
-    if (!h)
+    size_t at = position_of(s);
+    if (at >= n_entries || entries[at].server != s)
         return;
-    history_ring_clear(h);
-    free(h);
-    s->history = NULL;
+    history_ring_clear(entries[at].ring);
+    free(entries[at].ring);
+    memmove(&entries[at], &entries[at + 1], (n_entries - at - 1) * sizeof *entries);
+    n_entries--;
 }
 
 static void record(const agent_event *ev)
@@ -69,6 +114,7 @@ static void record(const agent_event *ev)
 static void on_event(const agent_event *ev, void *arg)
 {
     (void)arg;
+    history_ring *h;
     switch (ev->type) {
     case AGENT_EVENT_VALUES:
         /* Values from the state file (source none) or a first read are
@@ -82,9 +128,9 @@ static void on_event(const agent_event *ev, void *arg)
     case AGENT_EVENT_MOVED:
         /* Another URL may be another Unity Connection: its past is not
          * this one's, but the row's numbers still only grow. */
-        if (ev->server->history) {
-            history_ring_clear(ev->server->history);
-            history_ring_resize(ev->server->history, history_size);
+        if ((h = ring_find(ev->server)) != NULL) {
+            history_ring_clear(h);
+            history_ring_resize(h, history_size);
         }
         break;
     case AGENT_EVENT_STATUS:
@@ -105,10 +151,10 @@ void agent_history_configure(unsigned size)
     if (size == history_size)
         return;
     history_size = size;
-    for (agent_server *s = agent_servers_first(); s; s = s->next)
-        if (s->history && history_ring_resize(s->history, size) != 0)
+    for (size_t i = 0; i < n_entries; i++)
+        if (history_ring_resize(entries[i].ring, size) != 0)
             snmp_log(LOG_ERR, "cupi: server %u: out of memory resizing its history\n",
-                     s->cfg.index);
+                     entries[i].server->cfg.index);
 }
 
 unsigned agent_history_size(void)
@@ -118,46 +164,42 @@ unsigned agent_history_size(void)
 
 void agent_history_shutdown(void)
 {
-    for (agent_server *s = agent_servers_first(); s; s = s->next)
-        forget(s);
+    while (n_entries)
+        forget(entries[n_entries - 1].server);
+    free(entries);
+    entries = NULL;
+    cap_entries = 0;
     history_size = HISTORY_DEFAULT_SIZE;
 }
 
 uint32_t agent_history_last_index(const agent_server *s)
 {
-    const history_ring *h = s->history;
+    const history_ring *h = ring_find(s);
     return h ? h->last_index : 0;
 }
 
 const agent_change *agent_history_from(const agent_server *s, uint32_t index)
 {
-    const history_ring *h = s->history;
+    const history_ring *h = ring_find(s);
     return h ? history_ring_from(h, index) : NULL;
 }
 
-size_t agent_history_file_budget(void)
+const history_ring *agent_history_ring(const agent_server *s)
 {
-    return history_file_budget(agent_servers_count(), history_size);
+    return ring_find(s);
 }
 
-cJSON *agent_history_to_json(const agent_server *s)
-{
-    history_ring empty;
-    history_ring_init(&empty);
-    const history_ring *h = s->history ? s->history : &empty;
-    return history_ring_to_json(h);
-}
-
-int agent_history_from_json(agent_server *s, const cJSON *obj)
+int agent_history_adopt(agent_server *s, history_ring *saved)
 {
     history_ring *h = ring_of(s);
     if (!h)
         return -1;
-    char why[256];
-    if (history_ring_from_json(h, obj, why, sizeof why) != 0) {
-        snmp_log(LOG_WARNING, "cupi: server %u: saved change history ignored: %s%s\n",
-                 s->cfg.index, why, h->last_index ? " (its last index is kept)" : "");
+    /* The saved ring was read with this capacity; a reload since changes
+     * nothing here (cupiHistorySize is read before the state). */
+    if (history_ring_resize(saved, history_size) != 0)
         return -1;
-    }
+    history_ring_clear(h);
+    *h = *saved;
+    history_ring_init(saved);
     return 0;
 }

@@ -38,6 +38,12 @@ static const char *const status_names[] = {
     [AGENT_STATUS_BAD_RESPONSE] = "badResponse",
 };
 
+const char *agent_status_name(agent_status st)
+{
+    return st >= AGENT_STATUS_UNKNOWN && st <= AGENT_STATUS_BAD_RESPONSE ? status_names[st]
+                                                                         : "unknown";
+}
+
 static const agent_status status_of_cupi[] = {
     [CUPI_OK] = AGENT_STATUS_OK,
     [CUPI_E_TRANSPORT] = AGENT_STATUS_UNREACHABLE,
@@ -384,7 +390,7 @@ void agent_server_take_status(agent_server *s, cupi_status st, const char *messa
     s->status = now;
     snmp_log(now == AGENT_STATUS_OK ? LOG_NOTICE : LOG_WARNING,
              "cupi: server %u (%s): status %s -> %s%s%s\n", s->cfg.index, s->cfg.name,
-             status_names[before], status_names[now], s->last_error[0] ? ": " : "",
+             agent_status_name(before), agent_status_name(now), s->last_error[0] ? ": " : "",
              s->last_error);
     agent_event ev = {.type = AGENT_EVENT_STATUS, .server = s, .old_status = before};
     publish(&ev);
@@ -409,6 +415,11 @@ void agent_server_take_read(agent_server *s, const worker_read *r)
     } else {
         DEBUGMSGTL(("cupi", "server %u: %s read failed: %s\n", s->cfg.index,
                     cupi_resource_name(r->resource), r->why));
+        /* cupiServerLastError keeps a fixed text per fault; libcurl's own
+         * words (address, measured time) go to the log, once per new text. */
+        if (r->detail[0] && strcmp(r->why, s->last_error) != 0)
+            snmp_log(LOG_INFO, "cupi: server %u (%s): %s read: %s (%s)\n", s->cfg.index,
+                     s->cfg.name, cupi_resource_name(r->resource), r->why, r->detail);
     }
     agent_server_take_status(s, st, r->why);
 }

@@ -76,7 +76,6 @@ typedef struct agent_server {
     bool leaving;              /* removed by a reload while a SET held it: goes when the
                                   SET ends, so that what the SET did at CUPI is recorded */
     worker_client *held;       /* the client a SET holds connections of, or NULL */
-    void *history;             /* its change history (model/history.c) */
     struct agent_server *next; /* sorted by cfg.index */
 } agent_server;
 
@@ -196,6 +195,8 @@ void agent_server_expect_late_put(agent_server *s, const cupi_snapshot *changes)
  * notification per refresh, when only one resource fails). */
 void agent_server_take_status(agent_server *s, cupi_status st, const char *message);
 agent_status agent_status_from_cupi(cupi_status st);
+/* cupiServerStatus's label in CUPI-SMTP-MIB ("ok", "unreachable" ...). */
+const char *agent_status_name(agent_status st);
 uint32_t agent_uptime_ticks(void);
 
 #endif

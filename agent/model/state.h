@@ -1,27 +1,34 @@
-/* model/state.h - cupiStateFile: the last-known values of every server
- * (never a password), kept across restarts. Written atomically (temp file,
- * fsync, rename); a missing or bad file is logged and ignored. A failed
- * save (full or read-only file system ...) is retried with back-off, 1 s
- * doubling to 60 s, until one succeeds; the outage is logged once when it
- * starts and once when it ends. Nothing here blocks the agent. */
+/* model/state.h - cupiStateFile: the last good values of every server
+ * (never a password), their read times and the change history, kept across
+ * restarts in the state store (store/store.h).
+ *
+ * A change is written at once, in one small transaction with its history
+ * rows (before its notification can leave); read times that only moved
+ * are written together every few seconds; rows added, removed or moved
+ * soon after. A failed write (full or read-only file system, a store
+ * replaced ...) is logged once, kept in memory and retried with back-off,
+ * 1 s doubling to 60 s, until one succeeds (logged once more). Only one
+ * agent uses a state: its lock is taken when the path is configured. */
 #ifndef CUPI_AGENT_STATE_H
 #define CUPI_AGENT_STATE_H
 
 #include <stdbool.h>
 
-/* Subscribes to the model's events: values taken, rows added, removed or
- * moved mark the file dirty. Returns 0 or -1. */
+/* Subscribes to the model's events (after the history: a change's rows are
+ * there when its values are written). Returns 0 or -1. */
 int agent_state_start(void);
-/* Sets the file (NULL: none). Does not load. */
-void agent_state_configure(const char *path);
-/* Loads saved values into the configured servers whose index and URL match. */
+/* Sets the state's path (NULL: none) and takes its lock. Does not load.
+ * -1 when another agent holds it (logged with its pid): the agent must not
+ * start on it; a reload keeps no state on disk until the path changes. */
+int agent_state_configure(const char *path);
+/* Loads the saved values and history into the configured servers whose
+ * index and URL match; imports a JSON state file of an earlier release
+ * first. */
 void agent_state_load(void);
-/* Values changed (urgent: save soon, coalesced through an alarm), or only
- * their read time moved (saved at most every few minutes: a read time that
- * is a little old only makes a restarted agent report an older data age). */
+/* After a reload: writes what the new configuration changed (rows kept
+ * per server) soon. urgent is kept for callers; every change is urgent. */
 void agent_state_mark_dirty(bool urgent);
-/* Saves now if anything changed since the last save (a failure arms the
- * retry). */
+/* Writes everything pending now (a failure arms the retry). */
 void agent_state_flush(void);
 void agent_state_shutdown(void);
 

@@ -219,6 +219,7 @@ static void io_report(void *arg, void *client, const poller_verdict *v)
                       .started_ms = v->started_ms,
                       .read_at = time(NULL)};
     snprintf(rd.why, sizeof rd.why, "%s", v->result->message);
+    snprintf(rd.detail, sizeof rd.detail, "%s", v->result->detail);
     if (v->status == CUPI_OK)
         rd.snapshot = v->result->snapshot;
     replace_ctx c = {.wc = wc, .read = &rd};
@@ -653,11 +654,16 @@ void worker_client_free(worker_client *c)
     /* Out of memory: the worker keeps the client until it stops. */
 }
 
+/* A command about a live client, or NULL (dead client, out of memory: the
+ * command is dropped; every one of them is repeated or moot later). */
+static msg *command_for(worker_client *c, msg_kind kind)
+{
+    return c && !c->dead ? msg_new(kind, c) : NULL;
+}
+
 static void post_simple(worker_client *c, msg_kind kind, cupi_resource r)
 {
-    if (!c || c->dead)
-        return;
-    msg *m = msg_new(kind, c);
+    msg *m = command_for(c, kind);
     if (!m)
         return;
     m->resource = r;
@@ -666,9 +672,7 @@ static void post_simple(worker_client *c, msg_kind kind, cupi_resource r)
 
 void worker_client_poll(worker_client *c, const time_t last_ok[CUPI_RES_COUNT])
 {
-    if (!c || c->dead)
-        return;
-    msg *m = msg_new(TO_POLL, c);
+    msg *m = command_for(c, TO_POLL);
     if (!m)
         return;
     for (int r = 0; r < CUPI_RES_COUNT; r++)
@@ -729,9 +733,7 @@ cupi_status worker_client_put(worker_client *c, const cupi_snapshot *changes, cu
 
 void worker_client_hold(worker_client *c, bool hold)
 {
-    if (!c || c->dead)
-        return;
-    msg *m = msg_new(TO_HOLD, c);
+    msg *m = command_for(c, TO_HOLD);
     if (!m)
         return;
     m->flag = hold;

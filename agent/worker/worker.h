@@ -29,6 +29,9 @@ typedef struct worker_read {
     cupi_resource resource;
     cupi_status status;     /* CUPI_OK, or the failure to report */
     char why[256];          /* CUPI's message or the field refused; "" on success */
+    char detail[256];       /* libcurl's own words on a transport or TLS
+                               failure (addresses, measured times): for the
+                               log only, never an SNMP value; "" otherwise */
     cupi_snapshot snapshot; /* values when status is CUPI_OK */
     int64_t started_ms;     /* monotonic: when the read started */
     time_t read_at;         /* wall clock: when the worker had the answer */

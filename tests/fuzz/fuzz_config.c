@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,23 +50,53 @@ static const password_file *file_for(const char *path)
     return &files[h % (sizeof files / sizeof files[0])];
 }
 
-static FILE *fake_open(const char *path, void *arg)
+static char *fake_read(const char *path, size_t max, size_t *len, struct stat *st, char *why,
+                       size_t whysz, void *arg)
 {
     (void)arg;
     if (path[0] == '\0' || strchr(path, '!')) {
+        snprintf(why, whysz, "%s", strerror(ENOENT));
         errno = ENOENT;
         return NULL;
     }
     const password_file *pf = file_for(path);
-    if (pf->len == 0)
-        return fopen("/dev/null", "r"); /* fmemopen refuses a zero size */
-    return fmemopen((void *)pf->text, pf->len, "r");
+    if (pf->len > max) {
+        snprintf(why, whysz, "is larger than %zu bytes", max);
+        errno = EFBIG;
+        return NULL;
+    }
+    char *buf = malloc(pf->len + 1);
+    if (!buf) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memcpy(buf, pf->text, pf->len);
+    buf[pf->len] = '\0';
+    *len = pf->len;
+    memset(st, 0, sizeof *st);
+    st->st_mode = S_IFREG | 0600;
+    return buf;
 }
 
-static int fake_readable(const char *path, void *arg)
+static bool fake_check(const char *path, size_t max, char *why, size_t whysz, void *arg)
 {
     (void)arg;
-    return path[0] == '\0' || strchr(path, '!') ? ENOENT : 0;
+    (void)max;
+    if (path[0] == '\0' || strchr(path, '!')) {
+        snprintf(why, whysz, "%s", strerror(ENOENT));
+        return false;
+    }
+    return true;
+}
+
+static bool fake_regular(const char *path, char *why, size_t whysz, void *arg)
+{
+    (void)arg;
+    if (strchr(path, '|')) {
+        snprintf(why, whysz, "is a FIFO, not a regular file");
+        return false;
+    }
+    return true;
 }
 
 typedef struct said {
@@ -133,14 +164,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *f = fmemopen((void *)data, size, "r");
     if (!f)
         return 0;
-    cupi_config_files hooks = {fake_open, fake_readable, NULL};
+    cupi_config_files hooks = {fake_read, fake_check, fake_regular, NULL};
     cupi_config cfg;
     cupi_config_init(&cfg);
     said warnings = {.len = 0};
     warnings.text[0] = '\0';
     char err[512] = "";
-    cupi_status st =
-        cupi_config_parse(&cfg, f, "fuzz.conf", &hooks, collect, &warnings, err, sizeof err);
+    cupi_status st = cupi_config_parse(&cfg, f, "fuzz.conf", NULL, &hooks, collect, &warnings,
+                                       err, sizeof err);
     fclose(f);
     if (st == CUPI_OK)
         st = cupi_config_finish(&cfg, err, sizeof err);

@@ -60,14 +60,16 @@ def fetch_ietf(dest):
     return Path(dest)
 
 
-def mib_dir(tmp_path):
-    """A directory holding exactly CUPI-SMTP-MIB and what it imports, so a
-    MIB parser has nothing else to complain about. Regular files, not links:
+def mib_dir(tmp_path, extra=()):
+    """A directory holding exactly CUPI-SMTP-MIB and what it imports (and the
+    IETF modules named in extra, e.g. SNMPv2-MIB for sysUpTime), so a MIB
+    parser has nothing else to complain about. Regular files, not links:
     some tools skip links."""
     ietf = fetch_ietf(Path(tmp_path) / "ietf-all")
     d = Path(tmp_path) / "mibs"
     d.mkdir(exist_ok=True)
-    for m in IETF_REQUIRED:
+    for m in IETF_REQUIRED + tuple(extra):
+        assert (ietf / (m + ".txt")).exists(), "%s not fetched by %s" % (m, FETCH_MIBS)
         shutil.copyfile(ietf / (m + ".txt"), d / (m + ".txt"))
     shutil.copyfile(NET_SNMP_MIB, d / NET_SNMP_MIB.name)
     shutil.copyfile(MIB_FILE, d / MIB_FILE.name)
@@ -107,7 +109,7 @@ class Stack:
         self.snmpd = None
         self.agent = None
 
-    def start(self, states=None, poll=1, ttl=1, extra_servers=""):
+    def start(self, states=None, poll=1, ttl=1, extra_servers="", timeout_ms=None):
         """states: {server name: sim state changes}; extra_servers: more
         server_lines() text (rows not served by the sim, not waited for).
         Waits until every sim row has been read and its status is ok."""
@@ -120,7 +122,7 @@ class Stack:
         self.snmpd.start()
         conf = agent_config(self.snmpd, [server_lines(i + 1, n, self.sim, sim_server=n)
                                          for i, n in enumerate(self.servers)] + [extra_servers],
-                            poll=poll, ttl=ttl)
+                            poll=poll, ttl=ttl, timeout_ms=timeout_ms)
         self.agent = Agent(self.dir / "agent", conf).start()
         for i in range(len(self.servers)):
             wait_for(lambda: row_ready(self.snmpd.port, i + 1), 20, what="row %d read" % (i + 1))

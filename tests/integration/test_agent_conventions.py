@@ -196,6 +196,7 @@ def test_minus_H_lists_every_directive_the_parser_takes(tmp_path):
                             "-Le"], capture_output=True, text=True, timeout=30)
         assert q.returncode == 1
         assert "unknown directive" not in q.stderr, (name, q.stderr)
+        assert "not a directive" not in q.stderr, (name, q.stderr)
 
 
 # --- sysORTable -----------------------------------------------------------------
@@ -258,6 +259,12 @@ class NotifySocket:
         self.sock.close()
 
 
+def without_status(msgs):
+    """The messages other than a lone STATUS= line, which the agent sends
+    whenever the servers' status changes."""
+    return [m for m in msgs if not re.fullmatch(r"STATUS=[^\n]*", m)]
+
+
 def test_notify_ready_reloading_stopping(tmp_path, sim, snmpd):
     notify = NotifySocket(tmp_path / "notify.sock")
     agent = EnvAgent(tmp_path / "agent", agent_config(snmpd, [server_lines(1, "cuc1", sim)]),
@@ -265,13 +272,19 @@ def test_notify_ready_reloading_stopping(tmp_path, sim, snmpd):
     try:
         agent.start()
         msgs = notify.wait("READY=1")
-        assert msgs[0].split("\n")[0] == "READY=1"
-        assert "MAINPID=%d" % agent.pid in msgs[0].split("\n")
-        # Ready means registered: the row answers without waiting long.
+        first = msgs[0].split("\n")
+        assert first[0] == "READY=1"
+        assert "MAINPID=%d" % agent.pid in first
+        # Ready means registered, and the status line says with whom.
+        assert "STATUS=AgentX: connected to %s; 1 server: 1 unknown" % snmpd.agentx in first \
+            or "STATUS=AgentX: connected to %s; 1 server: 1 ok" % snmpd.agentx in first, first
         wait_rows(snmpd.port, {1: "cuc1"}, timeout=5)
+        # The status line follows the servers' status.
+        notify.wait("STATUS=AgentX: connected to %s; 1 server: 1 ok" % snmpd.agentx)
 
         agent.reload()
-        msgs = notify.wait("READY=1", count=2)
+        notify.wait("READY=1", count=2)
+        msgs = without_status(notify.messages)
         reloading = msgs[1].split("\n")
         assert reloading[0] == "RELOADING=1"
         assert re.fullmatch(r"MONOTONIC_USEC=\d+", reloading[1])
@@ -283,6 +296,41 @@ def test_notify_ready_reloading_stopping(tmp_path, sim, snmpd):
     finally:
         agent.stop()
         notify.close()
+
+
+def test_not_ready_until_registered_and_one_message_per_cause(tmp_path, sim, snmpd):
+    """Without a master the agent stays "activating": no READY=1, a status
+    line naming the socket and the system's reason, and one log line for it
+    however many retries fail; once the master is there, READY=1."""
+    short = Path(tempfile.mkdtemp(prefix="cupi-ax-"))  # a unix socket path has 107 bytes
+    missing = short / "agentx" / "master"
+    notify = NotifySocket(tmp_path / "notify.sock")
+    agent = EnvAgent(tmp_path / "agent",
+                     agent_config(str(missing), [server_lines(1, "cuc1", sim)], ping=1),
+                     env={"NOTIFY_SOCKET": notify.path})
+    want = ("STATUS=AgentX: cannot connect to %s: No such file or directory "
+            "(is snmpd running, with master agentx?)" % missing)
+    try:
+        agent.start()
+        notify.wait(want)
+        time.sleep(4.5)  # four more retries, one per second
+        assert not [m for m in notify.messages if "READY=1" in m.split("\n")]
+        log = agent.log_text()
+        lines = [l for l in log.splitlines() if "cannot connect to %s" % missing in l]
+        assert len(lines) == 1, log
+        assert "No such file or directory" in lines[0] and "master agentx" in lines[0]
+        assert "Failed to connect to the agentx master agent" not in log
+
+        # The master appears where the agent looks: a symbolic link to snmpd's.
+        missing.parent.mkdir()
+        missing.symlink_to(snmpd.agentx_path)
+        notify.wait("READY=1", timeout=10)
+        wait_rows(snmpd.port, {1: "cuc1"}, timeout=5)
+        assert "AgentX: connected to %s, CUPI-SMTP-MIB registered" % missing in agent.log_text()
+    finally:
+        agent.stop()
+        notify.close()
+        shutil.rmtree(short, ignore_errors=True)
 
 
 def test_no_notify_socket_no_message(tmp_path, sim, snmpd):
@@ -307,7 +355,7 @@ def proc_owner(pid):
 
 def test_runs_as_user_and_group_after_start(tmp_path, sim, snmpd, world_dir):
     assert os.geteuid() == 0, "this test needs root (-u/-g)"
-    # libcurl reads the CA file at each TLS handshake, so as nobody.
+    # The CA file is read again as nobody (on SIGHUP, and every few minutes).
     ca = shutil.copy(sim.ca_file, world_dir / "ca.pem")
     os.chmod(ca, 0o644)
     conf = agent_config(snmpd, [server_lines(1, "cuc1", sim, ca_file=ca)], poll=1, ttl=1)

@@ -14,6 +14,7 @@ Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_a
 import json
 import os
 import re
+import sqlite3
 import stat
 import subprocess
 import threading
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from sim_helper import CupiSim
+from state_helper import saved_doc, state_bytes
 from snmp_helper import (NOTIFICATIONS, ROOT, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE,
                          Agent, Snmpd, Snmptrapd, agent_config, col, free_udp_port,
                          server_lines, snmpget, snmpset, wait_for)
@@ -311,7 +313,7 @@ def test_set_smart_host_password_notified_as_empty_string(running):
     assert SMART_HOST_PASSWORD not in lab.trapd.log_text()
     assert SMART_HOST_PASSWORD not in lab.agent.log_text()
     assert lab.state_file.exists()
-    assert SMART_HOST_PASSWORD.encode() not in lab.state_file.read_bytes()
+    assert SMART_HOST_PASSWORD.encode() not in state_bytes(lab.state_file)
 
 
 def test_set_right_after_external_change_keeps_each_source(running):
@@ -425,14 +427,14 @@ def test_start_with_cupi_unreachable_one_status_notification(lab):
 
 
 def saved(lab):
-    return json.loads(lab.state_file.read_text())
+    return saved_doc(lab.state_file)
 
 
 def wait_saved(lab, pred, timeout=10):
     def ok():
         try:
             return pred(saved(lab))
-        except (OSError, ValueError, KeyError, IndexError):
+        except (OSError, ValueError, KeyError, IndexError, sqlite3.Error):
             return False
     return wait_for(ok, timeout, what="the state file")
 
@@ -443,12 +445,13 @@ def test_state_file_change_while_agent_down_is_notified(lab):
     lab.start_snmp()
     lab.start_agent()
     wait_saved(lab, lambda d: d["servers"][0]["server"]["values"]["maxNumberConnections"])
-    assert stat.S_IMODE(lab.state_file.stat().st_mode) == 0o600
+    for suffix in ("", "-wal", "-shm"):  # sqlite gives them the database's mode
+        assert stat.S_IMODE(Path(str(lab.state_file) + suffix).stat().st_mode) == 0o600
     lab.agent.stop()
     doc = saved(lab)
-    assert doc["format"] == "cupi-snmp-state" and doc["version"] == 2
-    assert SMART_HOST_PASSWORD.encode() not in lab.state_file.read_bytes()
-    assert ACCOUNT_PASSWORD.encode() not in lab.state_file.read_bytes()
+    assert doc["format"] == "cupi-snmp-state"
+    assert SMART_HOST_PASSWORD.encode() not in state_bytes(lab.state_file)
+    assert ACCOUNT_PASSWORD.encode() not in state_bytes(lab.state_file)
     assert "smtpPassword" not in doc["servers"][0]["client"]["values"]
     old = doc["servers"][0]["server"]["values"]["maxMessageSizeKb"]
 
@@ -464,7 +467,7 @@ def test_state_file_change_while_agent_down_is_notified(lab):
     assert len(ours(lab.trapd)) == 1, describe(lab.trapd)
     wait_saved(lab, lambda d: d["servers"][0]["server"]["values"]["maxMessageSizeKb"] == new)
     assert stat.S_IMODE(lab.state_file.stat().st_mode) == 0o600
-    assert SMART_HOST_PASSWORD.encode() not in lab.state_file.read_bytes()
+    assert SMART_HOST_PASSWORD.encode() not in state_bytes(lab.state_file)
     assert SMART_HOST_PASSWORD not in lab.agent.log_text()
 
 
@@ -543,6 +546,12 @@ CORRUPTIONS = {
 }
 
 
+# The whole file is unusable: it is refused, left as it is (it may not even
+# be ours), and the agent keeps its state in memory until it is removed.
+REFUSED = {"random-bytes", "truncated", "newer-version", "wrong-format", "not-an-object"}
+RETRY_MAX_S = 60
+
+
 @pytest.mark.parametrize("kind", sorted(CORRUPTIONS))
 def test_corrupt_state_file_ignored(lab, kind):
     lab.start_sim()
@@ -550,7 +559,8 @@ def test_corrupt_state_file_ignored(lab, kind):
     text = _valid_state_text(lab)
     assert '"version": 1' in text and '"cupi-snmp-state"' in text
     lab.state_file.parent.mkdir(parents=True, exist_ok=True)
-    lab.state_file.write_bytes(CORRUPTIONS[kind](text))
+    corrupt = CORRUPTIONS[kind](text)
+    lab.state_file.write_bytes(corrupt)
     lab.start_agent()
     log = lab.agent.log_text()
     assert str(lab.state_file) in log and ("ignored" in log or "not loaded" in log), log
@@ -561,9 +571,24 @@ def test_corrupt_state_file_ignored(lab, kind):
         int(lab.sim.state()["server"]["Port"])
     settle(2 * POLL)
     assert ours(lab.trapd) == [], describe(lab.trapd)
-    # and the file is replaced by a good one
-    wait_saved(lab, lambda d: d["format"] == "cupi-snmp-state" and d["version"] == 2 and
-               d["servers"][0]["server"]["values"]["Port"] == lab.sim.state()["server"]["Port"])
+    if kind in REFUSED:
+        # one error for the outage, the file untouched; once it is removed
+        # the agent's retry writes a good store
+        errors = [line for line in lab.agent.log_text().splitlines()
+                  if "cannot write state file" in line]
+        assert len(errors) == 1 and str(lab.state_file) in errors[0], errors
+        assert lab.state_file.read_bytes() == corrupt
+        lab.state_file.unlink()
+        timeout = RETRY_MAX_S + 10
+    else:
+        # empty: a store not written yet; else imported, only the bad
+        # resource left out
+        if corrupt:
+            assert Path(str(lab.state_file) + ".json.bak").read_bytes() == corrupt
+        timeout = 10
+    wait_saved(lab, lambda d: d["format"] == "cupi-snmp-state" and
+               d["servers"][0]["server"]["values"]["Port"] == lab.sim.state()["server"]["Port"],
+               timeout=timeout)
     assert stat.S_IMODE(lab.state_file.stat().st_mode) == 0o600
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from sim_helper import CupiSim
+from state_helper import saved_doc, saved_value, state_bytes
 from snmp_helper import (
     ROOT,
     SERVER_TABLE,
@@ -689,12 +690,16 @@ def test_password_never_in_log_state_file_get_or_walk(env):
         assert secret.encode().hex() not in proc.stdout.replace(" ", "").lower()
         assert all(secret.encode() not in raw for raw in vals.raw.values())
 
-    # The agent runs with -D cupi; wait for its state file to be written.
-    wait_for(lambda: env.state_file.exists(), 10, what="the state file")
+    # The agent runs with -D cupi; wait for the SET's values in its state.
+    wait_for(lambda: saved_value(env.state_file, "smtpUsername", resource="client") ==
+             "relay-user", 10, what="the state file")
     time.sleep(1.5)
     assert secret not in env.agent.log_text()
     assert "cupi" in env.agent.log_text()  # the debug output is there
-    assert secret.encode() not in env.state_file.read_bytes()
+    assert secret.encode() not in state_bytes(env.state_file)
+    history = saved_doc(env.state_file)["servers"][0]["history"]["rows"]
+    passwords = [(r["old"], r["new"]) for r in history if r["field"] == "smtpPassword"]
+    assert passwords and set(passwords) == {("", "")}, passwords
 
 
 # --- SNMPv3 with the sample snmpd.conf ---------------------------------------------------

@@ -1,6 +1,9 @@
 """The agent's state file when it cannot be written: a failed save is retried
 with back-off (1 s doubling to 60 s) until it succeeds, and the outage is
 logged once when it starts and once when it ends, not at every refresh.
+The agent checks that the path still names the database it has open before
+each write, so a directory moved away is an outage, not writes to a file
+nobody will find.
 
 The file is made unwritable by replacing its directory with a regular file:
 the tests run as root, whom permission bits do not stop, while a path
@@ -11,7 +14,6 @@ directory back.
 Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_agent_state_file.py
 """
 
-import json
 import os
 import subprocess
 import time
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from sim_helper import CupiSim
+from state_helper import saved_value as stored
 from snmp_helper import (SERVER_TABLE, SMTP_SERVER_TABLE, Agent, Snmpd, agent_config, col,
                          server_lines, snmpget, snmpset, wait_for)
 
@@ -32,10 +35,7 @@ RECOVERED_TEXT = "written again"
 
 
 def saved_value(path, field="maxNumberConnections"):
-    try:
-        return json.loads(path.read_text())["servers"][0]["server"]["values"][field]
-    except (OSError, ValueError, KeyError, IndexError):
-        return None
+    return stored(path, field)
 
 
 def cupictl_state(agent):
@@ -112,8 +112,10 @@ def test_failed_save_retried_until_the_set_value_lands(stack, tmp_path):
     notice = log_lines(agent, RECOVERED_TEXT)
     assert len(notice) == 1 and "stale for" in notice[0], notice
     assert len(log_lines(agent, ERROR_TEXT)) == 1, agent.log_text()
-    # An atomic save leaves no temporary file behind.
-    assert sorted(p.name for p in state_dir.iterdir()) == [state_file.name]
+    # Nothing beside the database but its WAL, shared memory and lock.
+    names = {p.name for p in state_dir.iterdir()}
+    assert state_file.name in names, names
+    assert names <= {state_file.name + s for s in ("", "-wal", "-shm", ".lock")}, names
 
     # A later outage is logged again, once.
     state_dir.rename(away)

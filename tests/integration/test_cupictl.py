@@ -259,7 +259,7 @@ def test_set_smtp_password_is_stored_never_shown(tmp_path, sim, fmt):
 
 
 def test_set_smtp_password_from_stdin_stays_off_argv(tmp_path, sim):
-    """smtpPassword=- takes the first line of standard input, so the secret is
+    """smtpPassword=- takes the one line of standard input, so the secret is
     never in cupictl's argv; without input it fails before any PUT."""
     conf = write_conf(tmp_path, sim, "xml")
     new = "Std1n-Relay-Passw0rd"

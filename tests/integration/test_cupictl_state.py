@@ -7,6 +7,7 @@ Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_c
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -152,3 +153,81 @@ def test_no_state_file_configured(tmp_path):
     p = run(conf, "state")
     assert p.returncode == 1 and "no cupiStateFile" in p.stderr
     assert run(conf, "state", "extra").returncode == 2
+
+
+# The schema as doc/state-store.md documents it, written here by hand: an
+# operator's (or a later release's) tool that follows the documentation is
+# read as the agent's own store.
+SCHEMA = """
+PRAGMA application_id = 1129664585;
+PRAGMA user_version = 1;
+CREATE TABLE store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE servers (server INTEGER PRIMARY KEY, url TEXT NOT NULL,
+                      last_change INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE resources (server INTEGER NOT NULL, resource TEXT NOT NULL,
+                        read_at INTEGER NOT NULL, PRIMARY KEY (server, resource)) WITHOUT ROWID;
+CREATE TABLE field_values (server INTEGER NOT NULL, resource TEXT NOT NULL,
+                           field TEXT NOT NULL, value TEXT NOT NULL,
+                           PRIMARY KEY (server, resource, field)) WITHOUT ROWID;
+CREATE TABLE changes (server INTEGER NOT NULL, change INTEGER NOT NULL, time INTEGER NOT NULL,
+                      resource TEXT NOT NULL, field TEXT NOT NULL, old TEXT NOT NULL,
+                      new TEXT NOT NULL, source TEXT NOT NULL,
+                      PRIMARY KEY (server, change)) WITHOUT ROWID;
+"""
+
+
+def write_db(path, now, written_at):
+    con = sqlite3.connect(str(path))
+    con.executescript(SCHEMA)
+    con.executemany("INSERT INTO store_info VALUES (?, ?)",
+                    [("format", "cupi-snmp-state"), ("store_id", "0123abcd"),
+                     ("written_at", str(written_at))])
+    con.execute("INSERT INTO servers VALUES (1, 'https://cuc1.example.com:8443', 2)")
+    con.execute("INSERT INTO servers VALUES (9, 'https://gone.example.com', 0)")
+    con.execute("INSERT INTO resources VALUES (1, 'server', ?)", (now - 100,))
+    con.executemany("INSERT INTO field_values VALUES (1, 'server', ?, ?)",
+                    list(SERVER_VALUES.items()))
+    con.executemany("INSERT INTO changes VALUES (1, ?, ?, 'server', 'Port', ?, ?, ?)",
+                    [(1, now - 50, "25", "587", "external"), (2, now - 40, "587", "25", "snmp")])
+    con.commit()
+    con.close()
+
+
+def test_database_read_as_the_agent_writes_it(setup):
+    conf, state, now = setup
+    state.unlink()
+    write_db(state, now, now - 20)
+    p = run(conf, "state")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    i = lines.index("server 1 cuc-paris https://cuc1.example.com:8443")
+    age = int(lines[i + 1].split("(")[1].split()[0])
+    assert lines[i + 1].startswith("  server: values read from CUPI ") and 100 <= age <= 110
+    assert lines[i + 2] == "  client: no values saved"
+    assert ("saved for server 9 at https://gone.example.com, which is not configured: "
+            "the agent ignores it") in lines
+    assert lines[-1] == "current: written within the last %d s" % (REWRITE_S + POLL_S)
+    p = run(conf, "history", "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    rows = doc["servers"][0]["rows"]
+    assert doc["servers"][0]["lastIndex"] == 2
+    assert [(r["index"], r["old"], r["new"], r["source"]) for r in rows] == \
+        [(1, "25", "587", "external"), (2, "587", "25", "snmp")]
+
+    # not written for a long time: stale, from store_info's written_at
+    con = sqlite3.connect(str(state))
+    con.execute("UPDATE store_info SET value = ? WHERE key = 'written_at'", (str(now - 1000),))
+    con.commit()
+    con.close()
+    p = run(conf, "state", "--json")
+    doc = json.loads(p.stdout)
+    assert doc["stale"] is True and doc["writtenAt"] == now - 1000
+
+    # a later release's schema is refused, saying so
+    con = sqlite3.connect(str(state))
+    con.execute("PRAGMA user_version = 7")
+    con.commit()
+    con.close()
+    p = run(conf, "state")
+    assert p.returncode == 1 and "schema version 7 is newer" in p.stderr, p.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from state_helper import saved_doc, set_rows, state_bytes, try_saved_doc
 from snmp_helper import (OBJECTS, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE, col,
                          server_lines, agent_config, snmpbulkwalk, snmpget, snmpset, snmpwalk,
                          wait_for, tool_env)
@@ -197,10 +198,9 @@ def test_walk_after_external_changes_and_sets(lab):
 
     # cupictl history shows the saved history (the file is saved soon after
     # a change)
-    wait_for(lambda: json.loads(lab.state_file.read_text())["servers"][1]["history"]
-             ["lastIndex"] == 1, 10, what="the state file's history")
-    saved_bytes = lab.state_file.read_bytes()
-    assert SMART_HOST_PASSWORD.encode() not in saved_bytes
+    wait_for(lambda: (try_saved_doc(lab.state_file) or {"servers": [{}, {}]})["servers"][1]
+             .get("history", {}).get("lastIndex") == 1, 10, what="the state file's history")
+    assert SMART_HOST_PASSWORD.encode() not in state_bytes(lab.state_file)
     p = cupictl(lab, "history", "--json")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
@@ -242,8 +242,8 @@ def test_restart_keeps_indexes_and_records_change_made_while_down(lab):
     wait_last_index(lab, 1, 1)
     before = rows_of(walk_changes(lab))
     lab.agent.stop()  # SIGTERM saves the state file
-    doc = json.loads(lab.state_file.read_text())
-    assert doc["version"] == 2
+    doc = saved_doc(lab.state_file)
+    assert doc["format"] == "cupi-snmp-state"
     assert doc["servers"][0]["history"]["lastIndex"] == 1
 
     old = lab.sim.state()["server"]["maxMessageSizeKb"]
@@ -267,14 +267,27 @@ def test_restart_keeps_indexes_and_records_change_made_while_down(lab):
     # a history section that is not sound is logged and not trusted, but
     # its last index still holds: numbers never go back
     lab.agent.stop()
-    doc = json.loads(lab.state_file.read_text())
-    doc["servers"][0]["history"]["rows"][0]["new"] = "not a number"
-    lab.state_file.write_text(json.dumps(doc))
+    set_rows(lab.state_file, "UPDATE changes SET new = 'not a number' "
+             "WHERE server = 1 AND change = 1")
     lab.sim.set_state({"server": {"maxNumberRecipients": "4000"}})
     lab.start_agent(wait_ok=False)
     wait_last_index(lab, 1, 3)
     assert sorted(rows_of(walk_changes(lab))) == [(1, 3)]
     assert "saved change history ignored" in lab.agent.log_text()
+    # the unsound rows are gone from the store too, the new one is there
+    wait_for(lambda: [r["index"] for r in saved_doc(lab.state_file)["servers"][0]["history"]
+                      ["rows"]] == [3], 10, what="the store rewritten")
+
+
+def store_rows(lab):
+    """{server: [change indexes]} as the state store holds them."""
+    doc = try_saved_doc(lab.state_file)
+    return doc and {s["index"]: [r["index"] for r in s["history"]["rows"]]
+                    for s in doc["servers"]}
+
+
+def wait_store_rows(lab, want):
+    wait_for(lambda: store_rows(lab) == want, 10, what="the store's rows %s" % want)
 
 
 def test_reload_keeps_removes_and_resizes_history(lab):
@@ -308,12 +321,14 @@ def test_reload_keeps_removes_and_resizes_history(lab):
     assert rows[(1, 6)] == kept[(1, 6)]
     assert last_index(lab, 1) == 6
     assert last_index(lab, 2) is None
+    wait_store_rows(lab, {1: [5, 6]})
 
     # server 2 back: a new row, no history; server 1 unchanged
     lab.agent.write_config(two_server_text(lab, size=2))
     lab.agent.reload()
     wait_for(lambda: last_index(lab, 2) == 0, 10, what="server 2 back, without history")
     assert sorted(rows_of(walk_changes(lab))) == [(1, 5), (1, 6)]
+    wait_store_rows(lab, {1: [5, 6], 2: []})
 
     # history off: no rows, yet the numbers still count the changes
     lab.agent.write_config(two_server_text(lab, size=0))
@@ -324,6 +339,8 @@ def test_reload_keeps_removes_and_resizes_history(lab):
     one_more()
     wait_last_index(lab, 1, 7)
     assert walk_changes(lab) == {}
+    wait_store_rows(lab, {1: [], 2: []})
+    assert saved_doc(lab.state_file)["servers"][0]["history"]["lastIndex"] == 7
 
     # server 1 now at another URL (cuc2's): its rows are gone, numbering goes on
     lab.agent.write_config(two_server_text(lab, size=3, url1=lab.sim.url_of("cuc2")))
@@ -338,6 +355,8 @@ def test_reload_keeps_removes_and_resizes_history(lab):
     wait_last_index(lab, 1, 8)
     wait_last_index(lab, 2, 1)  # server 2 reads cuc2 too: its own first row
     assert sorted(rows_of(walk_changes(lab))) == [(1, 8), (2, 1)]
+    wait_store_rows(lab, {1: [8], 2: [1]})
+    assert saved_doc(lab.state_file)["servers"][0]["url"] == lab.sim.url_of("cuc2")
 
 
 def long_host(k):
@@ -369,13 +388,21 @@ def test_walk_of_a_full_history_of_100_servers(lab):
     lab.state_file.parent.mkdir(parents=True, exist_ok=True)
     lab.state_file.write_text(json.dumps({"format": "cupi-snmp-state", "version": 2,
                                           "servers": servers}, indent="\t"))  # as the agent
-    assert lab.state_file.stat().st_size > 4 * 1024 * 1024
+    json_bytes = lab.state_file.read_bytes()
+    assert len(json_bytes) > 4 * 1024 * 1024
     blocks = [server_lines(i, "cuc%d" % i, url=url, insecure=True)
               for i in range(1, n_servers + 1)]
     text = agent_config(lab.snmpd, blocks, poll=3600, ttl=3600, timeout_ms=1000,
                         extra=["cupiStateFile %s" % lab.state_file])
     lab.start_agent(text, wait_ok=False)
     assert last_index(lab, 1) == 1000 + n_rows and last_index(lab, 100) == 1000 + n_rows
+    # imported once into a database; the JSON file kept beside, unchanged
+    assert lab.state_file.read_bytes()[:16] == b"SQLite format 3\0"
+    assert Path(str(lab.state_file) + ".json.bak").read_bytes() == json_bytes
+    assert "imported into a database" in lab.agent.log_text()
+    doc = saved_doc(lab.state_file)
+    assert len(doc["servers"]) == n_servers
+    assert all(len(s["history"]["rows"]) == n_rows for s in doc["servers"])
     for reps in (10, 50):
         t0 = time.monotonic()
         vals, err = snmpbulkwalk(lab.snmpd.port, OBJECTS + ".4", repetitions=reps, timeout=5)

@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from independent_cupi import CLIENT_PATH, SEED_CLIENT, SEED_SERVER, SERVER_PATH, IndependentCupi
+from state_helper import saved_doc, saved_value, state_bytes
 from snmp_helper import (
     ROOT,
     SERVER_TABLE,
@@ -171,14 +172,16 @@ def seed_walk(lab):
 
 def state_values(lab):
     """{resource: values} of the state file's one server."""
-    entry = json.loads(lab.state_file.read_text())["servers"][0]
+    entry = saved_doc(lab.state_file)["servers"][0]
     return {r: entry[r]["values"] for r in ("server", "client") if r in entry}
 
 
 def test_invalid_values_keep_last_good(lab):
     good = seed_walk(lab)
     assert good[col(SMTP_SERVER_TABLE, 3, 1)] == int(SEED_SERVER["maxNumberConnections"])
-    wait_for(lambda: lab.state_file.exists(), 10, what="the state file")
+    wait_for(lambda: saved_value(lab.state_file, "maxNumberConnections") is not None and
+             saved_value(lab.state_file, "smtpSmartHost", resource="client") is not None, 10,
+             what="the state file")
     good_state = state_values(lab)
     start = len(lab.trapd.notifications())
     status_seen = 0
@@ -232,8 +235,7 @@ def test_state_file_never_takes_a_bad_value(tmp_path):
         vals, err = snmpget(lab.snmpd.port, o)
         assert not err and vals.value(o) is None  # noSuchInstance: never read
         time.sleep(1.5)
-        if lab.state_file.exists():
-            assert "9999" not in lab.state_file.read_text()
+        assert b"9999" not in state_bytes(lab.state_file)
         lab.cupi.set_mode(raw_values={})
         lab.wait_status(OK)
         wait_for(lambda: snmpget(lab.snmpd.port, o)[0].value(o) == 20, 10,
@@ -352,7 +354,7 @@ def test_no_secret_anywhere(tmp_path, length):
         for oid, raw in n["varbinds"].raw.items():
             assert_clean("notification value %s" % oid, raw, forms)
     assert_clean("the agent's log", lab.agent.log_text(), forms)
-    assert_clean("the state file", lab.state_file.read_bytes(), forms)
+    assert_clean("the state file", state_bytes(lab.state_file), forms)
 
 
 def test_cupictl_refuses_invalid_answer(tmp_path):

@@ -2,14 +2,16 @@
 as the subagent serves, refreshes and writes without any AgentX hop."""
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from sim_helper import CupiSim
-from snmp_helper import (ROOT, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE, Snmpd, col,
-                         server_lines, snmpbulkwalk, snmpget, snmpset, snmpwalk, wait_for)
+from snmp_helper import (ROOT, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE, SNMPD, Snmpd,
+                         col, free_udp_port, server_lines, snmpbulkwalk, snmpget, snmpset,
+                         snmpwalk, tool_env, wait_for)
 
 
 def plugin_path():
@@ -30,16 +32,22 @@ def sanitizer_preload(monkeypatch):
     monkeypatch.setenv("ASAN_OPTIONS", "detect_leaks=0")
 
 
-@pytest.fixture
-def lab(tmp_path, monkeypatch):
+def plugin_lab(tmp_path, monkeypatch, name):
+    """A cupi-sim and the configuration the module reads; returns the sim and
+    a (not started) snmpd that loads the module."""
     sim = CupiSim(tmp_path / "sim")
     sim.start(servers=["cuc1"])
     conf = tmp_path / "cupi-snmp-agent.conf"
-    conf.write_text(server_lines(1, "cuc-plugin", sim) + "cupiCacheTtl 1\ncupiPollInterval 1\n")
+    conf.write_text(server_lines(1, name, sim) + "cupiCacheTtl 1\ncupiPollInterval 1\n")
     conf.chmod(0o600)
     monkeypatch.setenv("CUPI_SNMP_CONFIG", str(conf))
     sanitizer_preload(monkeypatch)
-    snmpd = Snmpd(tmp_path / "snmpd", extra=["dlmod cupi_smtp %s" % plugin_path()])
+    return sim, Snmpd(tmp_path / "snmpd", extra=["dlmod cupi_smtp %s" % plugin_path()])
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch):
+    sim, snmpd = plugin_lab(tmp_path, monkeypatch, "cuc-plugin")
     snmpd.start()
     yield sim, snmpd
     snmpd.stop()
@@ -84,3 +92,43 @@ def test_plugin_adds_its_sysortable_row(lab):
            if oid.startswith(entry + ".2.") and v == ROOT]
     assert len(ids) == 1, walk
     assert "CUPI-SMTP-MIB" in walk.value(entry + ".3." + ids[0])
+
+
+def test_plugin_in_a_snmpd_that_forks(tmp_path, monkeypatch):
+    """snmpd loads its modules, then forks into the background: the module's
+    CUPI worker must run in the daemon, not in the parent that exits."""
+    # The helper's snmpd only for its configuration and paths.
+    sim, template = plugin_lab(tmp_path, monkeypatch, "cuc-forked")
+    template.conf_file.write_text(template.config_text())
+    port = free_udp_port()
+    pid_file = template.pid_file
+    args = [SNMPD, "-Lf", str(template.log_file), "-C", "-c", str(template.conf_file),
+            "-p", str(pid_file), "udp:127.0.0.1:%d" % port]
+    daemon = None
+    try:
+        parent = subprocess.run(args, env=tool_env(template.state_dir), timeout=30)
+        wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 10,
+                 what="the daemon's pid file")
+        daemon = int(pid_file.read_text())
+        assert parent.returncode == 0
+        assert daemon != os.getpid()
+        assert "snmpd" in Path("/proc/%d/cmdline" % daemon).read_bytes().decode()
+        port_oid = col(SMTP_SERVER_TABLE, 1, 1)
+        wait_for(lambda: snmpget(port, port_oid)[0].value(port_oid) is not None, 15,
+                 what="the forked snmpd's module to read CUPI")
+        _, err = snmpset(port, (col(SMTP_SERVER_TABLE, 3, 1), "i", 42))
+        assert not err, err
+        assert sim.state()["server"]["maxNumberConnections"] == "42"
+        # Its worker is a thread of the daemon.
+        names = {(Path("/proc/%d/task" % daemon) / t / "comm").read_text().strip()
+                 for t in os.listdir("/proc/%d/task" % daemon)}
+        assert "cupi-worker" in names
+    finally:
+        if not daemon and pid_file.exists() and pid_file.read_text().strip():
+            daemon = int(pid_file.read_text())  # a daemon whose parent failed
+        if daemon:
+            os.kill(daemon, signal.SIGTERM)
+            wait_for(lambda: not Path("/proc/%d" % daemon).exists() or
+                     Path("/proc/%d/stat" % daemon).read_text().rsplit(")", 1)[1].split()[0] == "Z",
+                     15, what="the daemon to stop")
+        sim.stop()

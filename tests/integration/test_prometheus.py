@@ -7,12 +7,20 @@ against Debian's prometheus-snmp-generator and prometheus-snmp-exporter.
    way round).
 2. prometheus-snmp-exporter, with the committed snmp.yml, scrapes a real
    snmpd + agent + cupi-sim: every series carries cupiServerName, the values
-   are the ones CUPI holds, the status state set says ok, and no series
-   carries the smart-host password.
+   are the ones CUPI holds, the status and TruthValue state sets say what
+   CUPI holds, sysUpTime is there, and no series carries the smart-host
+   password.
+3. alerts.yml passes `promtool check rules` and its unit tests
+   (`promtool test rules alerts.test.yml`), which cover every alert; the
+   Grafana dashboard is well formed and has its datasource and server
+   variables.
+
+test_prometheus_live.py runs all of it in a real Prometheus.
 
 Environment: CUPI_BUILD_DIR, CUPI_SOURCE_DIR (see nms_helper).
 """
 
+import json
 import re
 import shutil
 import time
@@ -20,11 +28,13 @@ import urllib.error
 import urllib.request
 
 import pytest
+import yaml
 
 from nms_helper import CONTRIB, Stack, free_tcp_port, mib_dir, run
 from snmp_helper import _Process, tool_env, wait_for
 
 GENERATOR = "/usr/bin/prometheus-snmp-generator"
+PROMTOOL = "/usr/bin/promtool"
 EXPORTER = "/usr/bin/prometheus-snmp-exporter"
 PROM = CONTRIB / "prometheus"
 
@@ -38,7 +48,7 @@ STATES = {
     },
     "cuc-lyon": {
         "server": {"maxNumberConnections": "11", "domainName": "lyon.example.com"},
-        "client": {"smtpSmartHost": "10.9.8.7"},
+        "client": {"smtpSmartHost": "10.9.8.7", "isAuthEnabled": "false"},
     },
 }
 
@@ -89,7 +99,7 @@ def parse_samples(text):
 
 @pytest.fixture(scope="module")
 def mibs(tmp_path_factory):
-    return mib_dir(tmp_path_factory.mktemp("prom-mibs"))
+    return mib_dir(tmp_path_factory.mktemp("prom-mibs"), extra=("SNMPv2-MIB",))
 
 
 def test_snmp_yml_is_what_the_generator_makes(tmp_path, mibs):
@@ -160,8 +170,17 @@ def test_scrape_through_exporter(tmp_path):
         assert value("cupiSmtpServerMaxConnections", "1") == 37
         assert value("cupiSmtpServerMaxConnections", "2") == 11
         assert value("cupiSmtpServerPort", "1") == 587
-        assert value("cupiSmtpServerRequireTlsUntrusted", "1") == 2
-        assert value("cupiSmtpServerAllowUntrusted", "1") == 1  # TruthValue true(1)
+        # Enumerations and TruthValues: state sets, the meaning in the label.
+        assert value("cupiSmtpServerRequireTlsUntrusted", "1",
+                     cupiSmtpServerRequireTlsUntrusted="tlsOptional") == 1
+        assert value("cupiSmtpServerRequireTlsUntrusted", "1",
+                     cupiSmtpServerRequireTlsUntrusted="tlsNotOffered") == 0
+        assert value("cupiSmtpServerAllowUntrusted", "1", cupiSmtpServerAllowUntrusted="true") == 1
+        assert value("cupiSmtpServerAllowUntrusted", "1", cupiSmtpServerAllowUntrusted="false") == 0
+        assert value("cupiSmtpClientAuthEnabled", "1", cupiSmtpClientAuthEnabled="true") == 1
+        assert value("cupiSmtpClientAuthEnabled", "2", cupiSmtpClientAuthEnabled="false") == 1
+        # sysUpTime (hundredths of a second) beside cupiServerLastChange.
+        assert len(by_name["sysUpTime"]) == 1 and by_name["sysUpTime"][0][1] > 0
         assert value("cupiSmtpServerDomainName", "1",
                      cupiSmtpServerDomainName="paris.example.com") == 1
         assert value("cupiSmtpClientSmartHost", "2", cupiSmtpClientSmartHost="10.9.8.7") == 1
@@ -193,6 +212,60 @@ def test_scrape_through_exporter(tmp_path):
     finally:
         exporter.stop()
         stack.stop()
+
+
+def test_alert_rules_and_their_unit_tests(tmp_path):
+    p = run([PROMTOOL, "check", "rules", PROM / "alerts.yml"], env=tool_env(tmp_path))
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = run([PROMTOOL, "test", "rules", "alerts.test.yml"], cwd=str(PROM), env=tool_env(tmp_path))
+    assert p.returncode == 0 and "SUCCESS" in p.stdout, p.stdout + p.stderr
+    # Every alert is tested firing (a test expecting it with labels).
+    rules = yaml.safe_load((PROM / "alerts.yml").read_text())
+    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    records = {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
+    tests = yaml.safe_load((PROM / "alerts.test.yml").read_text())["tests"]
+    fired = {t["alertname"] for case in tests for t in case.get("alert_rule_test", [])
+             if t.get("exp_alerts")}
+    quiet = {t["alertname"] for case in tests for t in case.get("alert_rule_test", [])
+             if not t.get("exp_alerts")}
+    assert len(alerts) >= 7 and alerts == fired == quiet, (alerts, fired, quiet)
+    exprs = " ".join(e["expr"] for case in tests for e in case.get("promql_expr_test", []))
+    assert all(r in exprs for r in records), records
+    # Each alert names the server (or the snmpd) in its summary and description.
+    for g in rules["groups"]:
+        for r in g["rules"]:
+            if "alert" in r:
+                for k in ("summary", "description"):
+                    assert re.search(r"\$labels\.(cupiServerName|instance)", r["annotations"][k]), (
+                        r["alert"], k)
+
+
+def test_grafana_dashboard_is_well_formed():
+    doc = json.loads((CONTRIB / "grafana" / "cupi-smtp.json").read_text())
+    variables = {v["name"]: v for v in doc["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    assert "cupiServerName" in json.dumps(variables["server"]["query"])
+    ids = [p["id"] for p in doc["panels"]]
+    assert len(ids) == len(set(ids))
+    queries = [t["expr"] for p in doc["panels"] for t in p.get("targets", [])]
+    assert len(queries) >= 10
+    for p in doc["panels"]:
+        if p["type"] == "row":
+            continue
+        assert p["datasource"]["uid"] == "${datasource}", p["title"]
+        for t in p["targets"]:
+            assert t["datasource"]["uid"] == "${datasource}", p["title"]
+            # Every per-server query follows the server variable.
+            assert 'cupiServerName=~"$server"' in t["expr"], (p["title"], t["expr"])
+    # Every configuration column is shown.
+    mib_columns = re.findall(r"^(cupiSmtp(?:Server|Client)\w+) OBJECT-TYPE",
+                             (CONTRIB.parent / "mib" / "CUPI-SMTP-MIB.txt").read_text(), re.M)
+    shown = " ".join(queries)
+    missing = [c for c in mib_columns if c != "cupiSmtpClientPassword" and not c.endswith(
+        ("Table", "Entry")) and c not in shown]
+    assert not missing, missing
+    assert "cupiSmtpClientPassword" not in shown
 
 
 def value_of(exporter, target, name, index, state):

@@ -10,6 +10,7 @@ Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_s
 
 import json
 import os
+import socket
 import ssl
 import threading
 import xml.etree.ElementTree as ET
@@ -412,6 +413,33 @@ def test_fault_malformed_and_drop(sim):
     assert sim.counters()["dropped"] == 1
 
 
+def test_fault_header_bytes(sim):
+    """One header line of N bytes, written past libmicrohttpd (over TLS),
+    then the real body; the connection closes after it."""
+    n = 300_000
+    sim.fault(method="GET", header_bytes=n, count=1)
+    raw = socket.create_connection(("127.0.0.1", sim.port_of()), timeout=10)
+    with sim.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        tls.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n\r\n"
+                     % (SERVER_PATH, sim.auth_header())).encode())
+        data = b""
+        while True:
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 200 OK", lines[0]
+    pad = [l for l in lines if l.startswith(b"X-Sim-Padding: ")]
+    assert len(pad) == 1 and len(pad[0]) == len(b"X-Sim-Padding: ") + n
+    length = [l for l in lines if l.lower().startswith(b"content-length:")]
+    assert int(length[0].split(b":")[1]) == len(body)
+    assert ET.fromstring(body).tag == "SmtpServerConfiguration"
+    # Used up: the next answer is an ordinary one.
+    assert sim.get("server")[0] == 200
+
+
 def test_fault_rules_until_cleared(sim):
     sim.fault(status=500)  # count defaults to -1: until cleared
     for _ in range(3):
@@ -425,6 +453,8 @@ def test_fault_rule_validation(sim):
     assert sim.control("POST", "/_sim/fault", {"resource": "mailbox"})[0] == 400
     assert sim.control("POST", "/_sim/fault", {"latency": 10})[0] == 400
     assert sim.control("POST", "/_sim/fault", {"status": 503, "drop": True})[0] == 400
+    assert sim.control("POST", "/_sim/fault", {"header_bytes": 10, "drop": True})[0] == 400
+    assert sim.control("POST", "/_sim/fault", {"header_bytes": 17 * 1024 * 1024})[0] == 400
 
 
 def test_counters_and_reset(sim):

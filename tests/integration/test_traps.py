@@ -140,8 +140,12 @@ def zabbix_trap_patterns():
     doc = yaml.safe_load(ZABBIX_TEMPLATE.read_text())
     out = {}
     for item in doc["zabbix_export"]["templates"][0]["items"]:
+        # Only the notification items: polled items and the fallback (which
+        # takes what no other trap item does) have other keys.
         m = re.fullmatch(r'snmptrap\["(.*)"\]', item["key"])
-        out[item["name"].split()[-1]] = re.compile(m.group(1))
+        if m:
+            out[item["name"].split()[-1]] = re.compile(m.group(1))
+    assert len(out) == 3, sorted(out)
     return out
 
 

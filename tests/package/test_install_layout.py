@@ -78,6 +78,9 @@ def test_files_are_where_debian_net_snmp_and_systemd_look(staged):
         prefix + "/share/man/man1/cupi-sim.1.gz",
         prefix + "/share/man/man5/cupi-snmp-agent.conf.5.gz",
         prefix + "/share/man/man8/cupi-snmp-agent.8.gz",
+        prefix + "/share/man/man8/cupi-snmp-install-mibs.8.gz",
+        prefix + "/sbin/cupi-snmp-install-mibs",
+        sysconf_dir(prefix) + "/snmp/snmpd.conf.d/cupi-snmp.conf",
         prefix + "/share/doc/cupi-snmp/examples/cupi-snmp-agent.conf.sample",
         prefix + "/share/doc/cupi-snmp/examples/snmpd.conf.sample",
         prefix + "/share/doc/cupi-snmp/copyright",
@@ -90,7 +93,8 @@ def test_files_are_where_debian_net_snmp_and_systemd_look(staged):
     expected.append(system_mibdir + "/CUPI-SMTP-MIB.txt")
     missing = [p for p in expected if not in_stage(stage, p).is_file()]
     assert not missing, "not installed: %s" % missing
-    for binary in ("sbin/cupi-snmp-agent", "bin/cupictl", "bin/cupi-sim"):
+    for binary in ("sbin/cupi-snmp-agent", "bin/cupictl", "bin/cupi-sim",
+                   "sbin/cupi-snmp-install-mibs"):
         assert os.access(in_stage(stage, prefix + "/" + binary), os.X_OK)
     dlmod = list(in_stage(stage, prefix).glob("lib*/**/snmp/dlmod/cupi_smtp.so"))
     assert len(dlmod) == 1, dlmod
@@ -113,7 +117,7 @@ def test_unit_and_man_pages_name_the_installed_paths(staged):
     pages = {p.name: gzip.decompress(p.read_bytes()).decode()
              for p in in_stage(stage, prefix + "/share/man").rglob("*.gz")}
     assert set(pages) == {"cupictl.1.gz", "cupi-sim.1.gz", "cupi-snmp-agent.conf.5.gz",
-                          "cupi-snmp-agent.8.gz"}
+                          "cupi-snmp-agent.8.gz", "cupi-snmp-install-mibs.8.gz"}
     for name, text in pages.items():
         assert not UNREPLACED.search(text), name
         assert ".SH FILES" in text, name
@@ -145,11 +149,11 @@ def test_unit_passes_systemd_analyze(staged, tmp_path):
     assert shutil.which("systemd-analyze"), "systemd-analyze missing: scripts/deps.sh installs it"
     prefix, stage = staged
     unit = in_stage(stage, systemd_unit_dir(prefix) + "/cupi-snmp-agent.service")
-    # verify wants ExecStart's program to exist: point it into the stage, the
-    # only change, and let man(1) find the staged man pages.
+    # verify wants the Exec*= programs to exist: point them into the stage,
+    # the only change, and let man(1) find the staged man pages.
     staged_unit = tmp_path / "cupi-snmp-agent.service"
     staged_unit.write_text(unit.read_text().replace(
-        "ExecStart=" + prefix, "ExecStart=" + str(in_stage(stage, prefix))))
+        "=" + prefix + "/", "=" + str(in_stage(stage, prefix)) + "/"))
     env = dict(os.environ, MANPATH=str(in_stage(stage, prefix + "/share/man")))
     got = subprocess.run(["systemd-analyze", "verify", str(staged_unit)], env=env,
                          capture_output=True, text=True, cwd=tmp_path)

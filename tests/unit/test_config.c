@@ -168,7 +168,7 @@ static void test_all_directives(void **state)
 {
     fixture *fx = *state;
     const char *ca = write_file(fx, "ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
-    write_file(fx, "pw2", "from-file\nsecond line\n", 0600);
+    write_file(fx, "pw2", "from-file\n", 0600);
     char text[2048];
     snprintf(
         text, sizeof text,
@@ -216,7 +216,7 @@ static void test_all_directives(void **state)
     assert_string_equal(s2->name, "cuc-lyon");
     assert_string_equal(s2->url, "http://cuc2.example.com:8080");
     assert_string_equal(s2->user, "admin2");
-    assert_string_equal(s2->password, "from-file"); /* first line only */
+    assert_string_equal(s2->password, "from-file"); /* without its newline */
     assert_true(s2->insecure);
     assert_int_equal(s2->format, CUPI_FORMAT_JSON);
     snprintf(origin, sizeof origin, "%s:2", fx->path);
@@ -285,7 +285,7 @@ static void test_errors_with_line(void **state)
     AT3("cupiUser -1 admin", "INDEX");
     AT3("cupiUser 1x admin", "INDEX");
     AT3("cupiServer 0 zero https://h", "INDEX");
-    AT3("cupiFormat 1 yaml", "yaml");
+    AT3("cupiFormat 1 yaml", "cupiFormat");
     AT3("cupiFormat 1 \"\"", "cupiFormat");
     AT3("cupiPollInterval 0", "cupiPollInterval");
     AT3("cupiPollInterval abc", "cupiPollInterval");
@@ -307,9 +307,18 @@ static void test_errors_with_line(void **state)
     AT3("cupiUser 1 \"unterminated", "unterminated");
     AT3("cupiUser 1 a b c d e f g h i", "too many");
     AT3("cupiCaFile 1 /nonexistent/ca.pem", "/nonexistent/ca.pem");
+    AT3("cupiCaFile 1 relative/ca.pem", "absolute");
+    AT3("cupiPasswordFile 1 relative.pw", "absolute");
+    /* Files that are not regular are refused at once, named. */
+    AT3("cupiCaFile 1 /dev/zero", "CA file /dev/zero: is a character device");
+    AT3("cupiPasswordFile 1 /dev/zero", "password file /dev/zero: is a character device");
+    AT3("cupiPasswordFile 1 /tmp", "is a directory");
+    AT3("cupiStateFile /dev/zero", "cupiStateFile /dev/zero is a character device");
+    AT3("cupiStateFile /tmp", "cupiStateFile /tmp is a directory");
 #undef AT3
     /* An error on line 1 and one further down. */
-    expect_error_at(fx, "bogus\n", 1, "bogus");
+    expect_error_at(fx, "bogus\n", 1, "not a directive");
+    expect_error_at(fx, "bogus value\n", 1, "unknown directive \"bogus\"");
     expect_error_at(fx, "\n\n\n\n# c\ncupiPollInterval 5\ncupiTimeout 0\n", 7, "cupiTimeout");
     /* Across several files: the second file's own name and line. */
     cupi_config_free(&fx->cfg);
@@ -386,17 +395,17 @@ static void test_password_file(void **state)
 {
     fixture *fx = *state;
     char text[1024];
-    write_file(fx, "pw", SECRET "\nignored second line\n", 0600);
+    write_file(fx, "pw", SECRET "\n", 0600);
     snprintf(text, sizeof text, "%scupiUser 1 a\ncupiPasswordFile 1 %s/pw\n", header, fx->dir);
     assert_int_equal(read_and_finish(fx, text), CUPI_OK);
     assert_string_equal(fx->cfg.servers[0].password, SECRET);
     assert_int_equal(fx->warn.n, 0);
-    /* CRLF, no final newline, blanks kept. */
+    /* No final newline, blanks kept, UTF-8. */
     static const struct {
         const char *content, *want;
-    } cases[] = {{"crlf\r\nx\r\n", "crlf"},
-                 {"no-newline", "no-newline"},
-                 {" with blanks \n", " with blanks "}};
+    } cases[] = {{"no-newline", "no-newline"},
+                 {" with blanks \n", " with blanks "},
+                 {"caf\xc3\xa9\n", "caf\xc3\xa9"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cupi_config_free(&fx->cfg);
         cupi_config_init(&fx->cfg);
@@ -412,6 +421,23 @@ static void test_password_file(void **state)
     snprintf(text, sizeof text, "%scupiUser 1 a\ncupiPasswordFile 1 %s/empty\n", header,
              fx->dir);
     expect_error_at(fx, text, 4, "empty");
+    /* Nothing is cut away: a second line, a CR (DOS line ends too), a
+     * control character, bytes that are not UTF-8 are refused, saying
+     * which, never showing the password. */
+    static const struct {
+        const char *content, *what;
+    } refused[] = {{SECRET "\nsecond line\n", "holds more than one line"},
+                   {SECRET "\n\n", "holds more than one line"},
+                   {SECRET "\r\n", "holds a carriage return (CR)"},
+                   {SECRET "\rss\n", "holds a carriage return (CR)"},
+                   {SECRET "\tss\n", "holds a control character"},
+                   {SECRET "\xe9ss\n", "holds invalid UTF-8"},
+                   {"\n", "is empty"}};
+    snprintf(text, sizeof text, "%scupiUser 1 a\ncupiPasswordFile 1 %s/pw\n", header, fx->dir);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        write_file(fx, "pw", refused[i].content, 0600);
+        expect_error_at(fx, text, 4, refused[i].what); /* SECRET not in it */
+    }
 }
 
 static void write_bytes(fixture *fx, const char *name, const char *data, size_t len)
@@ -470,13 +496,9 @@ static void test_nul_and_cut_values(void **state)
     write_bytes(fx, "pw", long_pw + (sizeof long_pw - 1024), 1024);
     assert_int_equal(read_and_finish(fx, text), CUPI_OK);
     assert_int_equal(strlen(fx->cfg.servers[0].password), 1023);
-    /* A CR inside the password is part of it; only the line end's CR goes
-     * (before, "pa\rss" became "pa"). */
-    cupi_config_free(&fx->cfg);
-    cupi_config_init(&fx->cfg);
-    write_file(fx, "pw", "pa\rss\r\n", 0600);
-    assert_int_equal(read_and_finish(fx, text), CUPI_OK);
-    assert_string_equal(fx->cfg.servers[0].password, "pa\rss");
+    /* One more byte, without a newline: too long as well. */
+    write_bytes(fx, "pw", long_pw, 1024);
+    expect_error_at(fx, text, 4, "longer than 1023");
 }
 
 static void test_finish_checks(void **state)
@@ -630,6 +652,48 @@ static void test_password_never_in_messages(void **state)
     assert_null(strstr(fx->err, SECRET));
 }
 
+/* A line that cannot be a directive (no blank, or a first word with
+ * anything but letters) is never shown, nor is any value: a configuration
+ * that is a symbolic link to another file, or a password pasted on a line of
+ * its own, stays out of logs. An unknown word is shown cut short. */
+static void test_lines_never_echoed(void **state)
+{
+    fixture *fx = *state;
+    static const char *const lines[] = {
+        "root:*:20228:0:99999:7:::",
+        SECRET,
+        "\"" SECRET " with blanks\"",
+        SECRET " trailing words",
+        "S3cr3t " SECRET,
+        "cupiPollInterval " SECRET,
+        "cupiFormat 1 " SECRET,
+        "cupiNotifications " SECRET,
+        "cupiUser " SECRET " admin",
+        "cupiServer 2 lyon " SECRET,
+        "cupiServer 2 cuc-paris https://" SECRET,
+        "cupiServer 2 " SECRET SECRET SECRET SECRET SECRET " https://h",
+        "cupiCaFile 1 " SECRET,
+        "cupiPasswordFile 1 " SECRET,
+        "cupiServer 1 " SECRET,
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s\n", header, lines[i]);
+        expect_error_at(fx, text, 3, NULL); /* fails if SECRET is in it */
+        assert_null(strstr(fx->err, "S3cr3t"));
+        assert_null(strstr(fx->err, "root"));
+    }
+    char text[512];
+    snprintf(text, sizeof text, "%sroot:*:20228:0:99999:7:::\n", header);
+    expect_error_at(fx, text, 3, "not a directive (the line is not shown)");
+    /* A word of letters with arguments: shown, at most 32 characters. */
+    snprintf(text, sizeof text, "%scupiPolInterval 60\n", header);
+    expect_error_at(fx, text, 3, "unknown directive \"cupiPolInterval\"");
+    snprintf(text, sizeof text, "%s%s 60\n", header, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL");
+    expect_error_at(fx, text, 3, "unknown directive \"abcdefghijklmnopqrstuvwxyzABCDEF...\"");
+    assert_null(strstr(fx->err, "GHI"));
+}
+
 static void test_find_server(void **state)
 {
     fixture *fx = *state;
@@ -675,6 +739,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_finish_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_never_in_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lines_never_echoed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_server, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

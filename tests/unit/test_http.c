@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cupi/cupi.h>
@@ -57,6 +58,9 @@ typedef struct reply {
     size_t big_body; /* > 0: a body of this many bytes instead of body */
     bool no_length;  /* close-delimited body, no Content-Length */
     int delay_ms;
+    size_t big_header;  /* > 0: this many more header bytes ("X-Pad: aaa...") */
+    size_t header_line; /* ... in lines of this length; 0: one line */
+    bool stall_body;    /* send the header block, then hold the connection */
 } reply;
 
 typedef struct seen {
@@ -194,6 +198,32 @@ static const char *reason(int status)
     }
 }
 
+/* Holds the connection until the client gives up or the test ends. */
+static void hold(server *s, int fd)
+{
+    char sink[512];
+    while (wait_readable(s, fd) && recv(fd, sink, sizeof sink, 0) > 0) {
+    }
+}
+
+/* rp->big_header bytes of "X-Pad: aaa...\r\n" lines. */
+static bool send_padding(int fd, const reply *rp)
+{
+    size_t line = rp->header_line ? rp->header_line : rp->big_header;
+    char *buf = malloc(line);
+    assert_non_null(buf);
+    bool ok = true;
+    for (size_t sent = 0; ok && sent < rp->big_header; sent += line) {
+        memset(buf, 'a', line);
+        memcpy(buf, "X-Pad: ", 7);
+        buf[line - 2] = '\r';
+        buf[line - 1] = '\n';
+        ok = send_all(fd, buf, line);
+    }
+    free(buf);
+    return ok;
+}
+
 /* Sends a reply; false when the connection must be closed afterwards. */
 static bool send_reply(server *s, int fd, const reply *rp)
 {
@@ -202,10 +232,7 @@ static bool send_reply(server *s, int fd, const reply *rp)
             sleep_ms(10);
     }
     if (rp->status == 0) {
-        /* Hold the connection until the client gives up or the test ends. */
-        char sink[512];
-        while (wait_readable(s, fd) && recv(fd, sink, sizeof sink, 0) > 0) {
-        }
+        hold(s, fd);
         return false;
     }
     size_t blen = rp->big_body ? rp->big_body : (rp->body ? strlen(rp->body) : 0);
@@ -217,8 +244,15 @@ static bool send_reply(server *s, int fd, const reply *rp)
     else
         n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n\r\n",
                      rp->status, reason(rp->status), rp->headers ? rp->headers : "", blen);
-    if (!send_all(fd, head, (size_t)n))
+    /* The padding goes right after the status line. */
+    const char *after_status = strstr(head, "\r\n") + 2;
+    if (!send_all(fd, head, (size_t)(after_status - head)) || !send_padding(fd, rp) ||
+        !send_all(fd, after_status, (size_t)n - (size_t)(after_status - head)))
         return false;
+    if (rp->stall_body) {
+        hold(s, fd);
+        return false;
+    }
     if (rp->big_body) {
         char chunk[16384];
         memset(chunk, 'x', sizeof chunk);
@@ -376,6 +410,7 @@ static cupi_client *client_for(fixture *f, cupi_client_options *o)
 static void check_no_secret(const cupi_result *r)
 {
     assert_null(strstr(r->message, PASSWORD));
+    assert_null(strstr(r->detail, PASSWORD));
 }
 
 static void start_server(fixture *f, const reply *script, size_t n)
@@ -639,11 +674,13 @@ static void test_short_password_no_mangling(void **state)
     cupi_client *c = client_for(f, &o);
     cupi_result r;
     assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_E_TRANSPORT);
+    /* libcurl's own text (the detail, for logs) names the port. */
     char want[64];
     snprintf(want, sizeof want, "127.0.0.1 port %d", port);
-    if (!strstr(r.message, want))
-        fail_msg("mangled: %s", r.message);
-    assert_null(strstr(r.message, "***"));
+    if (!strstr(r.detail, want))
+        fail_msg("mangled: %s", r.detail);
+    assert_null(strstr(r.detail, "***"));
+    assert_string_equal(r.message, "connection refused");
     cupi_client_free(c);
 }
 
@@ -700,6 +737,7 @@ static void test_too_large_announced(void **state)
     reply script[] = {{.status = 200, .big_body = 2u * 1024u * 1024u}};
     cupi_result r = get_once(f, script, 1, NULL, NULL);
     assert_int_equal(r.status, CUPI_E_TOO_LARGE);
+    assert_string_equal(r.message, "response body larger than 1 MiB refused");
 }
 
 static void test_too_large_streamed(void **state)
@@ -710,6 +748,7 @@ static void test_too_large_streamed(void **state)
     cupi_client_stats st;
     cupi_result r = get_once(f, script, 1, NULL, &st);
     assert_int_equal(r.status, CUPI_E_TOO_LARGE);
+    assert_string_equal(r.message, "response body larger than 1 MiB refused");
     assert_int_equal(st.failures, 1);
 }
 
@@ -726,6 +765,109 @@ static void test_timeout(void **state)
     assert_int_equal(r.http_status, 0);
     assert_true(took >= 250);
     assert_true(took < 2000);
+    /* A fixed text: libcurl's "after 301 milliseconds" only in the detail. */
+    assert_string_equal(r.message, "timeout waiting for the answer");
+    assert_non_null(strstr(r.detail, "milliseconds"));
+}
+
+/* The same fault, twice, with different measured times: the same message. */
+static void test_timeout_text_stable(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {{.status = 0}};
+    start_server(f, script, 1);
+    char first[sizeof((cupi_result *)0)->message] = "";
+    for (long ms = 200; ms <= 450; ms += 250) {
+        cupi_client_options o = base_options(f->url);
+        o.timeout_ms = ms;
+        cupi_client *c = client_for(f, &o);
+        cupi_result r;
+        assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_E_TIMEOUT);
+        if (first[0])
+            assert_string_equal(r.message, first);
+        snprintf(first, sizeof first, "%s", r.message);
+        cupi_client_free(c);
+    }
+    assert_null(strpbrk(first, "0123456789"));
+}
+
+static void test_timeout_receiving(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {{.status = 200, .body = SERVER_XML, .stall_body = true}};
+    cupi_client_options o = base_options("");
+    o.timeout_ms = 300;
+    cupi_result r = get_once(f, script, 1, &o, NULL);
+    assert_int_equal(r.status, CUPI_E_TIMEOUT);
+    assert_string_equal(r.message, "timeout while receiving the answer");
+}
+
+/* A listener whose accept queue is full drops new SYNs: the connection is
+ * never made. */
+static void test_timeout_connecting(void **state)
+{
+    fixture *f = *state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    socklen_t alen = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &alen);
+    int fill[4];
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        (void)connect(fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    sleep_ms(50);
+    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    cupi_client_options o = base_options(f->url);
+    o.timeout_ms = 400;
+    cupi_client *c = client_for(f, &o);
+    cupi_result r;
+    assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_E_TIMEOUT);
+    assert_string_equal(r.message, "timeout while connecting");
+    cupi_client_free(c);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(lfd);
+}
+
+/* One 2 MB header line: libcurl 7.x calls that out of memory; the peer's
+ * header is what it is. */
+static void test_header_line_too_large(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {{.status = 200, .body = SERVER_XML, .big_header = 2u * 1000u * 1000u}};
+    cupi_client_stats st;
+    cupi_result r = get_once(f, script, 1, NULL, &st);
+    assert_int_equal(r.status, CUPI_E_TOO_LARGE);
+    assert_string_equal(r.message, "response header larger than 64 KiB refused");
+    assert_null(strcasestr(r.message, "memory"));
+    assert_int_equal(st.failures, 1);
+}
+
+/* Many header lines, each small, over the cap in all. */
+static void test_header_lines_too_many(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {
+        {.status = 200, .body = SERVER_XML, .big_header = 200u * 1024u, .header_line = 1024}};
+    cupi_result r = get_once(f, script, 1, NULL, NULL);
+    assert_int_equal(r.status, CUPI_E_TOO_LARGE);
+    assert_string_equal(r.message, "response header larger than 64 KiB refused");
+}
+
+/* Under the cap, a padded header block is no fault. */
+static void test_header_under_cap(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {
+        {.status = 200, .body = SERVER_XML, .big_header = 32u * 1024u, .header_line = 1024}};
+    cupi_result r = get_once(f, script, 1, NULL, NULL);
+    assert_int_equal(r.status, CUPI_OK);
+    assert_string_equal(r.message, "");
+    assert_string_equal(r.detail, "");
 }
 
 static void test_connection_refused(void **state)
@@ -740,7 +882,8 @@ static void test_connection_refused(void **state)
     cupi_result r;
     assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_E_TRANSPORT);
     assert_int_equal(r.attempts, 1);
-    assert_true(r.message[0] != '\0');
+    assert_string_equal(r.message, "connection refused");
+    assert_non_null(strstr(r.detail, "127.0.0.1"));
     check_no_secret(&r);
     cupi_client_free(c);
 }
@@ -997,12 +1140,29 @@ static void test_url_validation(void **state)
     char ca[] = "/tmp/test_http_ca_XXXXXX";
     int fd = mkstemp(ca);
     assert_true(fd >= 0);
-    close(fd);
     o = base_options("https://cuc.example.com");
     o.insecure = false;
     o.ca_file = ca;
-    cupi_client_free(client_for(f, &o));
+    /* Empty, or no certificate in it: refused (it would trust nothing, and
+     * fail far from here, at each handshake). */
+    expect_refused(f, &o, "holds no PEM certificate");
+    assert_int_equal(write(fd, "-----BEGIN CERTIFICATE-----\n", 28), 28);
+    close(fd);
+    expect_refused(f, &o, "holds no PEM certificate");
     unlink(ca);
+    o.ca_file = CUPI_TEST_DATA "/test-ca.pem";
+    cupi_client_free(client_for(f, &o));
+    o.ca_file = ca;
+    /* What cannot be read at once or whole is refused at once, naming the
+     * file: a FIFO with no writer, an endless device, a directory. */
+    assert_int_equal(mkfifo(ca, 0600), 0);
+    expect_refused(f, &o, "is a FIFO, not a regular file");
+    expect_refused(f, &o, ca);
+    unlink(ca);
+    o.ca_file = "/dev/zero";
+    expect_refused(f, &o, "/dev/zero: is a character device");
+    o.ca_file = "/tmp";
+    expect_refused(f, &o, "is a directory");
 }
 
 /* Callbacks may queue new requests on their own client. */
@@ -1266,6 +1426,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_large_streamed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_text_stable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_receiving, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_connecting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_line_too_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_lines_too_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_under_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_https_to_plain_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_cookie, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_idle_expiry, setup, teardown),

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -376,6 +377,10 @@ static void test_verification_kept(void **state)
         cupi_client *c = client(f, 60000, trust[i]);
         cupi_result r;
         assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_E_TLS);
+        /* What failed, in a fixed text; libcurl's own words in the detail. */
+        assert_string_equal(
+            r.message, "TLS: server certificate self-signed and not trusted (see cupiCaFile)");
+        assert_true(r.detail[0] != '\0');
         cupi_client_free(c);
     }
     cert_free(&other);
@@ -383,6 +388,120 @@ static void test_verification_kept(void **state)
     cupi_client *c = client(f, 60000, f->crt.pem_path);
     get_ok(c);
     cupi_client_free(c);
+}
+
+/* The CA file is read once, when the client is made: swapped for a FIFO
+ * afterwards (a rename, as an attacker with the directory would), new
+ * connections still verify against what was read, and nothing waits on the
+ * FIFO. Without keeping connections, each GET is a new TLS handshake. */
+static void test_ca_read_once(void **state)
+{
+    fixture *f = *state;
+    start(f, 0);
+    char dir[] = "/tmp/test_http_tls_ca_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ca[64], fifo[64];
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    char pem[16384];
+    FILE *in = fopen(f->crt.pem_path, "rb");
+    assert_non_null(in);
+    size_t len = fread(pem, 1, sizeof pem, in);
+    fclose(in);
+    FILE *out = fopen(ca, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(pem, 1, len, out), len);
+    assert_int_equal(fclose(out), 0);
+    cupi_client *c = client(f, 600000, ca); /* idle long: connections closed after use */
+    get_ok(c);
+    /* Parsed once per engine: another client of the same bytes (another
+     * path) shares it, one of other bytes does not. */
+    cupi_client *same = client(f, 600000, f->crt.pem_path);
+    assert_int_equal(cupi_ca_count(f->engine), 1);
+    cert other;
+    cert_make(&other);
+    cupi_client *another = client(f, 600000, other.pem_path);
+    assert_int_equal(cupi_ca_count(f->engine), 2);
+    cupi_client_free(another);
+    cert_free(&other);
+    assert_int_equal(cupi_ca_count(f->engine), 1);
+    get_ok(same);
+    cupi_client_free(same);
+    assert_int_equal(cupi_ca_count(f->engine), 1);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(rename(fifo, ca), 0);
+    get_ok(c);
+    get_ok(c);
+    cupi_client_free(c);
+    assert_int_equal(cupi_ca_count(f->engine), 0); /* the last client gave it back */
+    /* A new client refuses the FIFO at once, naming the file. */
+    cupi_client_options o = {.url = f->url,
+                             .user = "admin",
+                             .password = PASSWORD,
+                             .ca_file = ca,
+                             .format = CUPI_FORMAT_XML};
+    char err[256];
+    assert_null(cupi_client_new(f->engine, &o, err, sizeof err));
+    assert_non_null(strstr(err, ca));
+    assert_non_null(strstr(err, "is a FIFO, not a regular file"));
+    unlink(ca);
+    rmdir(dir);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    char buf[16384];
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    size_t len = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    char tmp[80];
+    snprintf(tmp, sizeof tmp, "%s.new", to);
+    FILE *out = fopen(tmp, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(buf, 1, len, out), len);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(rename(tmp, to), 0);
+}
+
+/* A CA file replaced in place is read again minutes later, before a
+ * request, as curl did with its cache: the new CAs are trusted then, not
+ * before. One that cannot be read then (a FIFO) leaves the last ones. */
+static void test_ca_read_again(void **state)
+{
+    fixture *f = *state;
+    start(f, 0);
+    char dir[] = "/tmp/test_http_tls_ca_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ca[64];
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    cert other;
+    cert_make(&other);
+    copy_file(other.pem_path, ca);
+    cupi_client *c = client(f, 600000, ca);
+    cupi_result r;
+    assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_E_TLS);
+    copy_file(f->crt.pem_path, ca);
+    assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_E_TLS); /* not yet */
+    c->ca_read_ms -= 300 * 1000; /* five minutes later */
+    get_ok(c);
+    assert_int_equal(cupi_ca_count(f->engine), 1); /* the other one was given back */
+    assert_int_equal(unlink(ca), 0);
+    assert_int_equal(mkfifo(ca, 0600), 0);
+    c->ca_read_ms -= 300 * 1000;
+    get_ok(c);
+    /* Clients of other CAs side by side never trust each other's: each
+     * connection gets its own client's store, whatever came before. */
+    cupi_client *wrong = client(f, 600000, other.pem_path);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cupi_get_sync(wrong, CUPI_RES_SERVER, &r), CUPI_E_TLS);
+        get_ok(c);
+    }
+    cupi_client_free(wrong);
+    cupi_client_free(c);
+    cert_free(&other);
+    unlink(ca);
+    rmdir(dir);
 }
 
 int main(void)
@@ -395,6 +514,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sessions_per_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_one_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verification_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ca_read_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ca_read_again, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     cupi_global_cleanup();

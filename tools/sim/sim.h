@@ -53,12 +53,13 @@ typedef enum sim_method {
 /* One fault-injection rule (POST /_sim/fault). */
 typedef struct sim_fault {
     sim_method method;
-    int resource;    /* a cupi_resource, or -1 for any */
-    long latency_ms; /* delay before answering (or dropping) */
-    int status;      /* answer with this HTTP status instead; 0: none */
-    long remaining;  /* requests it still applies to; -1: until cleared */
-    bool malformed;  /* answer 200 with a truncated, unparsable body */
-    bool drop;       /* close the connection without answering */
+    int resource;      /* a cupi_resource, or -1 for any */
+    long latency_ms;   /* delay before answering (or dropping) */
+    int status;        /* answer with this HTTP status instead; 0: none */
+    long remaining;    /* requests it still applies to; -1: until cleared */
+    bool malformed;    /* answer 200 with a truncated, unparsable body */
+    bool drop;         /* close the connection without answering */
+    long header_bytes; /* > 0: answer 200 with a header line this long */
 } sim_fault;
 
 typedef struct sim_counters {
@@ -182,6 +183,13 @@ int sim_state_load(sim *s, char *err, size_t errsz);
 int sim_state_save(sim *s);
 
 /* --- sim_fault.c ---------------------------------------------------------- */
+
+/* sim_raw.c: a 200 answer with one header line of header_bytes, written to
+ * the connection directly (libmicrohttpd keeps headers in a small per-
+ * connection pool); false when the client went away. */
+struct MHD_Connection;
+bool sim_raw_padded_answer(struct MHD_Connection *c, const char *body, size_t body_len,
+                           const char *content_type, size_t header_bytes);
 
 bool sim_fault_from_json(const cJSON *obj, sim_fault *out, char *err, size_t errsz);
 cJSON *sim_faults_to_json(const sim_fault *faults, size_t n);

@@ -14,6 +14,7 @@
 
 #define MAX_LATENCY_MS (10L * 60 * 1000)
 #define MAX_RULES 64
+#define MAX_HEADER_BYTES (16L * 1024 * 1024)
 
 static const char *const method_names[] = {
     [SIM_METHOD_ANY] = "*",
@@ -52,7 +53,7 @@ static bool get_bool(const cJSON *obj, const char *key, bool *out, char *err, si
 bool sim_fault_from_json(const cJSON *obj, sim_fault *out, char *err, size_t errsz)
 {
     static const char *const known[] = {"latency_ms", "method",    "resource", "status",
-                                        "count",      "malformed", "drop"};
+                                        "count",      "malformed", "drop",     "header_bytes"};
     sim_fault f = {.method = SIM_METHOD_ANY, .resource = -1, .remaining = -1};
     if (!cJSON_IsObject(obj)) {
         snprintf(err, errsz, "expected a JSON object");
@@ -98,15 +99,17 @@ bool sim_fault_from_json(const cJSON *obj, sim_fault *out, char *err, size_t err
         !get_long(obj, "status", 200, 599, &status, err, errsz) ||
         !get_long(obj, "count", -1, 1000000000L, &f.remaining, err, errsz) ||
         !get_bool(obj, "malformed", &f.malformed, err, errsz) ||
-        !get_bool(obj, "drop", &f.drop, err, errsz))
+        !get_bool(obj, "drop", &f.drop, err, errsz) ||
+        !get_long(obj, "header_bytes", 0, MAX_HEADER_BYTES, &f.header_bytes, err, errsz))
         return false;
     f.status = (int)status;
     if (f.remaining == 0) {
         snprintf(err, errsz, "\"count\" 0 would never apply; use -1 for until cleared");
         return false;
     }
-    if ((f.status != 0) + f.malformed + f.drop > 1) {
-        snprintf(err, errsz, "\"status\", \"malformed\" and \"drop\" exclude each other");
+    if ((f.status != 0) + f.malformed + f.drop + (f.header_bytes != 0) > 1) {
+        snprintf(err, errsz,
+                 "\"status\", \"malformed\", \"drop\" and \"header_bytes\" exclude each other");
         return false;
     }
     *out = f;
@@ -132,6 +135,7 @@ cJSON *sim_faults_to_json(const sim_fault *faults, size_t n)
         cJSON_AddNumberToObject(o, "count", (double)f->remaining);
         cJSON_AddBoolToObject(o, "malformed", f->malformed);
         cJSON_AddBoolToObject(o, "drop", f->drop);
+        cJSON_AddNumberToObject(o, "header_bytes", (double)f->header_bytes);
     }
     return arr;
 }

@@ -279,6 +279,15 @@ static enum MHD_Result serve_fault(struct MHD_Connection *c, sim_request *rq,
     }
     if (f->status)
         return queue(c, rq, (unsigned)f->status, make_response(NULL, 0, NULL));
+    if (f->header_bytes) {
+        sim_reply reply;
+        current_body(srv, r, fmt, &reply);
+        (void)sim_raw_padded_answer(c, reply.body ? reply.body : "", reply.len,
+                                    reply.content_type ? reply.content_type : "text/plain",
+                                    (size_t)f->header_bytes);
+        free(reply.body);
+        return MHD_NO; /* written past libmicrohttpd: it only closes */
+    }
 
     /* malformed: the start of a real answer, cut off mid-element, so every
      * parser fails on it whatever its tolerance. */
@@ -366,7 +375,7 @@ static enum MHD_Result serve_vmrest(struct MHD_Connection *c, sim_request *rq, c
     if (faulted) {
         if (fault.latency_ms > 0 && !sleep_ms(srv, fault.latency_ms))
             return MHD_NO; /* shutting down: do not answer half-way through */
-        if (fault.drop || fault.status || fault.malformed)
+        if (fault.drop || fault.status || fault.malformed || fault.header_bytes)
             return serve_fault(c, rq, &fault, (cupi_resource)r, fmt);
     }
 

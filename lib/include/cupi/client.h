@@ -88,7 +88,13 @@ typedef struct cupi_result {
     unsigned attempts;      /* HTTP attempts made (503 retries included) */
     cupi_snapshot snapshot; /* GET with CUPI_OK: the decoded values */
     char message[256];      /* error text for operators: CUPI's own message when
-                               it sent one; "" on success; never a secret */
+                               it sent one; "" on success; never a secret. The
+                               same fault always gives the same text: no
+                               measured times, sizes or addresses */
+    char detail[256];       /* for logs only: libcurl's own description of a
+                               transport or TLS failure (may carry addresses
+                               and measured times); "" otherwise; never a
+                               secret */
 } cupi_result;
 
 typedef void (*cupi_callback)(const cupi_result *result, void *arg);
