@@ -297,5 +297,12 @@ void cupi_engine_dispatch(cupi_engine *e, const cupi_pollfd *ready, size_t n_rea
         if (!curl_timer_due(e))
             break;
     }
+    /* curl acts on an expired timer without always calling the timer
+     * callback again: left as it is, the deadline stays in the past and a
+     * caller waiting for cupi_engine_timeout_ms() would never sleep. Ask
+     * curl for the real one. */
+    long ms;
+    if (curl_timer_due(e) && curl_multi_timeout(e->multi, &ms) == CURLM_OK)
+        e->curl_deadline_ms = ms < 0 ? -1 : cupi_now_ms() + ms;
     deliver_callbacks(e);
 }

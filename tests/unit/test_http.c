@@ -1361,6 +1361,30 @@ static void test_keep_reuses(void **state)
     assert_non_null(strstr(err, "negative"));
 }
 
+/* Once its requests are done, an engine asks for no wake-up now: a caller
+ * sleeping until cupi_engine_timeout_ms() must sleep, not spin. */
+static void test_engine_sleeps_when_done(void **state)
+{
+    fixture *f = *state;
+    reply script[] = {{.status = 200, .body = SERVER_XML}};
+    start_server(f, script, 1);
+    cupi_client_options o = base_options(f->url);
+    o.expected_idle_ms = CUPI_KEEPALIVE_MAX_IDLE_MS; /* a kept connection, as at poll 10 */
+    cupi_client *c = client_for(f, &o);
+    cupi_result r;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cupi_get_sync(c, CUPI_RES_SERVER, &r), CUPI_OK);
+        unsigned immediate = 0;
+        for (int turn = 0; turn < 50; turn++) {
+            cupi_engine_dispatch(f->engine, NULL, 0);
+            immediate += cupi_engine_timeout_ms(f->engine) == 0;
+        }
+        assert_false(cupi_engine_busy(f->engine));
+        assert_true(immediate < 5); /* a spinning engine says 0 every time */
+    }
+    cupi_client_free(c);
+}
+
 /* Many clients with few requests in flight: each keeps its connection even
  * though curl's default cache would hold only a few between requests. */
 static void test_keep_many_clients(void **state)
@@ -1408,6 +1432,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_engine_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_sleeps_when_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_json_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_not_retried, setup, teardown),
