@@ -466,11 +466,21 @@ static bool connection_changed(const cupi_server_config *a, const cupi_server_co
            a->insecure != b->insecure || a->format != b->format;
 }
 
-static worker_client *make_client(const cupi_server_config *c, const cupi_config *cfg)
+/* An idle kept TLS connection costs about 50 KB on this side: with a poll
+ * short enough to keep connections, the first KEPT_SERVERS_MAX servers (by
+ * position in index order, stable across reloads) keep theirs and the
+ * others close after use and resume their TLS session. A thousand kept
+ * connections would be most of the agent's memory. */
+#define KEPT_SERVERS_MAX 200
+
+static worker_client *make_client(const cupi_server_config *c, const cupi_config *cfg,
+                                  size_t position)
 {
     char err[256];
     cupi_client_options o;
     cupi_config_client_options(cfg, c, &o);
+    if (position >= KEPT_SERVERS_MAX && o.expected_idle_ms <= CUPI_KEEPALIVE_MAX_IDLE_MS)
+        o.expected_idle_ms = CUPI_KEEPALIVE_MAX_IDLE_MS + 1;
     worker_client *client = worker_client_new(&o, c->index, NULL, err, sizeof err);
     if (!client)
         snmp_log(LOG_ERR, "cupi: %s: server %u: %s\n", c->origin ? c->origin : "config",
@@ -548,7 +558,7 @@ int agent_servers_apply(const cupi_config *cfg)
         if (old && old->client && !settings_changed &&
             !connection_changed(&old->cfg, &cfg->servers[i]))
             continue;
-        fresh[i] = make_client(&cfg->servers[i], cfg);
+        fresh[i] = make_client(&cfg->servers[i], cfg, i);
         if (!fresh[i]) {
             for (size_t j = 0; j < i; j++)
                 if (fresh[j])
