@@ -525,6 +525,18 @@ void worker_wait(long max_ms)
         worker_drain();
 }
 
+/* What the worker thread owned, once it is gone (or never started). */
+static void free_worker_state(void)
+{
+    if (epoll_fd >= 0)
+        close(epoll_fd);
+    epoll_fd = -1;
+    poller_free(reads);
+    reads = NULL;
+    cupi_engine_free(engine);
+    engine = NULL;
+}
+
 int worker_start(worker_read_fn on_read)
 {
     if (running)
@@ -557,13 +569,7 @@ fail_both:
 fail_mailbox:
     mailbox_destroy(&to_worker);
 fail_worker:
-    if (epoll_fd >= 0)
-        close(epoll_fd);
-    epoll_fd = -1;
-    poller_free(reads);
-    reads = NULL;
-    cupi_engine_free(engine);
-    engine = NULL;
+    free_worker_state();
     return -1;
 }
 
@@ -586,12 +592,7 @@ void worker_stop(void)
     }
     mailbox_destroy(&to_worker);
     mailbox_destroy(&to_snmp);
-    close(epoll_fd);
-    epoll_fd = -1;
-    poller_free(reads);
-    reads = NULL;
-    cupi_engine_free(engine);
-    engine = NULL;
+    free_worker_state();
 }
 
 bool worker_running(void)
