@@ -20,6 +20,8 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Messages handled per turn of either loop: the SNMP thread answers
@@ -405,9 +407,16 @@ static int wait_ms(void)
     return wait > INT_MAX ? INT_MAX : (int)wait;
 }
 
+/* Nice value of the worker thread (Linux threads have their own): when the
+ * cores are busy, answering SNMP comes before reading CUPI in the
+ * background, which only waits a little longer. */
+#define WORKER_NICE 5
+
 static void *worker_main(void *arg)
 {
     (void)arg;
+    /* Best effort: a failure leaves the thread at the process's priority. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
     struct epoll_event ev[READY_MAX];
     cupi_pollfd ready[READY_MAX];
     int mail_fd = mailbox_fd(&to_worker);
