@@ -285,10 +285,17 @@ def test_discovery_finds_the_server(lab):
 def test_every_item_gets_a_value_and_none_is_unsupported(lab):
     items = [i for i in lab.item_list() if int(i["type"]) in (ITEM_SNMP, ITEM_INTERNAL)]
     keys = [i["key_"] for i in items]
-    # Rates need two readings: keep forcing until every item has a value.
-    got = lab.force(keys, lambda by: all(i["lastclock"] != "0" or i["state"] == "1"
-                                         for i in by.values()),
-                    timeout=120, what="a value for every item", every=4)
+    # Rates need two readings: keep forcing until every item has a value. A
+    # forced check can land a few milliseconds after a scheduled one, before
+    # the agent's next CUPI read (one a second here), and then the request
+    # rate is rightly 0: wait for a pair of readings that spans a read.
+    def every_item_has_a_value(by):
+        rate = by.get("cupiServerRequests[1]", {}).get("lastvalue") or "0"
+        return float(rate) > 0 and all(i["lastclock"] != "0" or i["state"] == "1"
+                                       for i in by.values())
+
+    got = lab.force(keys, every_item_has_a_value, timeout=120,
+                    what="a value for every item and a request rate above 0", every=4)
     bad = {k: i["error"] for k, i in got.items() if i["state"] != "0"}
     assert not bad, "unsupported items: %s" % bad
     # All well: no problem at all (none of the triggers fires without its cause).
