@@ -5,6 +5,8 @@
  * complete database. */
 #include "store_internal.h"
 
+#include "cupi_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -49,8 +51,7 @@ static int keep_backup(const char *path, const char *bak, char *err, size_t errs
         return 0;
     size_t len;
     char why[128];
-    char *text =
-        store_read_small_file(path, 1024u * 1024u * 1024u, &len, NULL, why, sizeof why);
+    char *text = cupi_file_read(path, 1024u * 1024u * 1024u, &len, NULL, why, sizeof why);
     int fd = text ? open(bak, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
     bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
     if (!ok)

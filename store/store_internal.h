@@ -32,9 +32,4 @@ void store_checkpointer_wake(store_checkpointer *c);
  * finishes on its own and frees itself. */
 void store_checkpointer_stop(store_checkpointer *c, bool wait);
 
-/* Reads len bytes at most of a regular file opened without blocking.
- * Returns the malloc'ed text (NUL-terminated) or NULL with err. */
-char *store_read_small_file(const char *path, size_t max, size_t *len, time_t *mtime, char *err,
-                            size_t errsz);
-
 #endif

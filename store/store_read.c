@@ -7,6 +7,8 @@
 #include "store_internal.h"
 #include "store_schema.h"
 
+#include "cupi_file.h"
+
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -316,10 +318,9 @@ static int load_json(const char *path, const store_read_opts *o, store_doc *doc,
 {
     memset(doc, 0, sizeof *doc);
     size_t len = 0;
-    time_t mtime = 0;
+    struct stat st;
     char why[160] = "";
-    char *text =
-        store_read_small_file(path, AGENT_STATE_MAX_SIZE, &len, &mtime, why, sizeof why);
+    char *text = cupi_file_read(path, AGENT_STATE_MAX_SIZE, &len, &st, why, sizeof why);
     if (!text) {
         WHY("%s", why);
         return -1;
@@ -338,7 +339,7 @@ static int load_json(const char *path, const store_read_opts *o, store_doc *doc,
         return -1;
     }
     doc->dropped = jd.dropped;
-    doc->written_at = mtime;
+    doc->written_at = st.st_mtime;
     doc->kind = STORE_KIND_JSON;
     for (size_t i = 0; i < jd.n_servers; i++) {
         const agent_state_server *j = &jd.servers[i];

@@ -293,7 +293,7 @@ static void test_refuses_what_is_not_ours(void **state)
     /* A FIFO is refused at once, never waited on. */
     assert_int_equal(mkfifo(f->path, 0600), 0);
     assert_int_equal(store_probe(f->path, err, sizeof err), STORE_KIND_ERROR);
-    assert_string_equal(err, "not a regular file");
+    assert_string_equal(err, "is a FIFO, not a regular file");
     assert_int_equal(store_load(f->path, &o, &doc, err, sizeof err), -1);
     assert_int_equal(store_check(f->path, err, sizeof err), -1);
     unlink(f->path);
