@@ -9,12 +9,16 @@
 #include "daemon/state_store_check.h"
 #include "cupi_smtp.h"
 
+#include "cupi_file.h"
+
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct check_out {
@@ -33,23 +37,34 @@ static void report(void *arg, bool error, const char *msg)
 }
 
 /* The certificates of a PEM file, as libcurl's OpenSSL backend loads
- * CURLOPT_CAINFO: at least one, each one whole. 0, or -1 with why. */
+ * CURLOPT_CAINFO: at least one, each one whole. Read with libcupi's bounded
+ * reader, so a FIFO or a device named here is an error, never a hang.
+ * 0, or -1 with why. */
 static int check_ca_file(const char *path, char *why, size_t whysz)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(why, whysz, "cannot read it: %s", strerror(errno));
+    size_t len = 0;
+    char reason[160];
+    char *pem = cupi_file_read(path, CUPI_CA_FILE_MAX, &len, NULL, reason, sizeof reason);
+    if (!pem) {
+        snprintf(why, whysz, "cannot read it: %s", reason);
+        return -1;
+    }
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    if (!bio) {
+        free(pem);
+        snprintf(why, whysz, "out of memory");
         return -1;
     }
     unsigned n = 0;
     X509 *cert;
     ERR_clear_error();
-    while ((cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+    while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
         X509_free(cert);
         n++;
     }
     unsigned long e = ERR_peek_last_error();
-    fclose(f);
+    BIO_free(bio);
+    free(pem);
     /* The end of the file shows as "no start line": anything else is a
      * certificate that does not parse. */
     if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {

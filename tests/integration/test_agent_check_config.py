@@ -90,6 +90,16 @@ def test_ca_file_that_does_not_parse(setup):
     assert "cupiCaFile 1 %s: no PEM certificate in it" % parts["ca"] in out, out
 
 
+def test_ca_file_that_is_a_fifo_is_refused_at_once(setup):
+    conf, parts = setup
+    parts["ca"].unlink()
+    os.mkfifo(parts["ca"])  # nobody ever writes: reading it would block forever
+    code, out = check(conf)  # check() gives up after 30 s
+    assert code == 1
+    assert "%s:4: cannot read CA file %s: is a FIFO, not a regular file" % (
+        conf, parts["ca"]) in out, out
+
+
 def test_state_store_directory_missing(setup):
     conf, parts = setup
     parts["state"].parent.rmdir()
