@@ -43,52 +43,6 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Replaces the model with n servers holding every field's default. */
-static int model(size_t n)
-{
-    cupi_config cfg;
-    cupi_config_init(&cfg);
-    cfg.servers = calloc(n, sizeof *cfg.servers);
-    if (!cfg.servers)
-        return -1;
-    cfg.n_servers = n;
-    for (size_t i = 0; i < n; i++) {
-        char text[64];
-        cupi_server_config *c = &cfg.servers[i];
-        c->index = index_of(i);
-        snprintf(text, sizeof text, "cuc-%u", c->index);
-        c->name = strdup(text);
-        snprintf(text, sizeof text, "https://127.0.0.1:%u", 1 + (c->index % 1000));
-        c->url = strdup(text);
-        c->user = strdup("admin");
-        c->password = strdup("admin-password");
-        c->format = CUPI_FORMAT_XML;
-    }
-    int rc = agent_servers_apply(&cfg);
-    cupi_config_free(&cfg);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        agent_server *s = agent_server_find(index_of(i));
-        if (!s)
-            return -1;
-        for (cupi_resource r = CUPI_RES_SERVER; r < CUPI_RES_COUNT; r++) {
-            cupi_snapshot snap;
-            cupi_snapshot_init(&snap, r);
-            size_t nf;
-            const cupi_field *f = cupi_fields(r, &nf);
-            for (size_t k = 0; k < nf; k++) {
-                cupi_value v;
-                if (cupi_value_parse(&f[k], f[k].default_value, strlen(f[k].default_value),
-                                     &v) != CUPI_VALID)
-                    return -1;
-                cupi_snapshot_set(&snap, f[k].column, &v);
-            }
-            agent_server_take_values(s, &snap, AGENT_SOURCE_EXTERNAL, 0);
-        }
-        s->status = AGENT_STATUS_OK;
-    }
-    return rc;
-}
-
 /* CPU microseconds per GET of the last row's last client column; negative
  * when a GET was not answered with the cell. */
 static double get_cost_us(size_t rows, long gets)
@@ -144,7 +98,7 @@ int main(int argc, char **argv)
     }
     int status = 0;
     for (size_t i = 0; i < n_sizes; i++) {
-        double us = model(sizes[i]) == 0 ? get_cost_us(sizes[i], gets) : -1;
+        double us = harness_fleet(sizes[i], index_of) == 0 ? get_cost_us(sizes[i], gets) : -1;
         if (us < 0) {
             fprintf(stderr, "bench_mib_get: GET failed with %zu rows\n", sizes[i]);
             status = 1;

@@ -14,8 +14,10 @@
 #include <cupi/cupi.h>
 
 #include "model/refresh.h"
+#include "model/server.h"
 #include "worker/worker.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,63 @@ static inline int harness_start(const char *app)
 static inline void harness_stop(void)
 {
     worker_stop();
+}
+
+/* Every field of every resource at its documented default, as if read. 0,
+ * or -1 when a default does not parse. */
+static inline int harness_take_defaults(agent_server *s)
+{
+    for (cupi_resource r = CUPI_RES_SERVER; r < CUPI_RES_COUNT; r++) {
+        cupi_snapshot snap;
+        cupi_snapshot_init(&snap, r);
+        size_t n;
+        const cupi_field *f = cupi_fields(r, &n);
+        for (size_t i = 0; i < n; i++) {
+            cupi_value v;
+            if (cupi_value_parse(&f[i], f[i].default_value, strlen(f[i].default_value), &v) !=
+                CUPI_VALID)
+                return -1;
+            cupi_snapshot_set(&snap, f[i].column, &v);
+        }
+        agent_server_take_values(s, &snap, AGENT_SOURCE_EXTERNAL, 0);
+    }
+    return 0;
+}
+
+/* Replaces the model with n servers at indexes index_of(0..n-1), each one
+ * ok with every value read (nothing is reachable: the URLs are on closed
+ * ports of 127.0.0.1). 0, or -1 on failure. */
+static inline int harness_fleet(size_t n, unsigned (*index_of)(size_t))
+{
+    cupi_config cfg;
+    cupi_config_init(&cfg);
+    cfg.servers = calloc(n, sizeof *cfg.servers);
+    if (n && !cfg.servers)
+        return -1;
+    cfg.n_servers = n;
+    for (size_t i = 0; i < n; i++) {
+        char text[64];
+        cupi_server_config *c = &cfg.servers[i];
+        c->index = index_of(i);
+        snprintf(text, sizeof text, "cuc-%u", c->index);
+        c->name = strdup(text);
+        snprintf(text, sizeof text, "https://127.0.0.1:%u", 1 + (c->index % 1000));
+        c->url = strdup(text);
+        c->user = strdup("admin");
+        c->password = strdup("admin-password");
+        c->format = CUPI_FORMAT_XML;
+    }
+    int rc = agent_servers_apply(&cfg);
+    cupi_config_free(&cfg);
+    if (rc != 0 || agent_servers_count() != n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        agent_server *s = agent_server_find(index_of(i));
+        if (!s || harness_take_defaults(s) != 0)
+            return -1;
+        s->status = AGENT_STATUS_OK;
+    }
+    return 0;
 }
 
 /* A pair of sessions over the callback transport: *master hands what it

@@ -48,53 +48,10 @@ static unsigned index_of(size_t i)
 
 /* --- the model ------------------------------------------------------------ */
 
-static void inject_defaults(agent_server *s)
-{
-    for (cupi_resource r = CUPI_RES_SERVER; r < CUPI_RES_COUNT; r++) {
-        cupi_snapshot snap;
-        cupi_snapshot_init(&snap, r);
-        size_t n;
-        const cupi_field *f = cupi_fields(r, &n);
-        for (size_t i = 0; i < n; i++) {
-            cupi_value v;
-            assert_int_equal(
-                cupi_value_parse(&f[i], f[i].default_value, strlen(f[i].default_value), &v),
-                CUPI_VALID);
-            cupi_snapshot_set(&snap, f[i].column, &v);
-        }
-        agent_server_take_values(s, &snap, AGENT_SOURCE_EXTERNAL, 0);
-    }
-}
-
 /* Replaces the model with n servers, every one with values. */
 static void model(size_t n)
 {
-    cupi_config cfg;
-    cupi_config_init(&cfg);
-    cfg.servers = calloc(n, sizeof *cfg.servers);
-    assert_non_null(cfg.servers);
-    cfg.n_servers = n;
-    for (size_t i = 0; i < n; i++) {
-        char text[64];
-        cupi_server_config *c = &cfg.servers[i];
-        c->index = index_of(i);
-        snprintf(text, sizeof text, "cuc-%u", c->index);
-        c->name = strdup(text);
-        snprintf(text, sizeof text, "https://127.0.0.1:%u", 1 + (c->index % 1000));
-        c->url = strdup(text);
-        c->user = strdup("admin");
-        c->password = strdup("admin-password");
-        c->format = CUPI_FORMAT_XML;
-    }
-    assert_int_equal(agent_servers_apply(&cfg), 0);
-    cupi_config_free(&cfg);
-    assert_int_equal(agent_servers_count(), n);
-    for (size_t i = 0; i < n; i++) {
-        agent_server *s = agent_server_find(index_of(i));
-        assert_non_null(s);
-        inject_defaults(s);
-        s->status = AGENT_STATUS_OK;
-    }
+    assert_int_equal(harness_fleet(n, index_of), 0);
 }
 
 /* --- requests through the agent ------------------------------------------- */
