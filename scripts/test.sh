@@ -76,6 +76,7 @@ if [ "$sanitize" = 1 ]; then
 fi
 if [ "$tsan" = 1 ]; then
   # The module's unit tests that start the worker thread, the worker's own,
+  # the history's text pool (shared by every thread),
   # and the integration modules whose agents read, write and reload through
   # both threads. A race stops the process (halt_on_error), failing its test.
   echo "==> ThreadSanitizer: configure and build $here/build-tsan"
@@ -86,7 +87,7 @@ if [ "$tsan" = 1 ]; then
   (cd "$here/build-tsan" &&
     TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1} \
       ctest --output-on-failure --no-tests=error -j "$jobs" \
-      -R '^(unit\.test_(set_txn|agent_model|mib_handlers|mib_scale|poller)|integration\.test_(agent_read|agent_set|refresh_schedule|status_hysteresis|reload_during_set|set_unknown_outcome))$' \
+      -R '^(unit\.test_(set_txn|agent_model|mib_handlers|mib_scale|poller|text_pool)|integration\.test_(agent_read|agent_set|refresh_schedule|status_hysteresis|reload_during_set|set_unknown_outcome))$' \
       "${ctest_args[@]}")
 fi
 if [ "$fuzz" = 1 ]; then

@@ -2,6 +2,7 @@
  * rows, and its JSON form. */
 #include "history_ring.h"
 #include "json_number.h"
+#include "text_pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,21 @@
 
 const char *agent_change_old(const agent_change *c)
 {
-    return c->text;
+    return c->old_text;
 }
 
 const char *agent_change_new(const agent_change *c)
 {
-    return c->text + c->old_len + 1;
+    return c->new_text;
+}
+
+static void row_free(agent_change *c)
+{
+    if (c) {
+        text_pool_put(c->old_text);
+        text_pool_put(c->new_text);
+        free(c);
+    }
 }
 
 void history_ring_init(history_ring *h)
@@ -33,7 +43,7 @@ static agent_change **slot(const history_ring *h, size_t i)
 static void drop_rows(history_ring *h)
 {
     for (size_t i = 0; i < h->count; i++)
-        free(*slot(h, i));
+        row_free(*slot(h, i));
     h->count = 0;
     h->start = 0;
 }
@@ -57,7 +67,7 @@ int history_ring_resize(history_ring *h, size_t cap)
     size_t skip = h->count - keep;
     for (size_t i = 0; i < h->count; i++) {
         if (i < skip)
-            free(*slot(h, i));
+            row_free(*slot(h, i));
         else
             rows[i - skip] = *slot(h, i);
     }
@@ -81,22 +91,24 @@ static int push(history_ring *h, uint32_t index, int64_t when, unsigned resource
 {
     if (!h->cap)
         return 0;
-    size_t ol = text_len(old_value), nl = text_len(new_value);
-    agent_change *c = malloc(sizeof *c + ol + nl + 2);
+    agent_change *c = malloc(sizeof *c);
     if (!c)
         return -1;
+    c->old_text = text_pool_get(old_value ? old_value : "", text_len(old_value));
+    c->new_text = text_pool_get(new_value ? new_value : "", text_len(new_value));
+    if (!c->old_text || !c->new_text) {
+        text_pool_put(c->old_text);
+        text_pool_put(c->new_text);
+        free(c);
+        return -1;
+    }
     c->when = when;
     c->index = index;
     c->resource = (uint8_t)resource;
     c->column = (uint8_t)column;
     c->source = (uint8_t)source;
-    c->old_len = (uint8_t)ol;
-    memcpy(c->text, old_value ? old_value : "", ol);
-    c->text[ol] = '\0';
-    memcpy(c->text + ol + 1, new_value ? new_value : "", nl);
-    c->text[ol + 1 + nl] = '\0';
     if (h->count == h->cap) {
-        free(*slot(h, 0));
+        row_free(*slot(h, 0));
         h->start = (h->start + 1) % h->cap;
         h->count--;
     }

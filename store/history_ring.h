@@ -18,16 +18,15 @@
 #define HISTORY_SOURCE_EXTERNAL 2
 #define HISTORY_SOURCE_SNMP 3
 
-/* One changed field. Allocated as one block with its two texts after it
- * (old, NUL, new, NUL): a row costs its texts, not two 256-byte buffers. */
+/* One changed field. Its two texts are pooled (text_pool.h): a value that
+ * recurs across the fleet's histories is held once. */
 typedef struct agent_change {
     int64_t when;   /* wall clock, seconds since the epoch (UTC) */
     uint32_t index; /* cupiChangeIndex, >= 1 */
     uint8_t resource;
-    uint8_t column; /* the field's MIB column in its resource's table */
-    uint8_t source; /* HISTORY_SOURCE_* */
-    uint8_t old_len;
-    char text[];
+    uint8_t column;                  /* the field's MIB column in its resource's table */
+    uint8_t source;                  /* HISTORY_SOURCE_* */
+    const char *old_text, *new_text; /* pooled, NUL-terminated */
 } agent_change;
 
 const char *agent_change_old(const agent_change *c);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "history_ring.h"
+#include "text_pool.h"
 
 static uint32_t add(history_ring *h, const char *old_value, const char *new_value)
 {
@@ -131,9 +132,39 @@ static void test_compact_rows(void **state)
     const agent_change *c = history_ring_at(&h, 0);
     assert_string_equal(agent_change_old(c), "");
     assert_int_equal(strlen(agent_change_new(c)), CUPI_STR_MAX); /* what the column carries */
-    /* a row is its header and its texts */
-    assert_true(sizeof(agent_change) <= 16);
     history_ring_clear(&h);
+}
+
+/* Two rings of a fleet that changed alike: one copy of each text, shared,
+ * and none left once the rows are gone. */
+static void test_texts_shared_across_rings(void **state)
+{
+    (void)state;
+    size_t before_bytes, bytes;
+    size_t before = text_pool_count(&before_bytes);
+    history_ring a, b;
+    history_ring_init(&a);
+    history_ring_init(&b);
+    assert_int_equal(history_ring_resize(&a, 4), 0);
+    assert_int_equal(history_ring_resize(&b, 4), 0);
+    const char *old_host = "smtp-old.mail.example.com", *new_host = "smtp-new.mail.example.com";
+    add(&a, old_host, new_host);
+    add(&b, old_host, new_host);
+    add(&b, new_host, old_host);
+    assert_int_equal(text_pool_count(&bytes), before + 2);
+    assert_int_equal(bytes, before_bytes + strlen(old_host) + strlen(new_host) + 2);
+    const agent_change *x = history_ring_at(&a, 0), *y = history_ring_at(&b, 0);
+    assert_ptr_equal(agent_change_old(x), agent_change_old(y));
+    assert_ptr_equal(agent_change_new(x), agent_change_old(history_ring_at(&b, 1)));
+    assert_string_equal(agent_change_new(history_ring_at(&b, 1)), old_host);
+    /* A row pushed out by a full ring gives its texts back. */
+    for (int i = 0; i < 4; i++)
+        add(&a, "1", "2");
+    assert_int_equal(text_pool_count(NULL), before + 4);
+    history_ring_clear(&a);
+    history_ring_clear(&b);
+    assert_int_equal(text_pool_count(&bytes), before);
+    assert_int_equal(bytes, before_bytes);
 }
 
 static void test_value_text(void **state)
@@ -300,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_resize_keeps_newest),
         cmocka_unit_test(test_last_index_saturates),
         cmocka_unit_test(test_compact_rows),
+        cmocka_unit_test(test_texts_shared_across_rings),
         cmocka_unit_test(test_value_text),
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_json_bad_rows),
