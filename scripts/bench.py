@@ -751,6 +751,9 @@ def main():
                     help="the state store at fleet size instead of the other modes")
     ap.add_argument("--history-rows", type=int, default=100,
                     help="state store: change rows per server (100)")
+    ap.add_argument("--distinct-history", action="store_true",
+                    help="state store: every server's history texts its own (the worst "
+                    "case for the shared texts; default: the same rows on every server)")
     ap.add_argument("--baseline", action="store_true",
                     help="state store: also the same steady state without a store")
     args = ap.parse_args()

@@ -38,10 +38,12 @@
 #
 # State store mode (about 3 minutes after the build):
 #   scripts/bench.sh --state-store [--servers N] [--history-rows H] [--fleet-seconds S]
-#                    [--json FILE] [--keep]
+#                    [--distinct-history] [--json FILE] [--keep]
 # The same fleet set-up, the agent with a state store of N (1,000) servers x
-# H (100) change rows (imported from a JSON state file of an earlier release
-# at a first start, then started again from the store), a SET of a random
+# H (100) change rows (the same texts on every server, as a change rolled
+# out fleet-wide leaves them; with --distinct-history none shared), imported
+# from a JSON state file of an earlier release at a first start, then started
+# again from the store; a SET of a random
 # server every 4 s: GET p50/p99/max beside the reference, RSS, start-up time
 # until every row and the history answer, SNMP-thread time to record one
 # change (median, max; the agent logs it at exit).

@@ -38,13 +38,17 @@ SET_EVERY_S = 4.0
 BASE_PORT = 26000
 
 
-def long_host(k):
-    return ".".join(["relay-%d" % k] + ["l%d" % i + "x" * 54 for i in range(4)]) + ".example"
+def long_host(k, server=0):
+    """A long smart host name; with server, one no other server's history
+    holds (the history then shares no text across the fleet)."""
+    first = "relay-%d" % k if not server else "relay-%d-s%d" % (k, server)
+    return ".".join([first] + ["l%d" % i + "x" * 54 for i in range(4)]) + ".example"
 
 
 class StateFleet(Fleet):
-    def __init__(self, work, build, servers, rows, idle_timeout=30):
+    def __init__(self, work, build, servers, rows, idle_timeout=30, distinct=False):
         super().__init__(work, build, servers, idle_timeout)
+        self.distinct = distinct
         self.rows = rows
         self.with_store = True
         self.state_file = self.work / "state" / "cupi-state.db"
@@ -74,14 +78,16 @@ class StateFleet(Fleet):
         client = {k: v for k, v in values["client"].items() if k != "smtpPassword"}
         servers = []
         for i in range(1, self.n + 1):
+            own = i if self.distinct else 0
             rows = []
             for k in range(1, self.rows + 1):
                 server_row = k % 2 == 0
                 rows.append({"index": k, "time": now - 86400 + k,
                              "resource": "server" if server_row else "client",
                              "field": "maxNumberConnections" if server_row else "smtpSmartHost",
-                             "old": str(k % 50 + 1) if server_row else long_host(k),
-                             "new": str((k + 1) % 50 + 1) if server_row else long_host(k + 1),
+                             "old": str(k % 50 + 1) if server_row else long_host(k, own),
+                             "new": (str((k + 1) % 50 + 1) if server_row
+                                     else long_host(k + 1, own)),
                              "source": "snmp" if k % 3 == 0 else "external"})
             servers.append({"index": i, "url": self.sim.url_of("cuc%d" % i),
                             "server": {"readAt": now - 30, "values": values["server"]},
@@ -150,8 +156,9 @@ def recorded(agent):
 
 def run(args, build, work):
     n, rows = args.servers, args.history_rows
-    res = {"servers": n, "rows": rows, "steady_seconds": args.fleet_seconds}
-    fl = StateFleet(work, build, n, rows, args.sim_idle_timeout)
+    res = {"servers": n, "rows": rows, "steady_seconds": args.fleet_seconds,
+           "distinct_history": args.distinct_history}
+    fl = StateFleet(work, build, n, rows, args.sim_idle_timeout, args.distinct_history)
     step = bench.progress
     try:
         step("state store: cupi-sim with %d servers, snmpd, reference" % n)
@@ -229,8 +236,11 @@ def run(args, build, work):
 
 
 def report(r):
-    out = ["", "State store: %d servers x %d history rows, a SET every %.0f s, agent beside "
-           "the reference subagent" % (r["servers"], r["rows"], SET_EVERY_S)]
+    out = ["", "State store: %d servers x %d history rows (%s), a SET every %.0f s, agent "
+           "beside the reference subagent" % (
+               r["servers"], r["rows"], "no text shared between servers"
+               if r.get("distinct_history") else "the same texts on every server",
+               SET_EVERY_S)]
     out.append("  JSON state file imported at the first start: %.1f MB, %s s (start to all "
                "rows served)" % (r["json_bytes"] / 1e6, fmt(r.get("import_start_s"), 1)))
     out.append("  store after import: %s" % r.get("store_bytes_after_import"))
