@@ -223,7 +223,7 @@ long cupi_engine_timeout_ms(const cupi_engine *e)
     if (e->done.n)
         return 0;
     int64_t deadline = e->curl_deadline_ms;
-    for (const cupi_client *c = e->clients; c; c = c->next)
+    for (const cupi_client *c = e->waiting; c; c = c->waiting_next)
         deadline = earlier(deadline, cupi_client_next_retry(c));
     if (deadline < 0)
         return -1;
@@ -235,12 +235,7 @@ long cupi_engine_timeout_ms(const cupi_engine *e)
 
 bool cupi_engine_busy(const cupi_engine *e)
 {
-    if (e->done.n)
-        return true;
-    for (const cupi_client *c = e->clients; c; c = c->next)
-        if (cupi_client_busy(c))
-            return true;
-    return false;
+    return e->done.n || e->n_active || e->waiting;
 }
 
 static bool curl_timer_due(const cupi_engine *e)
@@ -292,8 +287,13 @@ void cupi_engine_dispatch(cupi_engine *e, const cupi_pollfd *ready, size_t n_rea
             curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         collect_finished(e);
         int64_t now = cupi_now_ms();
-        for (cupi_client *c = e->clients; c; c = c->next)
+        /* Only clients with waiting requests: a slot freed by a finished
+         * transfer or a retry come due matters to no other. A pump may
+         * take c out of the list, never another. */
+        for (cupi_client *c = e->waiting, *next; c; c = next) {
+            next = c->waiting_next;
             cupi_client_pump(c, now);
+        }
         if (!curl_timer_due(e))
             break;
     }

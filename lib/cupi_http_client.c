@@ -92,6 +92,7 @@ static void unlink_active(cupi_client *c, cupi_transfer *t)
             *p = t->next;
             t->next = NULL;
             c->n_active--;
+            c->engine->n_active--;
             return;
         }
     }
@@ -197,6 +198,7 @@ static void start_attempt(cupi_client *c, cupi_request *r, int64_t now)
     t->next = c->active;
     c->active = t;
     c->n_active++;
+    c->engine->n_active++;
     r->result.attempts++;
     c->requests++;
 }
@@ -326,12 +328,39 @@ static cupi_status decode_body(cupi_client *c, const cupi_transfer *t, cupi_requ
     return st == CUPI_E_TOO_LARGE ? CUPI_E_TOO_LARGE : CUPI_E_PARSE;
 }
 
+/* Keeps c in its engine's list of clients with waiting requests exactly
+ * while it has some. */
+static void update_waiting(cupi_client *c)
+{
+    bool want = c->queue.n || c->retrying.n;
+    if (want == c->waiting)
+        return;
+    cupi_engine *e = c->engine;
+    if (want) {
+        c->waiting_prev = NULL;
+        c->waiting_next = e->waiting;
+        if (e->waiting)
+            e->waiting->waiting_prev = c;
+        e->waiting = c;
+    } else {
+        if (c->waiting_prev)
+            c->waiting_prev->waiting_next = c->waiting_next;
+        else
+            e->waiting = c->waiting_next;
+        if (c->waiting_next)
+            c->waiting_next->waiting_prev = c->waiting_prev;
+        c->waiting_prev = c->waiting_next = NULL;
+    }
+    c->waiting = want;
+}
+
 static void schedule_retry(cupi_client *c, cupi_request *r, int64_t now)
 {
     long delay = cupi_http_backoff(c->backoff_base_ms, c->backoff_max_ms,
                                    r->result.attempts - 1, &c->rng);
     r->retry_at_ms = now + delay;
     cupi_req_push(&c->retrying, r);
+    update_waiting(c);
 }
 
 void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now)
@@ -385,6 +414,7 @@ void cupi_client_pump(cupi_client *c, int64_t now)
     requeue_due_retries(c, now);
     while (c->n_active < c->max_concurrent && c->queue.head)
         start_attempt(c, cupi_req_pop(&c->queue), now);
+    update_waiting(c);
 }
 
 int64_t cupi_client_next_retry(const cupi_client *c)
@@ -394,11 +424,6 @@ int64_t cupi_client_next_retry(const cupi_client *c)
         if (next < 0 || r->retry_at_ms < next)
             next = r->retry_at_ms;
     return next;
-}
-
-bool cupi_client_busy(const cupi_client *c)
-{
-    return c->n_active || c->queue.n || c->retrying.n;
 }
 
 /* --- public API ----------------------------------------------------------- */
@@ -563,6 +588,7 @@ void cupi_client_free(cupi_client *c)
         cupi_transfer *t = c->active;
         c->active = t->next;
         c->n_active--;
+        c->engine->n_active--;
         curl_multi_remove_handle(c->engine->multi, t->easy);
         cupi_req_push(&gone, t->req);
         cupi_transfer_destroy(t);
@@ -572,6 +598,7 @@ void cupi_client_free(cupi_client *c)
         cupi_req_push(&gone, r);
     while ((r = cupi_req_pop(&c->queue)))
         cupi_req_push(&gone, r);
+    update_waiting(c);
     cancel_all(c, &gone);
     cupi_engine_reserve_connections(c->engine, -1);
     cupi_engine_unlink_client(c->engine, c);

@@ -97,7 +97,11 @@ struct cupi_client {
     int64_t session_used_ms;
     cupi_req_list queue;    /* waiting for a free slot, FIFO */
     cupi_req_list retrying; /* waiting out a 503 back-off */
-    cupi_transfer *active;  /* in flight */
+    /* In engine->waiting while queue or retrying holds a request: the
+     * engine then visits only these, not every client of a fleet. */
+    bool waiting;
+    cupi_client *waiting_prev, *waiting_next;
+    cupi_transfer *active; /* in flight */
     unsigned n_active;
     cupi_transfer *idle; /* pooled, at most max_concurrent */
     unsigned n_idle;
@@ -119,6 +123,8 @@ struct cupi_engine {
     size_t n_socks, cap_socks;
     int64_t curl_deadline_ms; /* -1: curl wants no timer */
     cupi_client *clients;
+    cupi_client *waiting; /* the clients with queued or retrying requests */
+    unsigned n_active;    /* transfers in flight, all clients together */
     cupi_req_list done;   /* finished, callback not run yet */
     cupi_socket_fn watch; /* told of every socket change, or NULL */
     void *watch_arg;
@@ -231,7 +237,6 @@ void cupi_client_transfer_done(cupi_transfer *t, CURLcode rc, int64_t now);
 void cupi_client_pump(cupi_client *c, int64_t now);
 /* Earliest retry deadline, -1 when none. */
 int64_t cupi_client_next_retry(const cupi_client *c);
-bool cupi_client_busy(const cupi_client *c);
 void cupi_request_free(cupi_request *r);
 
 #endif

@@ -1413,6 +1413,73 @@ static void test_keep_many_clients(void **state)
     }
 }
 
+/* Several clients at once, each with its own queue and back-offs: the
+ * engine follows only the clients with waiting requests, so every one of
+ * them must still be pumped when a slot frees or a retry comes due, its
+ * retry deadline must reach cupi_engine_timeout_ms, and a client freed
+ * while it waits must leave the others' work intact. */
+static void test_waiting_clients(void **state)
+{
+    fixture *f = *state;
+    enum { N = 5, PER_CLIENT = 3 };
+    reply slow[] = {{.status = 200, .body = SERVER_XML, .delay_ms = 30}};
+    reply busy_first[] = {{.status = 503, .body = "busy"}, {.status = 200, .body = SERVER_XML}};
+    server *srv[N];
+    cupi_client *c[N];
+    tally t[N];
+    memset(t, 0, sizeof t);
+    for (int i = 0; i < N; i++) {
+        srv[i] = i == 0 ? server_start(busy_first, 2) : server_start(slow, 1);
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", srv[i]->port);
+        cupi_client_options o = base_options(url);
+        o.max_concurrent = 1;
+        if (i == 0)
+            o.backoff_base_ms = o.backoff_max_ms = 300; /* a retry far enough away */
+        c[i] = client_for(f, &o);
+        for (int k = 0; k < (i == 0 ? 1 : PER_CLIENT); k++)
+            assert_int_equal(cupi_client_get(c[i], CUPI_RES_SERVER, count_cb, &t[i]), CUPI_OK);
+    }
+    /* Client 2 goes while its requests wait: cancelled, nobody else's. */
+    cupi_client_free(c[2]);
+    c[2] = NULL;
+    assert_int_equal(t[2].done, PER_CLIENT);
+    assert_int_equal(t[2].last, CUPI_E_CANCELLED);
+    /* Until client 0's 503 is in, then its back-off is the next deadline. */
+    long deadline = now_ms() + 10000;
+    while (server_count(srv[0]) < 1 && now_ms() < deadline)
+        cupi_engine_wait(f->engine, 50);
+    for (int i = 0; i < 20 && cupi_engine_timeout_ms(f->engine) == 0; i++)
+        cupi_engine_wait(f->engine, 10);
+    bool others_done = true;
+    for (int i = 1; i < N; i++)
+        others_done = others_done && (i == 2 || t[i].done == PER_CLIENT);
+    if (others_done) { /* only the retry is left: it bounds the wait */
+        long left = cupi_engine_timeout_ms(f->engine);
+        assert_true(left > 0 && left <= 300);
+    }
+    assert_true(cupi_engine_busy(f->engine));
+    while (now_ms() < deadline) {
+        bool all = t[0].done == 1;
+        for (int i = 1; i < N; i++)
+            all = all && (i == 2 || t[i].done == PER_CLIENT);
+        if (all)
+            break;
+        cupi_engine_wait(f->engine, 100);
+    }
+    assert_int_equal(t[0].ok, 1);
+    for (int i = 1; i < N; i++)
+        if (i != 2)
+            assert_int_equal(t[i].ok, PER_CLIENT);
+    assert_int_equal(server_count(srv[0]), 2);
+    assert_false(cupi_engine_busy(f->engine));
+    for (int i = 0; i < N; i++) {
+        cupi_client_free(c[i]);
+        server_stop(srv[i]);
+    }
+    assert_false(cupi_engine_busy(f->engine));
+}
+
 static void test_engine_idle(void **state)
 {
     fixture *f = *state;
@@ -1472,6 +1539,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_after_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_reuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_many_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_clients, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     cupi_global_cleanup();
