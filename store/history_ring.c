@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HISTORY_JSON_VERSION 1
 #define WHEN_MAX_AHEAD_S 86400 /* a saved time further ahead is corrupt */
 
 const char *agent_change_old(const agent_change *c)
@@ -166,55 +165,6 @@ const char *history_value_text(const cupi_field *f, const cupi_value *v, char *b
 }
 
 /* --- JSON ------------------------------------------------------------------ */
-
-#define HISTORY_ROW_FILE_BYTES 2048
-
-size_t history_file_budget(size_t servers, size_t rows)
-{
-    return servers * rows * HISTORY_ROW_FILE_BYTES;
-}
-
-static const char *source_name(unsigned source)
-{
-    return source == HISTORY_SOURCE_SNMP ? "snmp" : "external";
-}
-
-static cJSON *row_json(const agent_change *c)
-{
-    const cupi_field *f = cupi_field_at((cupi_resource)c->resource, c->column);
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !f || !cJSON_AddNumberToObject(o, "index", c->index) ||
-        !cJSON_AddNumberToObject(o, "time", (double)c->when) ||
-        !cJSON_AddStringToObject(o, "resource", cupi_resource_name(f->resource)) ||
-        !cJSON_AddStringToObject(o, "field", f->name) ||
-        !cJSON_AddStringToObject(o, "old", agent_change_old(c)) ||
-        !cJSON_AddStringToObject(o, "new", agent_change_new(c)) ||
-        !cJSON_AddStringToObject(o, "source", source_name(c->source))) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-cJSON *history_ring_to_json(const history_ring *h)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
-    if (!o || !rows || !cJSON_AddNumberToObject(o, "version", HISTORY_JSON_VERSION) ||
-        !cJSON_AddNumberToObject(o, "lastIndex", h->last_index)) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    for (size_t i = 0; i < h->count; i++) {
-        cJSON *row = row_json(history_ring_at(h, i));
-        if (!row || !cJSON_AddItemToArray(rows, row)) {
-            cJSON_Delete(row);
-            cJSON_Delete(o);
-            return NULL;
-        }
-    }
-    return o;
-}
 
 /* A saved value must be what the field could hold: the agent only ever
  * recorded values it had validated. */

@@ -1,9 +1,9 @@
 /* store/history_ring.h - one server's change history: the newest rows in a
- * ring, numbered by an index that only grows, and its JSON form in the
- * state file.
+ * ring, numbered by an index that only grows, and the reader of its JSON
+ * form in an earlier release's state file.
  *
  * Pure C on libcupi and cJSON (no net-snmp), so that the agent and cupictl
- * read the state file with the same code, and unit tests drive it alone. */
+ * share it, and unit tests drive it alone. */
 #ifndef CUPI_AGENT_HISTORY_RING_H
 #define CUPI_AGENT_HISTORY_RING_H
 
@@ -84,16 +84,10 @@ const agent_change *history_ring_from(const history_ring *h, uint32_t index);
 const char *history_value_text(const cupi_field *f, const cupi_value *v, char *buf,
                                size_t bufsz);
 
-/* Bytes the state file may need for the history of `servers` servers of
- * `rows` rows each (the bound a reader puts on the file's size): a saved
- * row, two 255-byte values escaped and the keys, stays below 2 KiB. */
-size_t history_file_budget(size_t servers, size_t rows);
-
-/* The ring as the state file keeps it:
+/* The history section of an earlier release's JSON state file:
  *   {"version":1,"lastIndex":N,"rows":[{"index":..,"time":..,"resource":"server",
- *    "field":"Port","old":"25","new":"587","source":"snmp"},...]}
- * NULL when out of memory. The caller owns the result. */
-cJSON *history_ring_to_json(const history_ring *h);
+ *    "field":"Port","old":"25","new":"587","source":"snmp"},...]} */
+#define HISTORY_JSON_VERSION 1
 
 /* Reads that form into h (emptied first; its capacity is kept and only the
  * newest rows that fit are taken). Every row is checked: index growing and

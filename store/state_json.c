@@ -30,8 +30,7 @@ static bool has_nul(const char *text, size_t len)
     return false;
 }
 
-static bool parse_resource(const cJSON *obj, cupi_resource r, time_t now,
-                           agent_state_resource *out)
+static bool parse_resource(const cJSON *obj, cupi_resource r, time_t now, store_resource *out)
 {
     const cJSON *values = cJSON_GetObjectItemCaseSensitive(obj, "values");
     const cJSON *when = cJSON_GetObjectItemCaseSensitive(obj, "readAt");
@@ -68,7 +67,7 @@ static bool parse_server(const cJSON *entry, time_t now, agent_state_server *out
     const cJSON *url = cJSON_GetObjectItemCaseSensitive(entry, "url");
     double index;
     if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(entry, "index"), 1, 65535, &index) ||
-        !cJSON_IsString(url) || strlen(url->valuestring) > AGENT_STATE_URL_MAX)
+        !cJSON_IsString(url) || strlen(url->valuestring) > STORE_URL_MAX)
         return false;
     memset(out, 0, sizeof *out);
     out->index = (unsigned)index;
@@ -207,100 +206,4 @@ void agent_state_doc_free(agent_state_doc *doc)
         cJSON_Delete(doc->servers[i].history);
     free(doc->servers);
     memset(doc, 0, sizeof *doc);
-}
-
-const agent_state_server *agent_state_doc_find(const agent_state_doc *doc, unsigned index,
-                                               const char *url)
-{
-    agent_state_server key = {.index = index};
-    const agent_state_server *s =
-        doc->n_servers ? bsearch(&key, doc->servers, doc->n_servers, sizeof key, by_index)
-                       : NULL;
-    return s && url && strcmp(s->url, url) == 0 ? s : NULL;
-}
-
-/* --- rendering ------------------------------------------------------------ */
-
-struct agent_state_render {
-    cJSON *root;
-    cJSON *list;
-    bool failed;
-};
-
-agent_state_render *agent_state_render_begin(void)
-{
-    agent_state_render *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    r->root = cJSON_CreateObject();
-    r->failed = !r->root || !cJSON_AddStringToObject(r->root, "format", AGENT_STATE_FORMAT) ||
-                !cJSON_AddNumberToObject(r->root, "version", AGENT_STATE_VERSION) ||
-                !(r->list = cJSON_AddArrayToObject(r->root, "servers"));
-    return r;
-}
-
-static cJSON *resource_json(const agent_state_resource *res)
-{
-    cJSON *obj = cJSON_CreateObject();
-    cJSON *values = cJSON_AddObjectToObject(obj, "values");
-    bool ok = obj && values && cJSON_AddNumberToObject(obj, "readAt", (double)res->read_at);
-    size_t n;
-    const cupi_field *f = cupi_fields(res->snap.resource, &n);
-    char text[CUPI_STR_MAX + 32];
-    for (size_t i = 0; ok && i < n; i++) {
-        if (f[i].write_only || !cupi_snapshot_has(&res->snap, f[i].column))
-            continue; /* never a password */
-        cupi_value_format(&f[i], &res->snap.v[i], text, sizeof text);
-        ok = cJSON_AddStringToObject(values, f[i].name, text) != NULL;
-    }
-    if (!ok) {
-        cJSON_Delete(obj);
-        return NULL;
-    }
-    return obj;
-}
-
-int agent_state_render_add(agent_state_render *r, const agent_state_server *s)
-{
-    if (!r || r->failed)
-        return -1;
-    cJSON *history = s->history ? cJSON_Duplicate(s->history, true) : NULL;
-    if (s->history && !history) {
-        r->failed = true;
-        return -1;
-    }
-    cJSON *entry = cJSON_CreateObject();
-    if (!entry || !cJSON_AddItemToArray(r->list, entry)) {
-        cJSON_Delete(entry);
-        cJSON_Delete(history);
-        r->failed = true;
-        return -1;
-    }
-    /* From here the list owns entry. */
-    bool ok = cJSON_AddNumberToObject(entry, "index", s->index) &&
-              cJSON_AddStringToObject(entry, "url", s->url);
-    for (int i = 0; ok && i < CUPI_RES_COUNT; i++) {
-        if (!s->res[i].valid)
-            continue;
-        cJSON *res = resource_json(&s->res[i]);
-        ok = res && cJSON_AddItemToObject(entry, cupi_resource_name((cupi_resource)i), res);
-    }
-    if (history) {
-        bool added = ok && cJSON_AddItemToObject(entry, "history", history);
-        if (!added)
-            cJSON_Delete(history);
-        ok = added;
-    }
-    r->failed = !ok;
-    return ok ? 0 : -1;
-}
-
-char *agent_state_render_finish(agent_state_render *r)
-{
-    if (!r)
-        return NULL;
-    char *text = r->failed ? NULL : cJSON_Print(r->root);
-    cJSON_Delete(r->root);
-    free(r);
-    return text;
 }

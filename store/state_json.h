@@ -1,8 +1,7 @@
-/* store/state_json.h - the text of cupiStateFile, with no net-snmp and no
- * live server list in sight: JSON in, validated per-server, per-resource
- * records out, and records back to JSON. The agent (model/state.c) does the
- * file I/O and matches records to its servers; cupictl reads the same
- * records to report on the file.
+/* store/state_json.h - the JSON state file of earlier releases, read once
+ * to import it into the state store (store_import.c, store_read.c): JSON
+ * in, validated per-server, per-resource records out. Nothing writes this
+ * form any more.
  *
  *   {"format":"cupi-snmp-state","version":2,"servers":[{"index":1,"url":"...",
  *    "server":{"readAt":1700000000,"values":{"Port":"587",...}},"client":{...},
@@ -19,6 +18,8 @@
 #ifndef CUPI_AGENT_STATE_FILE_H
 #define CUPI_AGENT_STATE_FILE_H
 
+#include "store.h"
+
 #include <cupi/fields.h>
 
 #include <cjson/cJSON.h>
@@ -30,28 +31,14 @@
 #define AGENT_STATE_FORMAT "cupi-snmp-state"
 #define AGENT_STATE_VERSION 2
 #define AGENT_STATE_OLDEST_VERSION 1
-/* The values of every server fit in this; the change history adds what its
- * size allows (the agent's limit is this plus the history's budget). */
-#define AGENT_STATE_BASE_SIZE (4u * 1024u * 1024u)
 #define AGENT_STATE_MAX_SIZE (256u * 1024u * 1024u) /* a larger file is refused */
-#define AGENT_STATE_URL_MAX 255                     /* as cupiServer's URL */
 #define AGENT_STATE_READ_AT_AHEAD_S 86400           /* a readAt further ahead is corrupt */
-/* While it reads values from CUPI, a running agent rewrites the file at
- * least this often (plus one refresh period), even when nothing changed:
- * a file older than that is stale. */
-#define AGENT_STATE_REWRITE_S 300
-
-typedef struct agent_state_resource {
-    bool valid;         /* the file holds a complete, valid snapshot */
-    cupi_snapshot snap; /* readable fields only; never a write-only one */
-    time_t read_at;     /* wall-clock time CUPI returned these values */
-} agent_state_resource;
 
 typedef struct agent_state_server {
     unsigned index; /* 1..65535 */
-    char url[AGENT_STATE_URL_MAX + 1];
-    agent_state_resource res[CUPI_RES_COUNT];
-    unsigned invalid; /* resources in the file that were not taken */
+    char url[STORE_URL_MAX + 1];
+    store_resource res[CUPI_RES_COUNT]; /* as the store keeps them */
+    unsigned invalid;                   /* resources in the file that were not taken */
     /* The "history" section as the file holds it, unchecked, or NULL. The
      * doc owns it after parsing; render_add writes a copy. */
     cJSON *history;
@@ -76,22 +63,5 @@ typedef bool (*agent_state_want_fn)(unsigned index, const char *url, void *arg);
 int agent_state_parse(const char *text, size_t len, time_t now, agent_state_want_fn want,
                       void *want_arg, agent_state_doc *doc, char *why, size_t whysz);
 void agent_state_doc_free(agent_state_doc *doc);
-
-/* The entry saved for server index, if it was saved for the same URL: a
- * server moved to another URL (or an index reused) keeps nothing. NULL
- * otherwise. */
-const agent_state_server *agent_state_doc_find(const agent_state_doc *doc, unsigned index,
-                                               const char *url);
-
-/* Rendering, one server at a time (the agent does not copy its model):
- * begin, add each server, then finish, which returns the malloc'ed,
- * NUL-terminated text (the caller frees it) or NULL when out of memory.
- * Write-only fields and invalid resources are never written. finish also
- * releases a renderer whose add failed. */
-typedef struct agent_state_render agent_state_render;
-agent_state_render *agent_state_render_begin(void);
-/* 0, or -1 when out of memory (the renderer then fails at finish). */
-int agent_state_render_add(agent_state_render *r, const agent_state_server *s);
-char *agent_state_render_finish(agent_state_render *r);
 
 #endif

@@ -347,11 +347,7 @@ static int load_json(const char *path, const store_read_opts *o, store_doc *doc,
         e->index = j->index;
         snprintf(e->url, sizeof e->url, "%s", j->url);
         e->invalid = j->invalid;
-        for (int r = 0; r < CUPI_RES_COUNT; r++) {
-            e->res[r].valid = j->res[r].valid;
-            e->res[r].snap = j->res[r].snap;
-            e->res[r].read_at = j->res[r].read_at;
-        }
+        memcpy(e->res, j->res, sizeof e->res);
         history_ring_init(&e->history);
         if (history_ring_resize(&e->history, o->history_rows) != 0) {
             rc = -1;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "history_ring.h"
+#include "state_json_write.h"
 #include "text_pool.h"
 
 static uint32_t add(history_ring *h, const char *old_value, const char *new_value)

@@ -14,6 +14,7 @@
 #include <cupi/cupi.h>
 
 #include "state_json.h"
+#include "state_json_write.h"
 #include "test_support.h"
 
 #define NOW ((time_t)1800000000)
@@ -214,9 +215,9 @@ static void test_history_carried(void **state)
     free(e);
 }
 
-/* A server saved under one URL keeps nothing when its index now points to
- * another server, nor does another index get it. */
-static void test_moved_servers(void **state)
+/* Entries come out sorted by index, each with the URL it was saved under
+ * (what the store's import matches against the configuration). */
+static void test_entries_sorted_with_their_urls(void **state)
 {
     (void)state;
     char *e1 = entry(1, URL1, "1700000000", SERVER_VALUES, NULL);
@@ -229,11 +230,9 @@ static void test_moved_servers(void **state)
     assert_int_equal(parse(t, &doc, why), 0);
     assert_int_equal(doc.n_servers, 2);
     assert_int_equal(doc.servers[0].index, 1); /* sorted */
-    assert_non_null(agent_state_doc_find(&doc, 1, URL1));
-    assert_null(agent_state_doc_find(&doc, 1, "https://cuc2.example.com"));
-    assert_null(agent_state_doc_find(&doc, 1, "https://cuc1.example.com"));
-    assert_null(agent_state_doc_find(&doc, 3, URL1));
-    assert_non_null(agent_state_doc_find(&doc, 2, "https://cuc2.example.com"));
+    assert_string_equal(doc.servers[0].url, URL1);
+    assert_int_equal(doc.servers[1].index, 2);
+    assert_string_equal(doc.servers[1].url, "https://cuc2.example.com");
     agent_state_doc_free(&doc);
     free(t);
 
@@ -383,16 +382,17 @@ static void test_round_trip(void **state)
     assert_int_equal(parse(text, &doc, why), 0);
     assert_int_equal(doc.n_servers, 2);
     assert_int_equal(doc.dropped, 0);
-    const agent_state_server *got = agent_state_doc_find(&doc, 42, a.url);
-    assert_non_null(got);
+    const agent_state_server *got = &doc.servers[1], *empty = &doc.servers[0]; /* sorted */
+    assert_int_equal(got->index, 42);
+    assert_string_equal(got->url, a.url);
     assert_int_equal(got->invalid, 0);
     for (int i = 0; i < CUPI_RES_COUNT; i++) {
         assert_true(got->res[i].valid);
         assert_int_equal(got->res[i].read_at, a.res[i].read_at);
         assert_int_equal(cupi_snapshot_diff(&got->res[i].snap, &a.res[i].snap), 0);
     }
-    const agent_state_server *empty = agent_state_doc_find(&doc, 7, b.url);
-    assert_non_null(empty);
+    assert_int_equal(empty->index, 7);
+    assert_string_equal(empty->url, b.url);
     assert_false(empty->res[0].valid || empty->res[1].valid);
     agent_state_doc_free(&doc);
     free(text);
@@ -401,10 +401,14 @@ static void test_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_file),     cmocka_unit_test(test_corrupt_files),
-        cmocka_unit_test(test_other_versions), cmocka_unit_test(test_history_carried),
-        cmocka_unit_test(test_moved_servers),  cmocka_unit_test(test_filter_and_duplicates),
-        cmocka_unit_test(test_read_at_range),  cmocka_unit_test(test_missing_and_bad_fields),
+        cmocka_unit_test(test_valid_file),
+        cmocka_unit_test(test_corrupt_files),
+        cmocka_unit_test(test_other_versions),
+        cmocka_unit_test(test_history_carried),
+        cmocka_unit_test(test_entries_sorted_with_their_urls),
+        cmocka_unit_test(test_filter_and_duplicates),
+        cmocka_unit_test(test_read_at_range),
+        cmocka_unit_test(test_missing_and_bad_fields),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
