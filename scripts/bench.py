@@ -48,7 +48,7 @@ sys.path.insert(0, str(TOP / "tests" / "integration"))
 
 from sim_helper import CupiSim  # noqa: E402
 from snmp_helper import (  # noqa: E402
-    ROOT, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE, Agent, Snmpd, Snmptrapd,
+    ROOT, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE, Agent, Snmpd, Snmptrapd,
     agent_config, col, server_lines, snmpbulkwalk, snmpget, snmpset, wait_for)
 
 SERVER_CHANGED = ROOT + ".0.1"
@@ -675,52 +675,41 @@ def report(r):
     return "\n".join(out)
 
 
-def main_fleet(args, build, work, results, t_start):
-    import bench_fleet  # noqa: E402 (imports this module back for its helpers)
+def run_mode(args, work, results, t_start, key, run, report):
+    """One fleet-sized mode: results[key] = run(), its report, the JSON."""
     if not 2 <= args.servers <= 1000:
         print("bench: --servers must be 2..1000 (ports 24000-24999)", file=sys.stderr)
         return 2
-    report = bench_fleet.report
     try:
-        if args.fleet_case:
-            import bench_fleet_cases  # noqa: E402
-            report = bench_fleet_cases.report
-            results["fleet"] = bench_fleet_cases.run(args, build, work)
-        else:
-            results["fleet"] = bench_fleet.run(args, build, work)
+        results[key] = run()
     finally:
         if args.keep:
             print("bench: work directory kept: %s" % work, file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
     results["duration_s"] = time.monotonic() - t_start
-    print(report(results["fleet"]))
+    print(report(results[key]))
     print("\n(bench took %.0f s)" % results["duration_s"])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
         print("numbers written to %s" % args.json)
     return 0
+
+
+def main_fleet(args, build, work, results, t_start):
+    # These modules import this one back for its helpers.
+    if args.fleet_case:
+        import bench_fleet_cases as mode  # noqa: E402
+    else:
+        import bench_fleet as mode  # noqa: E402
+    return run_mode(args, work, results, t_start, "fleet",
+                    lambda: mode.run(args, build, work), mode.report)
 
 
 def main_state(args, build, work, results, t_start):
     import bench_state  # noqa: E402 (imports this module back for its helpers)
-    if not 2 <= args.servers <= 1000:
-        print("bench: --servers must be 2..1000 (ports 24000-24999)", file=sys.stderr)
-        return 2
-    try:
-        results["state_store"] = bench_state.run(args, build, work)
-    finally:
-        if args.keep:
-            print("bench: work directory kept: %s" % work, file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    results["duration_s"] = time.monotonic() - t_start
-    print(bench_state.report(results["state_store"]))
-    print("\n(bench took %.0f s)" % results["duration_s"])
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-        print("numbers written to %s" % args.json)
-    return 0
+    return run_mode(args, work, results, t_start, "state_store",
+                    lambda: bench_state.run(args, build, work), bench_state.report)
 
 
 def main():

@@ -200,8 +200,6 @@ def cupi_load(before, after, servers, poll_s):
     last = int(after["uptime_ms"] // 1000) - 1
     rates = [ps["requests"][s - ps["first_second"]] for s in range(first, last + 1)
              if s >= ps["first_second"]]
-    conns = [ps["connections"][s - ps["first_second"]] for s in range(first, last + 1)
-             if s >= ps["first_second"]]
     req = after["requests"] - before["requests"]
     gets = after["gets"] - before["gets"]
     mean = statistics.fmean(rates) if rates else 0.0

@@ -383,20 +383,26 @@ def outage_watch(fl, n, dead, t0, seconds, healthy=(), every=3.0):
             "walk_max_s": max(walk_s) if walk_s else None}
 
 
+def start_probed(fl, n, conf, debug, res):
+    """Starts the agent with conf, waits for its rows, starts the GET
+    probes (the last row's status beside the reference). Returns (t0,
+    probes); res gets registered_s."""
+    t0 = time.monotonic()
+    fl.spawn_agent(n, conf=conf, debug=debug)
+    wait_for(lambda: column(fl.port, SERVER_TABLE, STATUS_COL).get(n), 60, interval=0.2,
+             what="the agent's rows registered")
+    res["registered_s"] = time.monotonic() - t0
+    return t0, Probes(fl.port, col(SERVER_TABLE, STATUS_COL, n), ref_oid(3, n))
+
+
 def case_partial(fl, n, seconds, debug):
     alive = n * 6 // 10
     dead = list(range(alive + 1, n + 1))
     hole = SilentListener(len(dead), seconds + 120)
     res = {"servers": n, "answering": alive, "silent": len(dead), "poll_s": 30}
     try:
-        t0 = time.monotonic()
-        fl.spawn_agent(n, conf=mixed_config(fl, alive, hole.ports, ["cupiPollInterval 30"]),
-                       debug=debug)
-        last = col(SERVER_TABLE, STATUS_COL, n)
-        wait_for(lambda: column(fl.port, SERVER_TABLE, STATUS_COL).get(n), 60, interval=0.2,
-                 what="the agent's rows registered")
-        res["registered_s"] = time.monotonic() - t0
-        probes = Probes(fl.port, last, ref_oid(3, n))
+        t0, probes = start_probed(fl, n, mixed_config(fl, alive, hole.ports,
+                                                      ["cupiPollInterval 30"]), debug, res)
         try:
             watch, res["thread_cpu_ms_per_s"] = thread_rates(fl.agent.pid, lambda: outage_watch(
                 fl, n, dead, t0, seconds, healthy=range(1, alive + 1)))
@@ -434,15 +440,8 @@ def case_whole(fl, trapd, n, seconds, debug):
     hole = SilentListener(n, seconds + 120)
     try:
         ticks0 = snmpget(fl.port, SYS_UPTIME)[0].value(SYS_UPTIME)  # snmpd's clock at t0
-        t0 = time.monotonic()
-        fl.spawn_agent(n, conf=mixed_config(fl, 0, hole.ports,
-                                            ["cupiPollInterval 30", "cupiTimeout 3000"]),
-                       debug=debug)
-        last = col(SERVER_TABLE, STATUS_COL, n)
-        wait_for(lambda: column(fl.port, SERVER_TABLE, STATUS_COL).get(n), 60, interval=0.2,
-                 what="the agent's rows registered")
-        res["registered_s"] = time.monotonic() - t0
-        probes = Probes(fl.port, last, ref_oid(3, n))
+        t0, probes = start_probed(fl, n, mixed_config(
+            fl, 0, hole.ports, ["cupiPollInterval 30", "cupiTimeout 3000"]), debug, res)
         try:
             watch, res["thread_cpu_ms_per_s"] = thread_rates(fl.agent.pid, lambda: outage_watch(
                 fl, n, range(1, n + 1), t0, seconds, every=2.0))

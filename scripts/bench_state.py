@@ -26,7 +26,7 @@ import threading
 import time
 
 import bench
-from bench import GetClient, fmt, lat_stats
+from bench import fmt, lat_stats
 from bench_fleet import FLEET_ADDR, Fleet, alternate_gets, memory, ref_oid, srv_oid
 from snmp_helper import (OBJECTS, SERVER_TABLE, SMTP_SERVER_TABLE, Snmpd, agent_config, col,
                          server_lines, snmpbulkwalk, snmpget, snmpset)

@@ -25,7 +25,7 @@ import pytest
 
 from sim_helper import CupiSim
 from state_helper import saved_doc, state_bytes
-from snmp_helper import (NOTIFICATIONS, ROOT, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE,
+from snmp_helper import (NOTIFICATIONS, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE,
                          Agent, Snmpd, Snmptrapd, agent_config, col, free_udp_port,
                          server_lines, snmpget, snmpset, wait_for)
 

@@ -22,7 +22,6 @@ Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_h
 """
 
 import base64
-import json
 import os
 import subprocess
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from independent_cupi import CLIENT_PATH, SEED_CLIENT, SEED_SERVER, SERVER_PATH, IndependentCupi
+from independent_cupi import SEED_CLIENT, SEED_SERVER, IndependentCupi
 from state_helper import saved_doc, saved_value, state_bytes
 from snmp_helper import (
     ROOT,

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from snmp_helper import SERVER_TABLE, Agent, col, snmpget, snmpset, tool_env, wait_for
-from state_helper import integrity, saved_doc, saved_value, try_saved_doc
+from state_helper import integrity, saved_doc, saved_value
 from test_agent_notify import (CLIENT_CHANGED, CLIENT_COLUMNS, IDX, SERVER_CHANGED,
                                SERVER_COLUMNS, Lab, config_oid, expected_value, get1, ours)
 

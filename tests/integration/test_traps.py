@@ -18,7 +18,6 @@ Environment: CUPI_BUILD_DIR, CUPI_SOURCE_DIR (see nms_helper).
 
 import re
 import sys
-import time
 
 import pytest
 import yaml

@@ -14,6 +14,7 @@
 #include <cupi/cupi.h>
 
 #include "agent_config.h"
+#include "test_support.h"
 
 #define SECRET "S3cr3t-Pa55w0rd"
 
@@ -51,8 +52,7 @@ static int setup(void **state)
     fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/cupi-test-config-XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (temp_dir_make(fx->dir, sizeof fx->dir, "config") != 0)
         return -1;
     snprintf(fx->path, sizeof fx->path, "%s/agent.conf", fx->dir);
     cupi_config_init(&fx->cfg);
@@ -64,9 +64,7 @@ static int teardown(void **state)
 {
     fixture *fx = *state;
     cupi_config_free(&fx->cfg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    if (system(cmd) != 0)
+    if (temp_dir_remove(fx->dir) != 0)
         return -1;
     free(fx);
     return 0;

@@ -11,6 +11,7 @@
 #include <cupi/cupi.h>
 
 #include "agent_config.h"
+#include "test_support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,7 @@ static char base[64];
 static int make_dirs(void **state)
 {
     (void)state;
-    snprintf(base, sizeof base, "/tmp/cupi-confpath-XXXXXX");
-    return mkdtemp(base) ? 0 : -1;
+    return temp_dir_make(base, sizeof base, "confpath");
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -42,9 +42,7 @@ static void write_file(const char *dir, const char *name, const char *text)
 static int remove_dirs(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return temp_dir_remove(base);
 }
 
 static void environment_path_wins(void **state)

@@ -20,7 +20,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cupi/cupi.h>
+
 #include "cupi_file.h"
+#include "test_support.h"
 
 typedef struct fixture {
     char dir[64];
@@ -32,8 +35,7 @@ static int setup(void **state)
     fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/cupi-test-file-XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (temp_dir_make(fx->dir, sizeof fx->dir, "file") != 0)
         return -1;
     *state = fx;
     return 0;
@@ -42,9 +44,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    if (system(cmd) != 0)
+    if (temp_dir_remove(fx->dir) != 0)
         return -1;
     free(fx);
     return 0;

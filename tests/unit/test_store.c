@@ -35,8 +35,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/cupi-store-XXXXXX");
-    if (!f || !mkdtemp(f->dir))
+    if (!f || temp_dir_make(f->dir, sizeof f->dir, "store") != 0)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/state.db", f->dir);
     *state = f;
@@ -46,9 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (temp_dir_remove(f->dir) != 0)
         return -1;
     free(f);
     return 0;

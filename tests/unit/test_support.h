@@ -8,6 +8,21 @@
 
 #define BIT(col) CUPI_COLUMN_BIT(col)
 
+/* A fresh directory /tmp/cupi-test-NAME-XXXXXX in dir (size bytes). 0, or -1. */
+static inline int temp_dir_make(char *dir, size_t size, const char *name)
+{
+    snprintf(dir, size, "/tmp/cupi-test-%s-XXXXXX", name);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Removes it and all it holds. 0, or -1. */
+static inline int temp_dir_remove(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 /* A file of tests/data, NUL-terminated; the caller frees it. */
 static inline char *load(const char *name, size_t *len)
 {
