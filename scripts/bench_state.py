@@ -110,28 +110,25 @@ def store_bytes(path):
     return out
 
 
-def wait_value(fl, n, timeout):
-    """Seconds until server n's maxNumberConnections answers."""
+def wait_answer(fl, oid, asn_type, timeout, every):
+    """Seconds until oid answers with a value of asn_type, or None."""
     t0 = time.monotonic()
-    oid = srv_oid(3, n)
     while time.monotonic() - t0 < timeout:
         v, _ = snmpget(fl.port, oid, timeout=1, retries=0)
-        if v.get(oid, ("",))[0] == "INTEGER":
+        if v.get(oid, ("",))[0] == asn_type:
             return time.monotonic() - t0
-        time.sleep(0.02)
+        time.sleep(every)
     return None
+
+
+def wait_value(fl, n, timeout):
+    """Seconds until server n's maxNumberConnections answers."""
+    return wait_answer(fl, srv_oid(3, n), "INTEGER", timeout, 0.02)
 
 
 def wait_history(fl, n, timeout):
     """Seconds until server n's newest change row answers."""
-    t0 = time.monotonic()
-    oid = "%s.5.%d.%d" % (CHANGE_ENTRY, n, fl.rows)
-    while time.monotonic() - t0 < timeout:
-        v, _ = snmpget(fl.port, oid, timeout=1, retries=0)
-        if v.get(oid, ("",))[0] == "STRING":
-            return time.monotonic() - t0
-        time.sleep(0.05)
-    return None
+    return wait_answer(fl, "%s.5.%d.%d" % (CHANGE_ENTRY, n, fl.rows), "STRING", timeout, 0.05)
 
 
 def set_loop(port, n, stop, out):
