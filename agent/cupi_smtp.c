@@ -182,7 +182,7 @@ int cupi_smtp_reload(const cupi_config *cfg)
         return -1;
     agent_history_configure(cfg->history_size);
     (void)agent_state_configure(cfg->state_file); /* a held state is logged and not used */
-    agent_state_mark_dirty(true);
+    agent_state_mark_dirty();
     snmp_log(LOG_INFO, "cupi: configuration reloaded, %zu server(s)\n", cfg->n_servers);
     return 0;
 }

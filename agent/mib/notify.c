@@ -260,6 +260,17 @@ static void send_soon(int64_t delay_ms)
 
 /* --- what the model calls ---------------------------------------------------- */
 
+/* Builds an open change notice with the values it announces now, when the
+ * queue of built ones has room. Whether it did. */
+static bool close_notice(notice *n)
+{
+    if (n_built >= NOTIFY_QUEUE_MAX)
+        return false;
+    n->vars = config_vars(n);
+    n_built += n->vars != NULL;
+    return n->vars != NULL;
+}
+
 static void queue_config(agent_server *s, cupi_resource r, uint32_t changed,
                          agent_change_source source)
 {
@@ -267,14 +278,12 @@ static void queue_config(agent_server *s, cupi_resource r, uint32_t changed,
         return;
     notice *n = open_change(s, r);
     if (n && n->source != source) {
-        if (n_built < NOTIFY_QUEUE_MAX) {
-            /* One notification carries one source: the pending change is
-             * closed with the values it announces now, another opens. */
-            n->vars = config_vars(n);
-            n_built += n->vars != NULL;
+        /* One notification carries one source: the pending change is
+         * closed with the values it announces now, another opens. */
+        if (close_notice(n)) {
             n = NULL;
         } else {
-            count_lost(); /* no room to close it: it takes the new source */
+            count_lost(); /* cannot close it: it takes the new source */
             n->source = source;
         }
     }
@@ -337,13 +346,10 @@ static void close_open(agent_server *s)
     for (notice *n = head; n; n = n->next) {
         if (!opened_for(n, s))
             continue;
-        n->vars = config_vars(n);
-        if (n->vars) {
-            n_built++;
-            n->server = NULL;
-        } else {
-            count_lost();
-        }
+        if (close_notice(n))
+            n->server = NULL; /* the row goes; the notice stays queued */
+        else
+            count_lost(); /* removed below */
     }
     remove_if(opened_for, s); /* those that could not be built */
 }

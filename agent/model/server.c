@@ -438,6 +438,16 @@ static void drop_client(agent_server *s, worker_client *c)
  * over (from a timer: the SET may end inside one of its callbacks). */
 static void remove_leaving(agent_server *s);
 
+/* Takes the row at *link out of the list, saying so: its subscribers drop
+ * what they hold for it (the lookups are the caller's to rebuild). */
+static void take_out(agent_server **link)
+{
+    agent_server *s = *link;
+    snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
+    publish_simple(AGENT_EVENT_REMOVED, s);
+    *link = s->next;
+}
+
 static void drop_retired(agent_timer *t)
 {
     agent_server *s = (agent_server *)((char *)t - offsetof(agent_server, retire_timer));
@@ -473,14 +483,26 @@ static bool connection_changed(const cupi_server_config *a, const cupi_server_co
  * connections would be most of the agent's memory. */
 #define KEPT_SERVERS_MAX 200
 
+/* The client options of the server at position, and whether its client
+ * keeps connections. */
+static bool client_options(const cupi_config *cfg, const cupi_server_config *c, size_t position,
+                           cupi_client_options *o)
+{
+    cupi_config_client_options(cfg, c, o);
+    if (o->expected_idle_ms > CUPI_KEEPALIVE_MAX_IDLE_MS)
+        return false; /* the poll is too long for it anyway */
+    if (position < KEPT_SERVERS_MAX)
+        return true;
+    o->expected_idle_ms = CUPI_KEEPALIVE_MAX_IDLE_MS + 1;
+    return false;
+}
+
 static worker_client *make_client(const cupi_server_config *c, const cupi_config *cfg,
                                   size_t position)
 {
     char err[256];
     cupi_client_options o;
-    cupi_config_client_options(cfg, c, &o);
-    if (position >= KEPT_SERVERS_MAX && o.expected_idle_ms <= CUPI_KEEPALIVE_MAX_IDLE_MS)
-        o.expected_idle_ms = CUPI_KEEPALIVE_MAX_IDLE_MS + 1;
+    client_options(cfg, c, position, &o);
     worker_client *client = worker_client_new(&o, c->index, NULL, err, sizeof err);
     if (!client)
         snmp_log(LOG_ERR, "cupi: %s: server %u: %s\n", c->origin ? c->origin : "config",
@@ -555,8 +577,12 @@ int agent_servers_apply(const cupi_config *cfg)
         return -1;
     for (size_t i = 0; i < cfg->n_servers; i++) {
         const agent_server *old = agent_server_find(cfg->servers[i].index);
+        cupi_client_options o;
+        /* A server that moved across the KEPT_SERVERS_MAX line changes its
+         * policy too: the cap holds however servers come and go. */
         if (old && old->client && !settings_changed &&
-            !connection_changed(&old->cfg, &cfg->servers[i]))
+            !connection_changed(&old->cfg, &cfg->servers[i]) &&
+            old->keeps_connections == client_options(cfg, &cfg->servers[i], i, &o))
             continue;
         fresh[i] = make_client(&cfg->servers[i], cfg, i);
         if (!fresh[i]) {
@@ -573,9 +599,6 @@ int agent_servers_apply(const cupi_config *cfg)
     agent_cfg.timeout_ms = cfg->timeout_ms;
     agent_cfg.connect_timeout_ms = cfg->connect_timeout_ms;
     agent_cfg.max_concurrent = cfg->max_concurrent;
-    agent_cfg.max_refreshes = cfg->max_refreshes;
-    agent_cfg.unreachable_after = cfg->unreachable_after;
-    agent_cfg.max_data_age_s = cfg->max_data_age_s;
     agent_cfg.notifications = cfg->notifications;
     worker_configure(&(worker_settings){.poll_interval_s = cfg->poll_interval_s,
                                         .cache_ttl_s = cfg->cache_ttl_s,
@@ -605,9 +628,7 @@ int agent_servers_apply(const cupi_config *cfg)
             link = &s->next;
             continue;
         }
-        snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
-        publish_simple(AGENT_EVENT_REMOVED, s);
-        *link = s->next;
+        take_out(link);
         s->next = gone;
         gone = s;
     }
@@ -645,6 +666,7 @@ int agent_servers_apply(const cupi_config *cfg)
             publish_simple(AGENT_EVENT_ADDED, s);
         } else if (fresh[i]) {
             bool moved = !str_same(s->cfg.url, c->url);
+            bool changed = settings_changed || connection_changed(&s->cfg, c);
             retire_client(s);
             cupi_server_config copy;
             if (cupi_server_config_copy(&copy, c) == 0) {
@@ -659,7 +681,8 @@ int agent_servers_apply(const cupi_config *cfg)
                 s->status = AGENT_STATUS_UNKNOWN;
                 publish_simple(AGENT_EVENT_MOVED, s);
             }
-            snmp_log(LOG_INFO, "cupi: server %u (%s) reconfigured\n", c->index, c->name);
+            if (changed)
+                snmp_log(LOG_INFO, "cupi: server %u (%s) reconfigured\n", c->index, c->name);
         } else if (!str_same(s->cfg.name, c->name)) {
             char *name = strdup(c->name);
             if (name) {
@@ -669,6 +692,8 @@ int agent_servers_apply(const cupi_config *cfg)
         }
         if (fresh[i]) {
             s->client = fresh[i];
+            cupi_client_options o;
+            s->keeps_connections = client_options(cfg, c, i, &o);
             worker_client_set_owner(s->client, s);
             publish_simple(AGENT_EVENT_CLIENT, s);
         }
@@ -687,9 +712,7 @@ static void remove_leaving(agent_server *s)
     for (agent_server **link = &servers; *link; link = &(*link)->next) {
         if (*link != s)
             continue;
-        snmp_log(LOG_NOTICE, "cupi: server %u (%s) removed\n", s->cfg.index, s->cfg.name);
-        publish_simple(AGENT_EVENT_REMOVED, s);
-        *link = s->next;
+        take_out(link);
         if (!reindex())
             snmp_log(LOG_ERR, "cupi: out of memory indexing the servers\n");
         server_free(s);

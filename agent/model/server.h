@@ -73,6 +73,7 @@ typedef struct agent_server {
     unsigned pending_sets;     /* SET transactions holding this row */
     agent_timer retire_timer;  /* frees retired once no SET holds the row,
                                   and the row itself when it is leaving */
+    bool keeps_connections;    /* its client keeps connections between reads */
     bool leaving;              /* removed by a reload while a SET held it: goes when the
                                   SET ends, so that what the SET did at CUPI is recorded */
     worker_client *held;       /* the client a SET holds connections of, or NULL */
@@ -119,11 +120,9 @@ typedef struct agent_settings {
     unsigned cache_ttl_s;     /* an SNMP read of older values starts a read */
     long timeout_ms;
     long connect_timeout_ms;
-    unsigned max_concurrent;    /* per server */
-    unsigned max_refreshes;     /* background reads in flight, all servers */
-    unsigned unreachable_after; /* consecutive failed reads before unreachable */
-    unsigned max_data_age_s;    /* ... or values older than this (0: no limit) */
+    unsigned max_concurrent; /* per server */
     bool notifications;
+    /* (the read schedule's own settings live in the worker) */
 } agent_settings;
 
 extern agent_settings agent_cfg;

@@ -560,9 +560,8 @@ void agent_state_load(void)
     schedule(SOON_MS);
 }
 
-void agent_state_mark_dirty(bool urgent)
+void agent_state_mark_dirty(void)
 {
-    (void)urgent;
     if (!state_path)
         return;
     if (agent_history_size() != synced_size) {

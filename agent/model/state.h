@@ -26,8 +26,8 @@ int agent_state_configure(const char *path);
  * first. */
 void agent_state_load(void);
 /* After a reload: writes what the new configuration changed (rows kept
- * per server) soon. urgent is kept for callers; every change is urgent. */
-void agent_state_mark_dirty(bool urgent);
+ * per server) soon. */
+void agent_state_mark_dirty(void);
 /* Writes everything pending now (a failure arms the retry). */
 void agent_state_flush(void);
 void agent_state_shutdown(void);

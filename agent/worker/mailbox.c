@@ -50,7 +50,6 @@ uint64_t mailbox_post(mailbox *m, mailbox_msg *msg)
     else
         m->head = msg;
     m->tail = msg;
-    m->count++;
     pthread_mutex_unlock(&m->lock);
     if (was_empty)
         wake(m);
@@ -72,7 +71,6 @@ mailbox_msg *mailbox_take(mailbox *m, size_t max)
         if (!m->head)
             m->tail = NULL;
         last->next = NULL;
-        m->count -= taken;
         m->taken_upto = last->seq;
     } else {
         first = NULL;

@@ -22,7 +22,6 @@ typedef struct mailbox_msg {
 typedef struct mailbox {
     pthread_mutex_t lock;
     mailbox_msg *head, *tail;
-    size_t count;
     uint64_t posted;     /* seq of the newest message posted */
     uint64_t taken_upto; /* seq of the newest message taken */
     int fd;              /* eventfd */

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -364,13 +363,7 @@ static bool handle_command(msg *m)
         cupi_client_hold_connections(wc->client, m->flag);
         break;
     case TO_CONFIGURE:
-        poller_configure(reads, &(poller_settings){
-                                    .poll_interval_s = m->u.settings.poll_interval_s,
-                                    .cache_ttl_s = m->u.settings.cache_ttl_s,
-                                    .max_refreshes = m->u.settings.max_refreshes,
-                                    .unreachable_after = m->u.settings.unreachable_after,
-                                    .max_data_age_s = m->u.settings.max_data_age_s,
-                                });
+        poller_configure(reads, &m->u.settings);
         break;
     case TO_STOP:
         stopping = true;
@@ -527,13 +520,6 @@ void worker_drain(void)
     drain_some(BATCH);
 }
 
-void worker_wait(long max_ms)
-{
-    struct pollfd pfd = {.fd = mailbox_fd(&to_snmp), .events = POLLIN};
-    if (poll(&pfd, 1, max_ms > INT_MAX ? INT_MAX : (int)max_ms) > 0)
-        worker_drain();
-}
-
 /* What the worker thread owned, once it is gone (or never started). */
 static void free_worker_state(void)
 {
@@ -602,11 +588,6 @@ void worker_stop(void)
     mailbox_destroy(&to_worker);
     mailbox_destroy(&to_snmp);
     free_worker_state();
-}
-
-bool worker_running(void)
-{
-    return running;
 }
 
 void worker_configure(const worker_settings *s)

@@ -16,6 +16,8 @@
 
 #include <cupi/cupi.h>
 
+#include "worker/poller.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -41,29 +43,20 @@ typedef struct worker_read {
  * worker_client_new. */
 typedef void (*worker_read_fn)(void *owner, const worker_read *r);
 
-typedef struct worker_settings {
-    unsigned poll_interval_s;
-    unsigned cache_ttl_s;
-    unsigned max_refreshes;
-    unsigned unreachable_after;
-    unsigned max_data_age_s;
-} worker_settings;
+/* The read schedule's settings, handed to the worker's poller as they are. */
+typedef poller_settings worker_settings;
 
 /* Starts the thread and hands its mailbox to loop/io.c. 0, or -1 (the
  * caller logs). */
 int worker_start(worker_read_fn on_read);
 /* Stops and joins the thread; every handle must have been freed. */
 void worker_stop(void);
-bool worker_running(void);
 void worker_configure(const worker_settings *s);
 
 /* Takes up to a batch of the worker's messages and acts on them (read
  * outcomes, request completions); loop/io.c calls it when the mailbox is
  * readable, tests may call it directly. */
 void worker_drain(void);
-/* Waits at most max_ms for the worker to say something and drains it: for
- * cupictl-like callers and tests that have no net-snmp loop. */
-void worker_wait(long max_ms);
 
 /* Creates a client on the worker: a short wait for the worker's answer (no
  * network I/O happens in it). NULL with err filled on bad options. */

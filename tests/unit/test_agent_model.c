@@ -464,6 +464,52 @@ static void test_reload_publishes_rows_gone_and_moved(void **state)
     assert_int_equal(n_traps, 0); /* the moved row's queued change is dropped */
 }
 
+/* At a poll short enough to keep connections, only the first 200 servers
+ * in index order keep theirs, however a reload moves servers across that
+ * line (a server added in front pushes the 200th out). */
+static void test_connections_kept_by_the_first_200_only(void **state)
+{
+    (void)state;
+    enum { N = 202 };
+    static unsigned idx[N];
+    static const char *urls[N];
+    for (unsigned i = 0; i < N; i++) {
+        idx[i] = 10 + i;
+        urls[i] = "https://127.0.0.1:1";
+    }
+    cupi_config cfg = config_of(idx + 1, urls, N - 1); /* 11 .. 211 */
+    cfg.poll_interval_s = 10;
+    assert_int_equal(agent_servers_apply(&cfg), 0);
+    cupi_config_free(&cfg);
+    unsigned kept = 0;
+    for (agent_server *s = agent_servers_first(); s; s = s->next)
+        kept += s->keeps_connections;
+    assert_int_equal(kept, 200);
+    assert_true(agent_server_find(210)->keeps_connections);
+    assert_false(agent_server_find(211)->keeps_connections);
+    worker_client *before = agent_server_find(211)->client;
+
+    cfg = config_of(idx, urls, N); /* 10 in front: 210 is now the 201st */
+    cfg.poll_interval_s = 10;
+    assert_int_equal(agent_servers_apply(&cfg), 0);
+    cupi_config_free(&cfg);
+    kept = 0;
+    for (agent_server *s = agent_servers_first(); s; s = s->next)
+        kept += s->keeps_connections;
+    assert_int_equal(kept, 200);
+    assert_true(agent_server_find(10)->keeps_connections);
+    assert_false(agent_server_find(210)->keeps_connections);
+    assert_ptr_equal(agent_server_find(211)->client, before); /* nothing to change */
+
+    /* A poll too long to keep connections: none does. */
+    cfg = config_of(idx, urls, N);
+    cfg.poll_interval_s = 300;
+    assert_int_equal(agent_servers_apply(&cfg), 0);
+    cupi_config_free(&cfg);
+    assert_false(agent_server_find(10)->keeps_connections);
+    apply(three, three_urls, 3);
+}
+
 /* --- the queue --------------------------------------------------------------------- */
 
 static void test_a_burst_is_sent_in_order_one_per_transition(void **state)
@@ -498,6 +544,7 @@ int main(void)
         cmocka_unit_test_setup(test_late_put_is_the_sets_change, fresh_rows),
         cmocka_unit_test_setup(test_restore_only_fills_unknown_values, fresh_rows),
         cmocka_unit_test_setup(test_reload_publishes_rows_gone_and_moved, fresh_rows),
+        cmocka_unit_test_setup(test_connections_kept_by_the_first_200_only, fresh_rows),
         cmocka_unit_test_setup(test_a_burst_is_sent_in_order_one_per_transition, fresh_rows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
