@@ -32,7 +32,6 @@
 #define AGENT_STATE_VERSION 2
 #define AGENT_STATE_OLDEST_VERSION 1
 #define AGENT_STATE_MAX_SIZE (256u * 1024u * 1024u) /* a larger file is refused */
-#define AGENT_STATE_READ_AT_AHEAD_S 86400           /* a readAt further ahead is corrupt */
 
 typedef struct agent_state_server {
     unsigned index; /* 1..65535 */
