@@ -205,7 +205,7 @@ size_t cupi_ca_count(const cupi_engine *e)
 /* Called by curl for each new connection: the context trusts exactly the
  * client's CAs, as they are now. libcurl 7.88 completes its own trust
  * setup after this callback, on the store it finds in the context: with no
- * CA file, directory or blob, and its CA cache off (cupi_conn_setup), that
+ * CA file, directory or blob, and its CA cache off (cupi_ca_setup), that
  * only sets the verification flags it sets on every store. */
 static CURLcode use_store(CURL *h, void *ssl_ctx, void *arg)
 {
@@ -218,12 +218,19 @@ static CURLcode use_store(CURL *h, void *ssl_ctx, void *arg)
 CURLcode cupi_ca_setup(const cupi_client *c, CURL *h)
 {
     const cupi_ca *ca = c->ca;
-    CURLcode rc;
+    /* A CA directory beside the client's CAs would trust more than them.
+     * Never curl's cache with our own CAs: libcurl 7.88 sets up its store
+     * after the SSL_CTX callback, so a cached store would take the place of
+     * the client's CAs, and the client's store would be cached for other
+     * clients. */
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    if (rc != CURLE_OK)
+        return rc;
     if (ca->store) {
         /* Nothing of curl's own: no CA file or directory is opened. */
         rc = curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
-        if (rc == CURLE_OK)
-            rc = curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, use_store);
         if (rc == CURLE_OK)
@@ -234,8 +241,5 @@ CURLcode cupi_ca_setup(const cupi_client *c, CURL *h)
      * replaces in this case) outlives its transfers; a connection keeps a
      * copy of its own. */
     struct curl_blob blob = {ca->pem, ca->len, CURL_BLOB_NOCOPY};
-    rc = curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-    return rc;
+    return curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
 }
