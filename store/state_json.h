@@ -38,8 +38,8 @@ typedef struct agent_state_server {
     char url[STORE_URL_MAX + 1];
     store_resource res[CUPI_RES_COUNT]; /* as the store keeps them */
     unsigned invalid;                   /* resources in the file that were not taken */
-    /* The "history" section as the file holds it, unchecked, or NULL. The
-     * doc owns it after parsing; render_add writes a copy. */
+    /* The "history" section as the file holds it, unchecked, or NULL;
+     * owned by the doc (history_ring_from_json reads and checks it). */
     cJSON *history;
 } agent_state_server;
 
