@@ -156,12 +156,11 @@ static const char *shown_path(const char *path, char *buf, size_t bufsz)
 
 /* --- per-server entries -------------------------------------------------- */
 
-/* secret: the directive carries a password, whose value must not be echoed
- * even when INDEX and PASSWORD were written the wrong way round. */
-static cupi_server_config *server_slot(parse_ctx *p, const char *index_text, bool secret)
+/* The server INDEX names, made on first use. A bad INDEX is never echoed:
+ * a password written where the INDEX goes must not reach a message. */
+static cupi_server_config *server_slot(parse_ctx *p, const char *index_text)
 {
     long index;
-    (void)secret; /* no value is ever echoed, a password's least of all */
     if (!parse_long(index_text, 1, 65535, &index)) {
         fail(p, "server INDEX is not a number in 1..65535");
         return NULL;
@@ -534,7 +533,7 @@ static cupi_status apply_directive(parse_ctx *p, char **tok, int n)
             return fail(p, "%s takes %d argument%s, got %d", d->doc.name, d->n_args,
                         d->n_args == 1 ? "" : "s", n - 1);
         if (d->server) {
-            cupi_server_config *s = server_slot(p, tok[1], d->server == d_password);
+            cupi_server_config *s = server_slot(p, tok[1]);
             return s ? d->server(p, s, tok + 1) : CUPI_E_CONFIG;
         }
         if (d->number.max > 0)

@@ -25,6 +25,12 @@
 /* The largest CA bundle taken (Debian's whole bundle is about 220 KiB). */
 #define CUPI_CA_FILE_MAX (1024u * 1024)
 
+/* Whether path is a CA file a client would take: read as cupi_file_read
+ * reads it (bound CUPI_CA_FILE_MAX), parsed as the client parses it with
+ * OpenSSL, at least one certificate. false with why: "cannot read it: ...",
+ * "certificate N does not parse: ..." or "no PEM certificate in it". */
+bool cupi_ca_file_check(const char *path, char *why, size_t whysz);
+
 /* Opens path read-only, non-blocking, without becoming its controlling
  * terminal and closed on exec, and checks it is a regular file of at most
  * max bytes. Returns the descriptor (st filled, may be NULL), or -1 with

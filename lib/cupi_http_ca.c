@@ -17,9 +17,11 @@
  * trusted within that time, without a reload. A file that cannot be read
  * then leaves the CAs read before in place; the next configuration reload
  * reports it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -46,11 +48,33 @@ static bool curl_uses_openssl(void)
     return v && v->ssl_version && strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
 }
 
-/* The certificates (and CRLs) of a PEM bundle; NULL when it holds none. */
-static X509_STORE *parse_store(const char *pem, size_t len)
+/* The certificates (and CRLs) of a PEM bundle; NULL when it holds none or
+ * an entry does not parse, with why saying which (may be NULL). */
+static X509_STORE *parse_store(const char *pem, size_t len, char *why, size_t whysz)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL) : NULL;
+    if (!bio) {
+        snprintf(why, whysz, "out of memory");
+        return NULL;
+    }
+    ERR_clear_error();
+    STACK_OF(X509_INFO) *infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+    if (!infos) {
+        /* The reader stops after the entry that does not parse: it is the
+         * last one begun in what was read. */
+        char *rest = NULL;
+        long left = BIO_get_mem_data(bio, &rest);
+        size_t used = left >= 0 && (size_t)left <= len ? len - (size_t)left : len;
+        unsigned n = 0;
+        for (const char *p = pem; (p = strstr(p, "-----BEGIN ")) && (size_t)(p - pem) < used;
+             p++)
+            n++;
+        unsigned long e = ERR_peek_last_error();
+        const char *reason = e ? ERR_reason_error_string(e) : NULL;
+        snprintf(why, whysz, "certificate %u does not parse: %s", n ? n : 1,
+                 reason ? reason : "bad PEM");
+    }
+    ERR_clear_error();
     BIO_free(bio);
     X509_STORE *store = infos ? X509_STORE_new() : NULL;
     int added = 0;
@@ -61,12 +85,30 @@ static X509_STORE *parse_store(const char *pem, size_t len)
         if (info->crl)
             X509_STORE_add_crl(store, info->crl);
     }
+    if (infos && !store)
+        snprintf(why, whysz, "out of memory");
     sk_X509_INFO_pop_free(infos, X509_INFO_free);
     if (store && added == 0) {
         X509_STORE_free(store);
         store = NULL;
+        snprintf(why, whysz, "no PEM certificate in it");
     }
     return store;
+}
+
+bool cupi_ca_file_check(const char *path, char *why, size_t whysz)
+{
+    size_t len = 0;
+    char reason[160];
+    char *pem = cupi_file_read(path, CUPI_CA_FILE_MAX, &len, NULL, reason, sizeof reason);
+    if (!pem) {
+        snprintf(why, whysz, "cannot read it: %s", reason);
+        return false;
+    }
+    X509_STORE *store = parse_store(pem, len, why, whysz);
+    free(pem);
+    X509_STORE_free(store);
+    return store != NULL;
 }
 
 /* The engine's entry for these bytes (taking pem), or a new one. */
@@ -88,7 +130,7 @@ static cupi_ca *ca_for(cupi_engine *e, char *pem, size_t len, char *why, size_t 
     ca->pem = pem;
     ca->len = len;
     if (curl_uses_openssl()) {
-        ca->store = parse_store(pem, len);
+        ca->store = parse_store(pem, len, NULL, 0);
         if (!ca->store) {
             snprintf(why, whysz, "holds no PEM certificate");
             free(pem);
@@ -163,7 +205,7 @@ size_t cupi_ca_count(const cupi_engine *e)
 /* Called by curl for each new connection: the context trusts exactly the
  * client's CAs, as they are now. libcurl 7.88 completes its own trust
  * setup after this callback, on the store it finds in the context: with no
- * CA file, directory or blob, and its CA cache off (cupi_conn_setup), that
+ * CA file, directory or blob, and its CA cache off (cupi_ca_setup), that
  * only sets the verification flags it sets on every store. */
 static CURLcode use_store(CURL *h, void *ssl_ctx, void *arg)
 {
@@ -176,12 +218,19 @@ static CURLcode use_store(CURL *h, void *ssl_ctx, void *arg)
 CURLcode cupi_ca_setup(const cupi_client *c, CURL *h)
 {
     const cupi_ca *ca = c->ca;
-    CURLcode rc;
+    /* A CA directory beside the client's CAs would trust more than them.
+     * Never curl's cache with our own CAs: libcurl 7.88 sets up its store
+     * after the SSL_CTX callback, so a cached store would take the place of
+     * the client's CAs, and the client's store would be cached for other
+     * clients. */
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    if (rc != CURLE_OK)
+        return rc;
     if (ca->store) {
         /* Nothing of curl's own: no CA file or directory is opened. */
         rc = curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
-        if (rc == CURLE_OK)
-            rc = curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, use_store);
         if (rc == CURLE_OK)
@@ -192,8 +241,5 @@ CURLcode cupi_ca_setup(const cupi_client *c, CURL *h)
      * replaces in this case) outlives its transfers; a connection keeps a
      * copy of its own. */
     struct curl_blob blob = {ca->pem, ca->len, CURL_BLOB_NOCOPY};
-    rc = curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-    return rc;
+    return curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
 }

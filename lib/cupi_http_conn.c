@@ -50,15 +50,13 @@ void cupi_conn_share_free(cupi_client *c)
  * file alone: a CA directory, as Debian's libcurl sets by default, turns the
  * cache off and every connection parses the whole bundle again. Without our
  * own CA file the built-in bundle stands alone when curl has one. A client's
- * own CA file is parsed once per engine (cupi_http_ca.c) and replaces
- * curl's store at each connection; a CA directory beside it would trust
- * more than that file. */
+ * own CA file is parsed once per engine and replaces curl's store at each
+ * connection: cupi_ca_setup (cupi_http_ca.c) sets that up, with neither a
+ * CA directory nor curl's cache. */
 static bool ca_file_only(const cupi_client *c)
 {
-    if (c->insecure)
+    if (c->insecure || c->ca)
         return false;
-    if (c->ca)
-        return true;
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     return v && v->cainfo && v->cainfo[0];
 }
@@ -79,11 +77,7 @@ CURLcode cupi_conn_setup(const cupi_client *c, CURL *h)
         SET(CURLOPT_FORBID_REUSE, 1L);
     if (ca_file_only(c)) {
         SET(CURLOPT_CAPATH, NULL);
-        /* Never curl's cache with our own store: libcurl 7.88 sets up its
-         * store after the SSL_CTX callback, so a cached store would take
-         * the place of the client's CAs, and the client's store would be
-         * cached for other clients. */
-        SET(CURLOPT_CA_CACHE_TIMEOUT, c->ca ? 0L : CA_CACHE_SECONDS);
+        SET(CURLOPT_CA_CACHE_TIMEOUT, CA_CACHE_SECONDS);
     }
 #undef SET
     return rc;

@@ -11,9 +11,21 @@
 
 #include "cupi_http_internal.h"
 
-/* libcurl's own header limits (100 KiB a line; 300 KiB in all from 8.3) are
- * above the client's cap, so whichever trips, the header was over the cap. */
-#define HEADER_TOO_LARGE "response header larger than 64 KiB refused"
+/* The texts of a response over one of the client's caps, made from the cap
+ * (cap_text): a rule's text is one of these marks. libcurl's own header
+ * limits (100 KiB a line; 300 KiB in all from 8.3) are above the client's
+ * cap, so whichever trips, the header was over the cap. */
+static const char HEADER_TOO_LARGE[] = "header", BODY_TOO_LARGE[] = "body";
+
+/* "response header larger than 64 KiB refused": the cap in whole MiB or
+ * KiB, as it is set. */
+static void cap_text(const char *what, char *text, size_t textsz)
+{
+    unsigned cap = what == HEADER_TOO_LARGE ? CUPI_MAX_HEADER_BYTES : CUPI_MAX_BODY;
+    bool mib = cap % (1024u * 1024u) == 0;
+    snprintf(text, textsz, "response %s larger than %u %s refused", what,
+             mib ? cap / (1024u * 1024u) : cap / 1024u, mib ? "MiB" : "KiB");
+}
 
 typedef struct failure_rule {
     CURLcode rc;
@@ -152,7 +164,7 @@ cupi_status cupi_http_failure(const cupi_transfer_facts *f, char *text, size_t t
         t = HEADER_TOO_LARGE;
         st = CUPI_E_TOO_LARGE;
     } else if (f->body_too_large) {
-        t = "response body larger than 1 MiB refused";
+        t = BODY_TOO_LARGE;
         st = CUPI_E_TOO_LARGE;
     } else if (f->rc == CURLE_OPERATION_TIMEDOUT) {
         st = timeout_text(f, &t);
@@ -172,7 +184,9 @@ cupi_status cupi_http_failure(const cupi_transfer_facts *f, char *text, size_t t
             }
         }
     }
-    if (t)
+    if (t == HEADER_TOO_LARGE || t == BODY_TOO_LARGE)
+        cap_text(t, text, textsz);
+    else if (t)
         snprintf(text, textsz, "%s", t);
     else /* still the same text for the same fault */
         snprintf(text, textsz, "transfer failed (libcurl error %d)", (int)f->rc);

@@ -189,7 +189,7 @@ void cupi_engine_unlink_client(cupi_engine *e, cupi_client *c);
 /* Moves the finished requests of c out of the engine's delivery queue. */
 void cupi_engine_take_done(cupi_engine *e, const cupi_client *c, cupi_req_list *out);
 /* Sizes curl's connection cache for what every client may hold at once
- * (delta: a client's max_concurrent, added or removed). */
+ * (delta: +1 for a client made, -1 for one freed: each keeps one). */
 void cupi_engine_reserve_connections(cupi_engine *e, long delta);
 
 /* --- cupi_http_transfer.c: pooled easy handles ------------------------------ */

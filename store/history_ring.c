@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WHEN_MAX_AHEAD_S 86400 /* a saved time further ahead is corrupt */
-
 const char *agent_change_old(const agent_change *c)
 {
     return c->old_text;
@@ -168,18 +166,6 @@ const char *history_value_text(const cupi_field *f, const cupi_value *v, char *b
 
 /* A saved value must be what the field could hold: the agent only ever
  * recorded values it had validated. */
-static bool value_ok(const cupi_field *f, const cJSON *v)
-{
-    if (!cJSON_IsString(v))
-        return false;
-    size_t len = strlen(v->valuestring);
-    if (f->write_only)
-        return len == 0;
-    cupi_value val;
-    return cupi_value_parse(f, v->valuestring, len, &val) == CUPI_VALID &&
-           cupi_value_check(f, &val, NULL, 0) == CUPI_VALID;
-}
-
 static bool text_ok(const cupi_field *f, const char *text)
 {
     size_t len = strlen(text);
@@ -197,10 +183,12 @@ const cupi_field *history_row_check(const char *resource, const char *field,
 {
     int r = resource ? cupi_resource_from_name(resource) : -1;
     const cupi_field *f = r >= 0 && field ? cupi_field_find((cupi_resource)r, field) : NULL;
-    if (when < 0 || when > (int64_t)now + WHEN_MAX_AHEAD_S) {
+    if (when < 0 || when > (int64_t)now + STORE_READ_AT_AHEAD_S) {
         snprintf(why, whysz, "bad time");
         return NULL;
     }
+    /* An alias would be another spelling of a known field: only the
+     * payload name this code writes is taken. */
     if (!f || strcmp(f->name, field) != 0) {
         snprintf(why, whysz, "unknown resource or field");
         return NULL;
@@ -217,53 +205,47 @@ const cupi_field *history_row_check(const char *resource, const char *field,
     return f;
 }
 
-static bool row_from_json(const cJSON *o, uint32_t after, uint32_t last, uint32_t *index,
-                          int64_t *when, const cupi_field **field, unsigned *source, char *why,
-                          size_t whysz)
+/* A member's text, or NULL when it is missing or not a string. */
+static const char *json_text(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Takes a row's fields from its JSON form and checks them as a row read
+ * from the store is checked. */
+static bool row_from_json(const cJSON *o, uint32_t after, uint32_t last, time_t now,
+                          uint32_t *index, int64_t *when, const cupi_field **field,
+                          unsigned *source, char *why, size_t whysz)
 {
     double idx, t;
-    const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "resource");
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "field");
-    const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "source");
-    int r = cJSON_IsString(res) ? cupi_resource_from_name(res->valuestring) : -1;
-    const cupi_field *f = r >= 0 && cJSON_IsString(name)
-                              ? cupi_field_find((cupi_resource)r, name->valuestring)
-                              : NULL;
     if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(o, "index"), (double)after + 1, last,
                           &idx)) {
         snprintf(why, whysz, "row index not growing or beyond lastIndex");
         return false;
     }
-    if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(o, "time"), 0,
-                          (double)time(NULL) + WHEN_MAX_AHEAD_S, &t)) {
-        snprintf(why, whysz, "row %.0f: bad time", idx);
-        return false;
-    }
-    /* An alias would be another spelling of a known field: only the
-     * payload name this code writes is taken. */
-    if (!f || strcmp(f->name, name->valuestring) != 0) {
-        snprintf(why, whysz, "row %.0f: unknown resource or field", idx);
-        return false;
-    }
-    if (!value_ok(f, cJSON_GetObjectItemCaseSensitive(o, "old")) ||
-        !value_ok(f, cJSON_GetObjectItemCaseSensitive(o, "new"))) {
-        snprintf(why, whysz, "row %.0f: a value %s cannot hold", idx, f->name);
-        return false;
-    }
-    if (!cJSON_IsString(src) ||
-        (strcmp(src->valuestring, "external") != 0 && strcmp(src->valuestring, "snmp") != 0)) {
-        snprintf(why, whysz, "row %.0f: bad source", idx);
+    /* Any whole number an int64_t holds exactly; history_row_check judges
+     * it, and anything else is a time it refuses. */
+    if (!store_json_whole(cJSON_GetObjectItemCaseSensitive(o, "time"), -9007199254740992.0,
+                          9007199254740992.0, &t))
+        t = -1;
+    char rwhy[96];
+    const cupi_field *f =
+        history_row_check(json_text(o, "resource"), json_text(o, "field"), json_text(o, "old"),
+                          json_text(o, "new"), json_text(o, "source"), (int64_t)t, now, source,
+                          rwhy, sizeof rwhy);
+    if (!f) {
+        snprintf(why, whysz, "row %.0f: %s", idx, rwhy);
         return false;
     }
     *index = (uint32_t)idx;
     *when = (int64_t)t;
     *field = f;
-    *source =
-        strcmp(src->valuestring, "snmp") == 0 ? HISTORY_SOURCE_SNMP : HISTORY_SOURCE_EXTERNAL;
     return true;
 }
 
-int history_ring_from_json(history_ring *h, const cJSON *obj, char *why, size_t whysz)
+int history_ring_from_json(history_ring *h, const cJSON *obj, time_t now, char *why,
+                           size_t whysz)
 {
     drop_rows(h);
     h->last_index = 0;
@@ -302,7 +284,8 @@ int history_ring_from_json(history_ring *h, const cJSON *obj, char *why, size_t 
         int64_t when;
         const cupi_field *f;
         unsigned source;
-        if (!row_from_json(o, after, h->last_index, &index, &when, &f, &source, why, whysz)) {
+        if (!row_from_json(o, after, h->last_index, now, &index, &when, &f, &source, why,
+                           whysz)) {
             drop_rows(h);
             return -1;
         }

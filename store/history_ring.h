@@ -14,6 +14,10 @@
 #include <stdint.h>
 #include <time.h>
 
+/* A saved time (a read time, a change's time) further ahead of now than
+ * this is corrupt. Every reader of the state judges by this one bound. */
+#define STORE_READ_AT_AHEAD_S 86400
+
 /* cupiChangeSource values (the same numbers as cupiServerLastChangeSource). */
 #define HISTORY_SOURCE_EXTERNAL 2
 #define HISTORY_SOURCE_SNMP 3
@@ -91,11 +95,12 @@ const char *history_value_text(const cupi_field *f, const cupi_value *v, char *b
 
 /* Reads that form into h (emptied first; its capacity is kept and only the
  * newest rows that fit are taken). Every row is checked: index growing and
- * not beyond lastIndex, a time not before the epoch nor far ahead of now, a
- * known field, values of that field's type and rules, "" for a write-only
- * field. Returns 0 when everything was taken; -1 when the section is
- * unusable (why says why): h then keeps no rows, and still the lastIndex
- * when that number itself was sound, so indexes never go back. */
-int history_ring_from_json(history_ring *h, const cJSON *obj, char *why, size_t whysz);
+ * not beyond lastIndex, then the rest as history_row_check checks a row
+ * (times judged against now). Returns 0 when everything was taken; -1 when
+ * the section is unusable (why says why): h then keeps no rows, and still
+ * the lastIndex when that number itself was sound, so indexes never go
+ * back. */
+int history_ring_from_json(history_ring *h, const cJSON *obj, time_t now, char *why,
+                           size_t whysz);
 
 #endif

@@ -37,7 +37,7 @@ static bool parse_resource(const cJSON *obj, cupi_resource r, time_t now, store_
     double read_at;
     /* A time this agent wrote: not before the epoch, not far in the future. */
     if (!cJSON_IsObject(values) ||
-        !store_json_whole(when, 0, (double)now + AGENT_STATE_READ_AT_AHEAD_S, &read_at))
+        !store_json_whole(when, 0, (double)now + STORE_READ_AT_AHEAD_S, &read_at))
         return false;
     cupi_snapshot snap;
     cupi_snapshot_init(&snap, r);

@@ -32,15 +32,14 @@
 #define AGENT_STATE_VERSION 2
 #define AGENT_STATE_OLDEST_VERSION 1
 #define AGENT_STATE_MAX_SIZE (256u * 1024u * 1024u) /* a larger file is refused */
-#define AGENT_STATE_READ_AT_AHEAD_S 86400           /* a readAt further ahead is corrupt */
 
 typedef struct agent_state_server {
     unsigned index; /* 1..65535 */
     char url[STORE_URL_MAX + 1];
     store_resource res[CUPI_RES_COUNT]; /* as the store keeps them */
     unsigned invalid;                   /* resources in the file that were not taken */
-    /* The "history" section as the file holds it, unchecked, or NULL. The
-     * doc owns it after parsing; render_add writes a copy. */
+    /* The "history" section as the file holds it, unchecked, or NULL;
+     * owned by the doc (history_ring_from_json reads and checks it). */
     cJSON *history;
 } agent_state_server;
 

@@ -25,7 +25,6 @@
 #include <time.h>
 
 #define STORE_URL_MAX 255            /* as cupiServer's URL */
-#define STORE_READ_AT_AHEAD_S 86400  /* a read time further ahead is corrupt */
 #define STORE_HISTORY_MAX_ROWS 10000 /* the largest cupiHistorySize */
 /* A running agent that reads CUPI writes its read times at least this often
  * (plus one refresh period): a store not written for longer is stale. */

@@ -359,7 +359,8 @@ static int load_json(const char *path, const store_read_opts *o, store_doc *doc,
             const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j->history, "rows");
             e->history_saved = cJSON_IsArray(rows) ? (unsigned)cJSON_GetArraySize(rows) : 0;
             char hwhy[128];
-            if (history_ring_from_json(&e->history, j->history, hwhy, sizeof hwhy) != 0) {
+            if (history_ring_from_json(&e->history, j->history, o->now, hwhy, sizeof hwhy) !=
+                0) {
                 e->history_bad = true;
                 snprintf(e->history_why, sizeof e->history_why, "%s", hwhy);
             }

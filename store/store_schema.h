@@ -9,7 +9,6 @@
 
 /* "CUPI" in PRAGMA application_id: a database of ours, not any SQLite file. */
 #define STORE_APPLICATION_ID 0x43555049
-#define STORE_FORMAT "cupi-snmp-state"
 
 /* The schema version this code writes and reads. */
 unsigned store_schema_version(void);

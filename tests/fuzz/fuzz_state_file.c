@@ -25,7 +25,7 @@ static void check_record(const agent_state_server *s)
         if (!res->valid)
             continue;
         if (res->snap.resource != (cupi_resource)r || res->read_at < 0 ||
-            res->read_at > NOW + AGENT_STATE_READ_AT_AHEAD_S)
+            res->read_at > NOW + STORE_READ_AT_AHEAD_S)
             abort();
         size_t n;
         const cupi_field *f = cupi_fields((cupi_resource)r, &n);

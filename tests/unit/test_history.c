@@ -236,11 +236,11 @@ static void test_json_round_trip(void **state)
     history_ring_init(&back);
     assert_int_equal(history_ring_resize(&back, 3), 0);
     char why[256];
-    assert_int_equal(history_ring_from_json(&back, j, why, sizeof why), 0);
+    assert_int_equal(history_ring_from_json(&back, j, time(NULL), why, sizeof why), 0);
     assert_same_rings(&h, &back);
     /* a smaller ring takes the newest rows that fit */
     assert_int_equal(history_ring_resize(&back, 1), 0);
-    assert_int_equal(history_ring_from_json(&back, j, why, sizeof why), 0);
+    assert_int_equal(history_ring_from_json(&back, j, time(NULL), why, sizeof why), 0);
     assert_indexes(&back, 4, 1);
     assert_int_equal(back.last_index, 4);
     free(text);
@@ -270,7 +270,7 @@ static int load_edited(const char *path, const char *key, cJSON *value, size_t *
     history_ring_init(&back);
     history_ring_resize(&back, 3);
     char why[256] = "";
-    int rc = history_ring_from_json(&back, j, why, sizeof why);
+    int rc = history_ring_from_json(&back, j, time(NULL), why, sizeof why);
     if (rc != 0)
         assert_true(why[0] != '\0');
     *count = back.count;
