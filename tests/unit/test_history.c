@@ -133,6 +133,8 @@ static void test_compact_rows(void **state)
     const agent_change *c = history_ring_at(&h, 0);
     assert_string_equal(agent_change_old(c), "");
     assert_int_equal(strlen(agent_change_new(c)), CUPI_STR_MAX); /* what the column carries */
+    /* a row is its header and two pointers to shared texts */
+    assert_true(sizeof(agent_change) <= 32);
     history_ring_clear(&h);
 }
 
