@@ -30,7 +30,7 @@ import pytest
 
 from sim_helper import CupiSim
 from snmp_helper import (SERVER_TABLE, SMTP_CLIENT_TABLE, Agent, Snmpd, agent_config, col,
-                         snmpget, snmpset, wait_for)
+                         cupictl_binary, snmpget, snmpset, wait_for)
 
 ACCOUNT_PASSWORD = "Acc0unt-Hostile-pw"
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -38,11 +38,6 @@ SERVER_NAME_1 = col(SERVER_TABLE, 2, 1)
 CLIENT_PASSWORD_1 = col(SMTP_CLIENT_TABLE, 6, 1)
 # Prompt: well under any timeout of the tools, far from a hang.
 PROMPT_S = 10
-
-
-def cupictl_binary():
-    build = os.environ.get("CUPI_BUILD_DIR") or "/work/main/build"
-    return Path(build) / "tools" / "cupictl"
 
 
 def private(path, data):

@@ -41,7 +41,7 @@ import yaml
 
 from nms_helper import CONTRIB, Stack, mib_dir
 from snmp_helper import (
-    SERVER_TABLE, SMTP_SERVER_TABLE, SNMPTRAPD, Snmptrapd, col, free_udp_port, snmpget, snmpset,
+    SERVER_TABLE, SMTP_SERVER_TABLE, SNMPTRAPD, Snmptrapd, build_dir, col, free_udp_port, snmpget, snmpset,
     tool_env, wait_for)
 from zabbix_helper import ZabbixStack
 
@@ -59,10 +59,6 @@ HOST_MACROS = {"{$SNMP_COMMUNITY}": "public", "{$CUPI.NODATA.TIMEOUT}": "30s",
                # own 1 min schedule, any short outage would otherwise count.
                "{$CUPI.DATA_AGE.MAX}": "3600"}
 AGENT_TIMEOUT_MS = 12000
-
-
-def build_dir():
-    return Path(os.environ.get("CUPI_BUILD_DIR") or "/work/main/build")
 
 
 class ZabbixTrapd(Snmptrapd):
