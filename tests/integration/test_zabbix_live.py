@@ -98,7 +98,6 @@ class Lab:
         self.zbx = ZabbixStack(cache)
         self.stack = None
         self.hostid = None
-        self.items = {}
 
     def start(self):
         self.zbx.start()
@@ -171,15 +170,6 @@ class Lab:
 
     def problem_named(self, fragment):
         return [p for p in self.problems() if fragment in p["name"]]
-
-    def trigger(self, fragment):
-        trigs = self.api.call("trigger.get", {"hostids": [self.hostid],
-                                              "output": ["triggerid", "description", "value",
-                                                         "state", "error", "expression"],
-                                              "expandDescription": True})
-        found = [t for t in trigs if fragment in t["description"]]
-        assert len(found) == 1, (fragment, [t["description"] for t in trigs])
-        return found[0]
 
     def history(self, key, value_type=2):
         it = self.item(key)
