@@ -26,14 +26,15 @@ static double now_ms(void)
  * (/proc/thread-self/schedstat): wall time minus both is time blocked. */
 static void sched_ms(double *cpu, double *waiting)
 {
-    unsigned long long run = 0, wait = 0;
+    /* Its first field, the CPU time, is updated at scheduler events only:
+     * the clock below is exact. */
+    unsigned long long wait = 0;
     FILE *f = fopen("/proc/thread-self/schedstat", "r");
     if (f) {
-        if (fscanf(f, "%llu %llu", &run, &wait) != 2)
-            run = wait = 0;
+        if (fscanf(f, "%*u %llu", &wait) != 1)
+            wait = 0;
         fclose(f);
     }
-    (void)run; /* updated at scheduler events only: the clock below is exact */
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     *cpu = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;

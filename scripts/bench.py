@@ -675,10 +675,12 @@ def report(r):
     return "\n".join(out)
 
 
-def run_mode(args, work, results, t_start, key, run, report):
-    """One fleet-sized mode: results[key] = run(), its report, the JSON."""
+def run_mode(args, work, results, t_start, key, run, report, base_port):
+    """One fleet-sized mode: results[key] = run(), its report, the JSON.
+    base_port: the first of the mode's 1000 cupi-sim ports."""
     if not 2 <= args.servers <= 1000:
-        print("bench: --servers must be 2..1000 (ports 24000-24999)", file=sys.stderr)
+        print("bench: --servers must be 2..1000 (ports %d-%d)" % (base_port, base_port + 999),
+              file=sys.stderr)
         return 2
     try:
         results[key] = run()
@@ -697,19 +699,21 @@ def run_mode(args, work, results, t_start, key, run, report):
 
 
 def main_fleet(args, build, work, results, t_start):
-    # These modules import this one back for its helpers.
+    # These modules import this one back for its helpers; both run bench_fleet.Fleet.
+    import bench_fleet  # noqa: E402
     if args.fleet_case:
         import bench_fleet_cases as mode  # noqa: E402
     else:
-        import bench_fleet as mode  # noqa: E402
+        mode = bench_fleet
     return run_mode(args, work, results, t_start, "fleet",
-                    lambda: mode.run(args, build, work), mode.report)
+                    lambda: mode.run(args, build, work), mode.report, bench_fleet.BASE_PORT)
 
 
 def main_state(args, build, work, results, t_start):
     import bench_state  # noqa: E402 (imports this module back for its helpers)
     return run_mode(args, work, results, t_start, "state_store",
-                    lambda: bench_state.run(args, build, work), bench_state.report)
+                    lambda: bench_state.run(args, build, work), bench_state.report,
+                    bench_state.BASE_PORT)
 
 
 def main():

@@ -80,24 +80,31 @@ class RefSubagent(_Process):
 # --- /proc -------------------------------------------------------------------------
 
 
+def thread_cpu(pid):
+    """{thread name: CPU s} of a process's live threads (schedstat)."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                out[name] = out.get(name, 0.0) + int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
 def cpu_s(pid):
     """CPU time of the process in seconds: the scheduler's run time of its
-    live threads (/proc/PID/task/*/schedstat, nanoseconds), else utime +
-    stime from /proc/PID/stat (clock ticks, too coarse for a few thousand
-    GETs of microseconds each)."""
-    total, found = 0, False
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    total += int(f.read().split()[0])
-                    found = True
-            except (OSError, ValueError, IndexError):
-                pass
-    except OSError:
-        pass
-    if found:
-        return total / 1e9
+    live threads (thread_cpu), else utime + stime from /proc/PID/stat (clock
+    ticks, too coarse for a few thousand GETs of microseconds each)."""
+    per_thread = thread_cpu(pid)
+    if per_thread:
+        return sum(per_thread.values())
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
@@ -221,8 +228,9 @@ def bg_max(bg, t0, t1):
 
 
 class Fleet:
-    def __init__(self, work, build, servers, idle_timeout=30):
+    def __init__(self, work, build, servers, idle_timeout=30, base_port=BASE_PORT):
         self.idle_timeout = idle_timeout
+        self.base_port = base_port  # cupi-sim's servers: base_port .. base_port + servers - 1
         self.work = Path(work)
         self.build = build
         self.n = servers
@@ -235,7 +243,7 @@ class Fleet:
     def start(self, trap_port=None):
         self.sim.start(servers=(), timeout=120,
                        extra_args=["--listen", FLEET_ADDR, "--count", str(self.n),
-                                   "--base-port", str(BASE_PORT), "--name-prefix", "cuc",
+                                   "--base-port", str(self.base_port), "--name-prefix", "cuc",
                                    "--idle-timeout", str(self.idle_timeout)])
         self.snmpd = Snmpd(self.work / "snmpd", agentx_timeout=AGENTX_TIMEOUT_S,
                            agentx_retries=0, trap_port=trap_port).start()

@@ -68,7 +68,8 @@ import time
 
 import bench
 from bench import GetClient, fmt, lat_stats
-from bench_fleet import FLEET_ADDR, REF_ENTRY, Fleet, cpu_s, memory, phase_steady, ref_oid
+from bench_fleet import (FLEET_ADDR, REF_ENTRY, Fleet, cpu_s, memory, phase_steady, ref_oid,
+                         thread_cpu)
 from snmp_helper import (NOTIFICATIONS, OBJECTS, SERVER_TABLE, SMTP_SERVER_TABLE, SYS_UPTIME,
                          Snmptrapd, agent_config, col, server_lines, snmpbulkwalk, snmpget,
                          wait_for)
@@ -261,24 +262,6 @@ def changes_of(port, index):
         k = int(o.rsplit(".", 1)[1])
         obj = objs.get("%s.3.%d.%d" % (CHANGE_ENTRY, index, k), (None, None))[1]
         out.append((k, date_and_time(times.raw.get(o)), obj))
-    return out
-
-
-def thread_cpu(pid):
-    """{thread name: CPU s} of a process's live threads (schedstat)."""
-    out = {}
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-                name = f.read().strip()
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                out[name] = out.get(name, 0.0) + int(f.read().split()[0]) / 1e9
-        except (OSError, ValueError, IndexError):
-            pass
     return out
 
 

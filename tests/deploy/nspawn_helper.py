@@ -1,9 +1,13 @@
 """A Debian 12 root booted with systemd as PID 1 under systemd-nspawn, for
 tests that deploy the packages as an operator would.
 
-    root = debian_root(workdir)      # from the cache, built once with debootstrap
-    with Container(root, log) as c:  # boots it; powers it off at the end
-        c.run("systemctl", "is-system-running")
+    root = debian_root(workdir)  # from the cache, built once with debootstrap
+    box = Container(root, log)
+    box.boot()                   # systemd up inside, or an exception
+    try:
+        box.run("systemctl", "is-system-running")
+    finally:
+        box.poweroff()
 
 The root is built with debootstrap (minbase, plus systemd, snmpd and the
 agent's libraries) from the Debian archive this machine's apt sources name,
@@ -42,7 +46,9 @@ BOOT_TIMEOUT_S = 120
 
 
 class NspawnUnavailable(RuntimeError):
-    """systemd-nspawn cannot boot a container on this machine."""
+    """systemd-nspawn cannot run a container on this machine: it exited
+    before any systemd appeared inside. A container that starts but boots
+    too slowly or not at all is a failure (AssertionError), not this."""
 
 
 def debian_mirror():
@@ -145,13 +151,6 @@ class Container:
         self.proc = None
         self.leader = None
 
-    def __enter__(self):
-        self.boot()
-        return self
-
-    def __exit__(self, *exc):
-        self.poweroff()
-
     def log_text(self):
         try:
             return self.log_file.read_text(errors="replace")
@@ -160,8 +159,10 @@ class Container:
 
     def boot(self):
         """Starts systemd-nspawn -b and waits until systemd inside says the
-        system is up. NspawnUnavailable when the container never gets that
-        far (this machine cannot run it)."""
+        system is up. NspawnUnavailable when systemd-nspawn exits before a
+        systemd appears inside (this machine cannot run it); AssertionError,
+        with the log's tail, when systemd does not appear or does not come up
+        within BOOT_TIMEOUT_S."""
         log = open(self.log_file, "wb")
         # --register=no, --keep-unit: no systemd-machined or D-Bus needed on
         # the host (which may not run systemd itself).
@@ -178,8 +179,8 @@ class Container:
                                         % (self.proc.returncode, self.log_text()[-3000:]))
             if time.monotonic() > deadline:
                 self.poweroff()
-                raise NspawnUnavailable("no systemd inside the container after %d s:\n%s"
-                                        % (BOOT_TIMEOUT_S, self.log_text()[-3000:]))
+                raise AssertionError("no systemd inside the container after %d s:\n%s"
+                                     % (BOOT_TIMEOUT_S, self.log_text()[-3000:]))
             for pid in _children(self.proc.pid):
                 if _comm(pid) == "systemd":
                     self.leader = pid
@@ -196,8 +197,8 @@ class Container:
         failed = self.run("systemctl", "--failed", "--no-pager", check=False).stdout \
             if self.proc.poll() is None else ""
         self.poweroff()
-        raise NspawnUnavailable("systemd in the container never came up (state %r):\n%s\n%s"
-                                % (state, failed, self.log_text()[-3000:]))
+        raise AssertionError("systemd in the container never came up (state %r):\n%s\n%s"
+                             % (state, failed, self.log_text()[-3000:]))
 
     def run(self, *cmd, check=True, timeout=120, input=None):
         """cmd inside the container (as root, a clean environment). Returns

@@ -16,7 +16,6 @@ Environment: CUPI_BUILD_DIR (cupi-sim), CUPI_SOURCE_DIR; CUPI_DEPLOY_CACHE
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ sys.path.insert(0, str(HERE.parent / "integration"))
 
 from nspawn_helper import CACHE_DIR, Container, NspawnUnavailable, debian_root  # noqa: E402
 from sim_helper import CupiSim  # noqa: E402
+from snmp_helper import free_udp_port, wait_for  # noqa: E402
 
 SOURCE_DIR = Path(os.environ.get("CUPI_SOURCE_DIR") or HERE.parents[1])
 SKIP = "DEPLOY TEST SKIPPED: "
@@ -49,25 +49,14 @@ access cupiAdmins ""        usm    priv   exact   cupiRead  cupiWrite  none
 """
 
 
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_until(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got:
-            return got
-        assert time.monotonic() < deadline, "not within %d s: %s" % (timeout, what)
-        time.sleep(0.5)
+    """snmp_helper.wait_for at the pace of commands run in the container."""
+    return wait_for(fn, timeout, interval=0.5, what=what)
 
 
 class Deployment:
-    def __init__(self, box, sim, debs, port, work):
-        self.box, self.sim, self.debs, self.port, self.work = box, sim, debs, port, work
+    def __init__(self, box, sim, port):
+        self.box, self.sim, self.port = box, sim, port
         self.notes = []
 
     def show(self, prop):
@@ -138,9 +127,9 @@ def dep():
         try:
             box.boot()
         except NspawnUnavailable as e:
-            pytest.skip(SKIP + "systemd-nspawn cannot boot a container here: %s" % e)
+            pytest.skip(SKIP + "systemd-nspawn cannot run a container here: %s" % e)
         t_boot = time.monotonic()
-        d = Deployment(box, sim, debs, port, work)
+        d = Deployment(box, sim, port)
         yield d
         print("\n\ndeploy test (%s root cache): %.0f s in all; packages %.0f s, root %.0f s, "
               "boot %.0f s, steps %.0f s" % (

@@ -21,7 +21,7 @@ The simulator listens on 127.0.0.1 with a freshly generated CA
 cupiCaFile) must trust. The process is stopped by its PID (SIGTERM, then
 SIGKILL after a grace period), never by name.
 
-Environment: CUPI_BUILD_DIR (default /work/main/build); the binary is
+Environment: CUPI_BUILD_DIR (see snmp_helper.build_dir); the binary is
 CUPI_BUILD_DIR/tools/cupi-sim.
 """
 
@@ -38,7 +38,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-DEFAULT_BUILD_DIR = "/work/main/build"
+from snmp_helper import build_dir
+
 DEFAULT_USER = "admin"
 DEFAULT_PASSWORD = "Sim-Passw0rd!"
 
@@ -47,8 +48,7 @@ CLIENT_PATH = "/vmrest/smtpclient/clientconfigs"
 
 
 def sim_binary():
-    build = os.environ.get("CUPI_BUILD_DIR") or DEFAULT_BUILD_DIR
-    return Path(build) / "tools" / "cupi-sim"
+    return build_dir() / "tools" / "cupi-sim"
 
 
 class SimError(RuntimeError):

@@ -37,8 +37,9 @@ Parsed values are {oid: (type, value)}, oid without the leading dot:
     "noSuchObject", "noSuchInstance", "endOfMibView" -> None
     anything else -> (net-snmp's type name, the text after it)
 
-Environment: CUPI_BUILD_DIR (default /work/main/build); the agent binary is
-CUPI_BUILD_DIR/agent/cupi-snmp-agent.
+Environment: CUPI_BUILD_DIR (default: build/ in this checkout); the agent
+binary is CUPI_BUILD_DIR/agent/cupi-snmp-agent, cupictl is
+CUPI_BUILD_DIR/tools/cupictl.
 """
 
 import os
@@ -62,14 +63,22 @@ SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
 
 SNMPD = "/usr/sbin/snmpd"
 SNMPTRAPD = "/usr/sbin/snmptrapd"
-DEFAULT_BUILD_DIR = "/work/main/build"
+DEFAULT_BUILD_DIR = Path(__file__).resolve().parents[2] / "build"
 
 NO_VALUE_TYPES = ("noSuchObject", "noSuchInstance", "endOfMibView")
 
 
+def build_dir():
+    """The build tree whose binaries the tests run."""
+    return Path(os.environ.get("CUPI_BUILD_DIR") or DEFAULT_BUILD_DIR)
+
+
 def agent_binary():
-    build = os.environ.get("CUPI_BUILD_DIR") or DEFAULT_BUILD_DIR
-    return Path(build) / "agent" / "cupi-snmp-agent"
+    return build_dir() / "agent" / "cupi-snmp-agent"
+
+
+def cupictl_binary():
+    return build_dir() / "tools" / "cupictl"
 
 
 def col(table, column, index):

@@ -1,10 +1,30 @@
 """The agent's state store (cupiStateFile, an SQLite database) as the tests
 read it: with Python's sqlite3, read-only, while the agent may be writing,
 through the documented schema (doc/state-store.md) rather than the agent's
-own reader."""
+own reader. Also what the agent logs about its store and cupictl run against
+an agent's configuration file."""
 
 import sqlite3
+import subprocess
 from pathlib import Path
+
+from snmp_helper import cupictl_binary
+
+RETRY_MAX_S = 60  # the back-off's cap between attempts to write the store
+ERROR_TEXT = "cannot write state file"  # logged once per outage
+RECOVERED_TEXT = "written again"  # logged when the store can be written again
+
+
+def log_lines(agent, needle):
+    """The agent's log lines that contain needle."""
+    return [line for line in agent.log_text().splitlines() if needle in line]
+
+
+def cupictl(conf_file, *args, env=None):
+    """cupictl -c conf_file args...: the CompletedProcess (text output)."""
+    return subprocess.run([str(cupictl_binary()), "-c", str(conf_file)] + list(args),
+                          capture_output=True, text=True, timeout=30, env=env,
+                          stdin=subprocess.DEVNULL)
 
 
 def connect(path):

@@ -25,16 +25,11 @@ import pytest
 
 from sim_helper import CupiSim
 from snmp_helper import (ROOT, SERVER_TABLE, SMTP_SERVER_TABLE, Agent, Snmpd, agent_config,
-                         col, server_lines, snmpget, snmpwalk, wait_for)
+                         col, cupictl_binary, server_lines, snmpget, snmpwalk, wait_for)
 
 SYS_OR_ENTRY = "1.3.6.1.2.1.1.9.1"  # sysOREntry: .2 sysORID, .3 sysORDescr
 SOURCE_DIR = Path(os.environ.get("CUPI_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 NOBODY = pwd.getpwnam("nobody")
-
-
-def cupictl_binary():
-    build = os.environ.get("CUPI_BUILD_DIR") or "/work/main/build"
-    return Path(build) / "tools" / "cupictl"
 
 
 class EnvAgent(Agent):

@@ -14,14 +14,12 @@ directory back.
 Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_agent_state_file.py
 """
 
-import os
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from sim_helper import CupiSim
+from state_helper import ERROR_TEXT, RECOVERED_TEXT, RETRY_MAX_S, cupictl, log_lines
 from state_helper import saved_value as stored
 from snmp_helper import (SERVER_TABLE, SMTP_SERVER_TABLE, Agent, Snmpd, agent_config, col,
                          server_lines, snmpget, snmpset, wait_for)
@@ -29,9 +27,6 @@ from snmp_helper import (SERVER_TABLE, SMTP_SERVER_TABLE, Agent, Snmpd, agent_co
 IDX = 1
 STATUS, ST_OK = 4, 2
 MAX_CONNECTIONS = col(SMTP_SERVER_TABLE, 3, IDX)
-RETRY_MAX_S = 60  # the back-off's cap
-ERROR_TEXT = "cannot write state file"
-RECOVERED_TEXT = "written again"
 
 
 def saved_value(path, field="maxNumberConnections"):
@@ -40,14 +35,8 @@ def saved_value(path, field="maxNumberConnections"):
 
 def cupictl_state(agent):
     """cupictl state with the agent's own configuration file: (status, out)."""
-    build = os.environ.get("CUPI_BUILD_DIR") or "/work/main/build"
-    p = subprocess.run([str(Path(build) / "tools" / "cupictl"), "-c", str(agent.conf_file),
-                        "state"], capture_output=True, text=True, timeout=30)
+    p = cupictl(agent.conf_file, "state")
     return p.returncode, p.stdout + p.stderr
-
-
-def log_lines(agent, needle):
-    return [line for line in agent.log_text().splitlines() if needle in line]
 
 
 @pytest.fixture

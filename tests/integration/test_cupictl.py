@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from sim_helper import CupiSim
+from snmp_helper import cupictl_binary
 
 PASSWORD = "Ctl-Acc0unt pw#1"  # a blank and a '#': must survive the password file
 SMTP_PASSWORD = "Smart-H0st-Secret"
@@ -40,11 +41,6 @@ CUC2_SERVER = {"Port": "587", "domainName": "mail.lyon.example.com",
 CUC2_CLIENT = {"smtpSmartHost": "10.1.2.3", "isAuthEnabled": "false", "smtpUsername": ""}
 
 SECRETS = (PASSWORD, SMTP_PASSWORD)
-
-
-def cupictl_binary():
-    build = os.environ.get("CUPI_BUILD_DIR") or "/work/main/build"
-    return Path(build) / "tools" / "cupictl"
 
 
 @pytest.fixture

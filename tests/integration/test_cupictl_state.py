@@ -10,9 +10,11 @@ import os
 import sqlite3
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
+
+from snmp_helper import cupictl_binary
+from state_helper import set_rows
 
 PASSWORD = "State-Report-Pw1"
 SERVER_VALUES = {"Port": "587", "domainName": "mail.example.com", "maxNumberConnections": "20",
@@ -24,11 +26,6 @@ SERVER_VALUES = {"Port": "587", "domainName": "mail.example.com", "maxNumberConn
                  "requireTlsFromUntrustedIpAddresses": "2"}
 REWRITE_S = 300  # the agent rewrites its file at least this often, plus a refresh
 POLL_S = 60  # the configuration's cupiPollInterval: each resource's read period
-
-
-def cupictl_binary():
-    build = os.environ.get("CUPI_BUILD_DIR") or "/work/main/build"
-    return Path(build) / "tools" / "cupictl"
 
 
 def run(conf, *args):
@@ -216,18 +213,12 @@ def test_database_read_as_the_agent_writes_it(setup):
         [(1, "25", "587", "external"), (2, "587", "25", "snmp")]
 
     # not written for a long time: stale, from store_info's written_at
-    con = sqlite3.connect(str(state))
-    con.execute("UPDATE store_info SET value = ? WHERE key = 'written_at'", (str(now - 1000),))
-    con.commit()
-    con.close()
+    set_rows(state, "UPDATE store_info SET value = ? WHERE key = 'written_at'", (str(now - 1000),))
     p = run(conf, "state", "--json")
     doc = json.loads(p.stdout)
     assert doc["stale"] is True and doc["writtenAt"] == now - 1000
 
     # a later release's schema is refused, saying so
-    con = sqlite3.connect(str(state))
-    con.execute("PRAGMA user_version = 7")
-    con.commit()
-    con.close()
+    set_rows(state, "PRAGMA user_version = 7")
     p = run(conf, "state")
     assert p.returncode == 1 and "schema version 7 is newer" in p.stderr, p.stderr

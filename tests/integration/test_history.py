@@ -8,7 +8,6 @@ Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_h
 
 import datetime
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from state_helper import saved_doc, set_rows, state_bytes, try_saved_doc
 from snmp_helper import (OBJECTS, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE, col,
                          server_lines, agent_config, snmpbulkwalk, snmpget, snmpset, snmpwalk,
-                         wait_for, tool_env)
+                         wait_for, tool_env, cupictl_binary)
 from test_agent_notify import (ACCOUNT_PASSWORD, CLIENT_CHANGED, CLIENT_COLUMNS, POLL,
                                SERVER_CHANGED, SERVER_COLUMNS, SMART_HOST_PASSWORD, Lab,
                                describe, ours, settle, vb)
@@ -35,10 +34,6 @@ SERVER_MIB = {"Port": "cupiSmtpServerPort", "maxNumberConnections": "cupiSmtpSer
               "allowConnectionsFromUntrustedIpAddresses": "cupiSmtpServerAllowUntrusted"}
 CLIENT_MIB = {"smtpUsername": "cupiSmtpClientUsername", "smtpPassword": "cupiSmtpClientPassword",
               "smtpSmartHost": "cupiSmtpClientSmartHost"}
-
-
-def cupictl_binary():
-    return Path(os.environ.get("CUPI_BUILD_DIR", "/work/main/build")) / "tools" / "cupictl"
 
 
 def field_oid(resource, field, index):

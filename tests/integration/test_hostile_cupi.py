@@ -41,6 +41,7 @@ from snmp_helper import (
     Snmptrapd,
     agent_config,
     col,
+    cupictl_binary,
     snmpbulkwalk,
     snmpget,
     snmpset,
@@ -54,11 +55,6 @@ OK, AUTH_FAILED, BAD_RESPONSE = 2, 4, 8
 
 SERVER_FIELDS = list(SEED_SERVER)
 CLIENT_FIELDS = list(SEED_CLIENT)
-
-
-def cupictl_binary():
-    build = os.environ.get("CUPI_BUILD_DIR") or "/work/main/build"
-    return Path(build) / "tools" / "cupictl"
 
 
 def write_private(path, text):

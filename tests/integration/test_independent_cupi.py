@@ -47,6 +47,7 @@ from snmp_helper import (
     Snmptrapd,
     agent_config,
     col,
+    cupictl_binary,
     snmpbulkwalk,
     snmpget,
     snmpset,
@@ -65,11 +66,6 @@ FORMATS = {"xml": ("xml", "strings"), "json": ("json", "strings"),
 MIME = {"xml": "application/xml", "json": "application/json"}
 
 SMTP_PW = "Sm4rt&<Host>\"pw"  # never printed
-
-
-def cupictl_binary():
-    build = os.environ.get("CUPI_BUILD_DIR") or "/work/main/build"
-    return Path(build) / "tools" / "cupictl"
 
 
 # --- helpers --------------------------------------------------------------------

@@ -10,13 +10,12 @@ import pytest
 
 from sim_helper import CupiSim
 from snmp_helper import (ROOT, SERVER_TABLE, SMTP_CLIENT_TABLE, SMTP_SERVER_TABLE, SNMPD, Snmpd,
-                         col, free_udp_port, server_lines, snmpbulkwalk, snmpget, snmpset,
+                         build_dir, col, free_udp_port, server_lines, snmpbulkwalk, snmpget, snmpset,
                          snmpwalk, tool_env, wait_for)
 
 
 def plugin_path():
-    build = os.environ.get("CUPI_BUILD_DIR") or "/work/main/build"
-    return Path(build) / "agent" / "cupi_smtp.so"
+    return build_dir() / "agent" / "cupi_smtp.so"
 
 
 def sanitizer_preload(monkeypatch):

@@ -3,7 +3,9 @@ SET's requests are not cancelled, the SET reports what CUPI did, and the
 change is notified (source snmp) before the row goes.
 
 cupi-sim holds each PUT 3 s before applying it; the configuration without
-the server is loaded (SIGHUP) 1 s into the SET.
+the server is loaded (SIGHUP) as soon as cupi-sim has counted the SET's first
+PUT (it counts a PUT before holding it), so the reload lands while that PUT
+is in flight.
 
 Real snmpd master, snmptrapd, the agent, cupi-sim.
 """
@@ -61,17 +63,29 @@ def set_while_removed(lab, varbinds, resources):
     for resource in resources:
         sim1.fault(method="PUT", resource=resource, latency_ms=PUT_LATENCY_MS, count=1)
 
-    def reload_later():
-        time.sleep(1)
-        agent.write_config(only_two)
-        agent.reload()
+    def puts():
+        counted = sim1.counters()["put"]
+        return sum(counted.get(resource, 0) for resource in resources)
 
-    reloader = threading.Thread(target=reload_later)
+    puts_before = puts()
+    failures = []
+
+    def reload_during_put():
+        try:
+            wait_for(lambda: puts() > puts_before, 10, what="the SET's PUT at cupi-sim")
+            agent.write_config(only_two)
+            agent.reload()
+        except Exception as e:  # re-raised in the test's thread below
+            failures.append(e)
+
+    reloader = threading.Thread(target=reload_during_put)
     reloader.start()
     started = time.monotonic()
     _, err = snmpset(snmpd.port, *varbinds, timeout=30)
     reloader.join()
     elapsed = time.monotonic() - started
+    if failures:
+        raise failures[0]
     return err, elapsed
 
 

@@ -12,22 +12,18 @@ Run: CUPI_BUILD_DIR=BUILD /usr/bin/python3 -m pytest -q tests/integration/test_s
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from snmp_helper import SERVER_TABLE, Agent, col, snmpget, snmpset, tool_env, wait_for
-from state_helper import integrity, saved_doc, saved_value
+from state_helper import (ERROR_TEXT, RECOVERED_TEXT, RETRY_MAX_S, cupictl, integrity, log_lines,
+                          saved_doc, saved_value)
 from test_agent_notify import (CLIENT_CHANGED, CLIENT_COLUMNS, IDX, SERVER_CHANGED,
                                SERVER_COLUMNS, Lab, config_oid, expected_value, get1, ours)
 
 LAST_INDEX = 12
-RETRY_MAX_S = 60
-ERROR_TEXT = "cannot write state file"
-RECOVERED_TEXT = "written again"
 
 
 @pytest.fixture
@@ -37,15 +33,8 @@ def lab(tmp_path):
     lab.stop()
 
 
-def cupictl(lab, *args):
-    build = Path(os.environ.get("CUPI_BUILD_DIR", "/work/main/build"))
-    return subprocess.run([str(build / "tools" / "cupictl"), "-c", str(lab.agent.conf_file)] +
-                          list(args), capture_output=True, text=True, timeout=30,
-                          env=tool_env(lab.dir), stdin=subprocess.DEVNULL)
-
-
-def log_lines(agent, needle):
-    return [line for line in agent.log_text().splitlines() if needle in line]
+def lab_cupictl(lab, *args):
+    return cupictl(lab.agent.conf_file, *args, env=tool_env(lab.dir))
 
 
 def wait_value(lab, field, value, timeout=10, resource="server"):
@@ -70,10 +59,10 @@ def test_one_agent_per_state_and_cupictl_reads_while_it_runs(lab):
     assert lab.agent.running()
 
     # cupictl reads the store while the agent runs, with the same reader
-    p = cupictl(lab, "history", "--json")
+    p = lab_cupictl(lab, "history", "--json")
     assert p.returncode == 0, p.stderr
     assert '"new":\t"4321"' in p.stdout or '"new": "4321"' in p.stdout, p.stdout
-    p = cupictl(lab, "state")
+    p = lab_cupictl(lab, "state")
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[-1].startswith("current: "), p.stdout
     # ... and the agent keeps writing after it
@@ -185,7 +174,7 @@ def test_store_replaced_by_garbage(lab):
     assert get1(lab.snmpd, config_oid("server", "maxMessageSizeKb")) == int(new)
     assert lab.state_file.read_bytes() == kept  # never written over
     # cupictl says the same
-    p = cupictl(lab, "state")
+    p = lab_cupictl(lab, "state")
     assert p.returncode == 1 and "not a cupi-snmp state file" in p.stderr, p.stderr
     # removed: the next retry writes everything the agent holds
     lab.state_file.unlink()

@@ -14,10 +14,10 @@ import time
 import pytest
 
 from snmp_helper import snmpset, wait_for
-from state_helper import integrity, saved_doc, saved_value
+from state_helper import (ERROR_TEXT, RECOVERED_TEXT, RETRY_MAX_S, integrity, log_lines,
+                          saved_doc, saved_value)
 from test_agent_notify import SERVER_CHANGED, config_oid, get1
-from test_state_store import (ERROR_TEXT, RECOVERED_TEXT, RETRY_MAX_S, lab,  # noqa: F401 (fixture)
-                              log_lines, wait_value)
+from test_state_store import lab, wait_value  # noqa: F401 (lab: fixture)
 
 
 class Tmpfs:

@@ -41,7 +41,7 @@ import yaml
 
 from nms_helper import CONTRIB, Stack, mib_dir
 from snmp_helper import (
-    SERVER_TABLE, SMTP_SERVER_TABLE, SNMPTRAPD, Snmptrapd, col, free_udp_port, snmpget, snmpset,
+    SERVER_TABLE, SMTP_SERVER_TABLE, SNMPTRAPD, Snmptrapd, build_dir, col, free_udp_port, snmpget, snmpset,
     tool_env, wait_for)
 from zabbix_helper import ZabbixStack
 
@@ -59,10 +59,6 @@ HOST_MACROS = {"{$SNMP_COMMUNITY}": "public", "{$CUPI.NODATA.TIMEOUT}": "30s",
                # own 1 min schedule, any short outage would otherwise count.
                "{$CUPI.DATA_AGE.MAX}": "3600"}
 AGENT_TIMEOUT_MS = 12000
-
-
-def build_dir():
-    return Path(os.environ.get("CUPI_BUILD_DIR") or "/work/main/build")
 
 
 class ZabbixTrapd(Snmptrapd):
@@ -102,7 +98,6 @@ class Lab:
         self.zbx = ZabbixStack(cache)
         self.stack = None
         self.hostid = None
-        self.items = {}
 
     def start(self):
         self.zbx.start()
@@ -175,15 +170,6 @@ class Lab:
 
     def problem_named(self, fragment):
         return [p for p in self.problems() if fragment in p["name"]]
-
-    def trigger(self, fragment):
-        trigs = self.api.call("trigger.get", {"hostids": [self.hostid],
-                                              "output": ["triggerid", "description", "value",
-                                                         "state", "error", "expression"],
-                                              "expandDescription": True})
-        found = [t for t in trigs if fragment in t["description"]]
-        assert len(found) == 1, (fragment, [t["description"] for t in trigs])
-        return found[0]
 
     def history(self, key, value_type=2):
         it = self.item(key)

@@ -456,11 +456,10 @@ class ZabbixStack:
                     raise
         self.api = Api("http://127.0.0.1:%d/api_jsonrpc.php" % self.web_port)
         try:
-            version = self.api.call("apiinfo.version", auth=False)
+            self.api.call("apiinfo.version", auth=False)  # answers without a login
         except (urllib.error.URLError, ValueError, ZabbixError) as e:
             raise ZabbixError("the API does not answer (%s):\n%s\n%s" % (
                 e, _tail(self.base / "php-errors.log"), _tail(self.base / "nginx-error.log")))
-        self.api_version = version
         self.api.login()
 
     def _web_ready(self):

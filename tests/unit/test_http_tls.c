@@ -390,6 +390,23 @@ static void test_verification_kept(void **state)
     cupi_client_free(c);
 }
 
+/* Copies the file from into to, through to.new and a rename (to is never seen partial). */
+static void copy_file(const char *from, const char *to)
+{
+    char buf[16384];
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    size_t len = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    char tmp[80];
+    snprintf(tmp, sizeof tmp, "%s.new", to);
+    FILE *out = fopen(tmp, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(buf, 1, len, out), len);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(rename(tmp, to), 0);
+}
+
 /* The CA file is read once, when the client is made: swapped for a FIFO
  * afterwards (a rename, as an attacker with the directory would), new
  * connections still verify against what was read, and nothing waits on the
@@ -403,15 +420,7 @@ static void test_ca_read_once(void **state)
     char ca[64], fifo[64];
     snprintf(ca, sizeof ca, "%s/ca.pem", dir);
     snprintf(fifo, sizeof fifo, "%s/fifo", dir);
-    char pem[16384];
-    FILE *in = fopen(f->crt.pem_path, "rb");
-    assert_non_null(in);
-    size_t len = fread(pem, 1, sizeof pem, in);
-    fclose(in);
-    FILE *out = fopen(ca, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(pem, 1, len, out), len);
-    assert_int_equal(fclose(out), 0);
+    copy_file(f->crt.pem_path, ca);
     cupi_client *c = client(f, 600000, ca); /* idle long: connections closed after use */
     get_ok(c);
     /* Parsed once per engine: another client of the same bytes (another
@@ -446,22 +455,6 @@ static void test_ca_read_once(void **state)
     assert_non_null(strstr(err, "is a FIFO, not a regular file"));
     unlink(ca);
     rmdir(dir);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    char buf[16384];
-    FILE *in = fopen(from, "rb");
-    assert_non_null(in);
-    size_t len = fread(buf, 1, sizeof buf, in);
-    fclose(in);
-    char tmp[80];
-    snprintf(tmp, sizeof tmp, "%s.new", to);
-    FILE *out = fopen(tmp, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(buf, 1, len, out), len);
-    assert_int_equal(fclose(out), 0);
-    assert_int_equal(rename(tmp, to), 0);
 }
 
 /* A CA file replaced in place is read again minutes later, before a
