@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-BUILD_DIR = Path(os.environ.get("CUPI_BUILD_DIR") or "/work/main/build")
+BUILD_DIR = Path(os.environ.get("CUPI_BUILD_DIR") or Path(__file__).resolve().parents[2] / "build")
 SOURCE_DIR = Path(os.environ.get("CUPI_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 MAX_EXPOSURE = 2.0
 UNREPLACED = re.compile(r"@[A-Z][A-Z_]*@")
